@@ -1,0 +1,145 @@
+//! PyO3 bindings of jukistore-core, imported in Python as `jukistore._core`.
+//!
+//! Thin on purpose: argument conversion, releasing the GIL, and mapping errors to the typed
+//! exceptions of `jukistore.errors`. Logic lives in jukistore-core.
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+use jukistore_core::ids::{self, Kind, Reason};
+
+fn kind_of(name: &str) -> PyResult<Kind> {
+    Kind::from_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown identifier kind {name:?}; expected one of mynumber, juminhyo, lgcode, corporate"
+        ))
+    })
+}
+
+/// Reason code for one text value.
+#[pyfunction]
+fn explain_one(kind: &str, value: &str) -> PyResult<u8> {
+    Ok(kind_of(kind)?.explain_str(value) as u8)
+}
+
+/// The check digit of a base given as text of exactly `len - 1` ASCII digits.
+#[pyfunction]
+fn check_digit(kind: &str, base: &str) -> PyResult<u8> {
+    let kind = kind_of(kind)?;
+    let b = base.as_bytes();
+    if b.len() != kind.len() - 1 || !b.iter().all(u8::is_ascii_digit) {
+        return Err(PyValueError::new_err(format!(
+            "a {} base is {} ASCII digits",
+            kind.name(),
+            kind.len() - 1
+        )));
+    }
+    let digits: Vec<u8> = b.iter().map(|c| c - b'0').collect();
+    Ok(kind.check_digit_digits(&digits))
+}
+
+/// Reason codes for an array of unsigned integers.
+#[pyfunction]
+fn explain_u64<'py>(py: Python<'py>, kind: &str, values: PyReadonlyArray1<'py, u64>) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let kind = kind_of(kind)?;
+    let v = values.as_slice()?;
+    let out = py.detach(|| {
+        let mut out = vec![0u8; v.len()];
+        ids::explain_u64_many(kind, v, &mut out);
+        out
+    });
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// Reason codes for packed fixed-width byte fields (a numpy `S` array viewed as uint8).
+#[pyfunction]
+fn explain_bytes<'py>(
+    py: Python<'py>,
+    kind: &str,
+    data: PyReadonlyArray1<'py, u8>,
+    width: usize,
+) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let kind = kind_of(kind)?;
+    let d = data.as_slice()?;
+    let n = if width == 0 { 0 } else { d.len() / width };
+    if width != 0 && d.len() % width != 0 {
+        return Err(PyValueError::new_err("data length is not a multiple of width"));
+    }
+    let out = py.detach(|| {
+        let mut out = vec![0u8; n];
+        ids::explain_units_many(kind, d, width, &mut out);
+        out
+    });
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// Reason codes for packed fixed-width UCS-4 fields (a numpy `U` array viewed as uint32).
+#[pyfunction]
+fn explain_ucs4<'py>(
+    py: Python<'py>,
+    kind: &str,
+    data: PyReadonlyArray1<'py, u32>,
+    width: usize,
+) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let kind = kind_of(kind)?;
+    let d = data.as_slice()?;
+    let n = if width == 0 { 0 } else { d.len() / width };
+    if width != 0 && d.len() % width != 0 {
+        return Err(PyValueError::new_err("data length is not a multiple of width"));
+    }
+    let out = py.detach(|| {
+        let mut out = vec![0u8; n];
+        ids::explain_units_many(kind, d, width, &mut out);
+        out
+    });
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// Reason codes for a list of Python objects; anything but a str is a format error.
+#[pyfunction]
+fn explain_list<'py>(py: Python<'py>, kind: &str, values: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let kind = kind_of(kind)?;
+    let mut out = Vec::with_capacity(values.len());
+    for item in values.iter() {
+        let r = match item.cast::<PyString>() {
+            Ok(s) => match s.to_str() {
+                Ok(t) => kind.explain_str(t),
+                Err(_) => Reason::Format, // lone surrogates
+            },
+            Err(_) => Reason::Format,
+        };
+        out.push(r as u8);
+    }
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// `n` distinct valid synthetic numbers, deterministic from `seed`, from position `start`.
+#[pyfunction]
+#[pyo3(signature = (kind, n, seed, start=0))]
+fn generate<'py>(py: Python<'py>, kind: &str, n: usize, seed: u64, start: u64) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let kind = kind_of(kind)?;
+    let out = py.detach(|| {
+        let mut out = vec![0u64; n];
+        ids::generate(kind, start, n, seed, &mut out).map(|_| out)
+    });
+    match out {
+        Ok(v) => Ok(PyArray1::from_vec(py, v)),
+        Err(e) => Err(PyOverflowError::new_err(e.to_string())),
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("PARALLEL_MIN", ids::PARALLEL_MIN)?;
+    m.add_function(wrap_pyfunction!(explain_one, m)?)?;
+    m.add_function(wrap_pyfunction!(check_digit, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_u64, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_ucs4, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_list, m)?)?;
+    m.add_function(wrap_pyfunction!(generate, m)?)?;
+    Ok(())
+}
