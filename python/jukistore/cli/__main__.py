@@ -1,0 +1,5 @@
+import sys
+
+from jukistore.cli import main
+
+sys.exit(main())
