@@ -3,3 +3,4 @@
 //! reused outside the Python package.
 
 pub mod ids;
+pub mod store;

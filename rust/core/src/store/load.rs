@@ -1,0 +1,182 @@
+//! Bulk loads: a batch of new persons is one transaction, all or nothing.
+
+use heed::{PutFlags, RwTxn};
+
+use super::entry::{Entry, NO_MYNUMBER};
+use super::{be, index_value, next_counter, Result, Store, StoreError, CURRENT};
+use crate::ids::{Kind, Reason};
+
+/// One new person as the Python layer hands it over: the keys it computed from the record and the
+/// record itself as MessagePack.
+#[derive(Clone, Debug)]
+pub struct NewPerson<'a> {
+    pub code: u64,
+    /// [`NO_MYNUMBER`] when the person has none recorded.
+    pub mynumber: u64,
+    pub name_key: &'a [u8],
+    pub birth_key: &'a [u8],
+    pub addr_key: &'a [u8],
+    pub sex: u8,
+    pub flags: u8,
+    pub payload: &'a [u8],
+}
+
+/// Who writes, and when: every write carries an operator and a terminal.
+#[derive(Clone, Debug)]
+pub struct WriteMeta<'a> {
+    pub operator: &'a str,
+    pub terminal: &'a str,
+    /// Commit time, microseconds since the Unix epoch (from the caller's clock, so tests can move it).
+    pub timestamp_us: i64,
+    /// Event code recorded in the change log (the Python layer owns the code table).
+    pub event: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Reject 住民票コード whose check digit fails the assumed rule (else accept and count them).
+    pub juminhyo_strict: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { juminhyo_strict: true }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadReceipt {
+    pub first_person_id: u64,
+    pub first_seq: u64,
+    pub count: u64,
+    /// 住民票コード accepted in lenient mode despite a check-digit mismatch (batch rows).
+    pub lenient_rows: Vec<usize>,
+}
+
+/// LMDB's default maximum key size.
+const MAX_KEY: usize = 511;
+
+fn validate(p: &NewPerson, row: usize, opts: &LoadOptions, lenient: &mut Vec<usize>) -> Result<()> {
+    match Kind::Juminhyo.explain_u64(p.code) {
+        Reason::Ok => {}
+        Reason::Checksum if !opts.juminhyo_strict => lenient.push(row),
+        r => return Err(StoreError::Invalid { row, field: "juminhyo_code", reason: r.name() }),
+    }
+    if p.mynumber != NO_MYNUMBER {
+        let r = Kind::MyNumber.explain_u64(p.mynumber);
+        if r != Reason::Ok {
+            return Err(StoreError::Invalid { row, field: "mynumber", reason: r.name() });
+        }
+    }
+    for (field, key) in [("name_key", p.name_key), ("birth_key", p.birth_key)] {
+        if key.len() > MAX_KEY {
+            return Err(StoreError::TooLarge { row, field, len: key.len() });
+        }
+    }
+    if p.addr_key.len() > u16::MAX as usize {
+        return Err(StoreError::TooLarge { row, field: "addr_key", len: p.addr_key.len() });
+    }
+    Ok(())
+}
+
+/// Encodes a change-log value: person, time, event, operator, terminal.
+pub(crate) fn change_value(pid: u64, meta: &WriteMeta) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + 8 + 2 + 2 + meta.operator.len() + meta.terminal.len());
+    v.extend_from_slice(&pid.to_le_bytes());
+    v.extend_from_slice(&meta.timestamp_us.to_le_bytes());
+    v.extend_from_slice(&meta.event.to_le_bytes());
+    for s in [meta.operator, meta.terminal] {
+        let b = s.as_bytes();
+        v.push(b.len().min(255) as u8);
+        v.extend_from_slice(&b[..b.len().min(255)]);
+    }
+    v
+}
+
+impl Store {
+    /// Loads a batch of new persons in one transaction. Every 住民票コード and 個人番号 must be
+    /// valid and never used before (by anyone, removed persons included); the first failure aborts
+    /// the whole batch and names its row and field.
+    pub fn load(&self, persons: &[NewPerson], meta: &WriteMeta, opts: &LoadOptions) -> Result<LoadReceipt> {
+        if meta.operator.is_empty() || meta.terminal.is_empty() {
+            return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
+        }
+        let mut lenient = Vec::new();
+        for (row, p) in persons.iter().enumerate() {
+            validate(p, row, opts, &mut lenient)?;
+        }
+        // Insert the random-keyed indexes in key order: B-tree inserts in order touch each page once.
+        let mut by_code: Vec<usize> = (0..persons.len()).collect();
+        by_code.sort_unstable_by_key(|&i| persons[i].code);
+        let mut by_mn: Vec<usize> = (0..persons.len()).filter(|&i| persons[i].mynumber != NO_MYNUMBER).collect();
+        by_mn.sort_unstable_by_key(|&i| persons[i].mynumber);
+
+        self.write(|txn, d| {
+            let first_pid = next_counter(d, txn, b"next_person")?;
+            let first_seq = next_counter(d, txn, b"next_seq")?;
+            insert_unique(txn, &d.by_code, persons, &by_code, first_pid, |p| p.code, "juminhyo_code")?;
+            insert_unique(txn, &d.by_mynumber, persons, &by_mn, first_pid, |p| p.mynumber, "mynumber")?;
+            let mut buf = Vec::new();
+            for (row, p) in persons.iter().enumerate() {
+                let pid = first_pid + row as u64;
+                let seq = first_seq + row as u64;
+                buf.clear();
+                Entry {
+                    flags: p.flags,
+                    sex: p.sex,
+                    seq,
+                    code: p.code,
+                    mynumber: p.mynumber,
+                    old_codes: Vec::new(),
+                    old_mynumbers: Vec::new(),
+                    name_key: p.name_key,
+                    birth_key: p.birth_key,
+                    addr_key: p.addr_key,
+                    payload: p.payload,
+                }
+                .encode_into(&mut buf);
+                // Person ids and sequence numbers only grow: append without searching.
+                d.persons.put_with_flags(txn, PutFlags::APPEND, &be(pid), &buf)?;
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
+                if !p.name_key.is_empty() {
+                    d.idx_name.put(txn, p.name_key, &be(pid))?;
+                }
+                if !p.birth_key.is_empty() {
+                    d.idx_birth.put(txn, p.birth_key, &be(pid))?;
+                }
+            }
+            let n = persons.len() as u64;
+            d.meta.put(txn, b"next_person", &be(first_pid + n))?;
+            d.meta.put(txn, b"next_seq", &be(first_seq + n))?;
+            Ok(LoadReceipt { first_person_id: first_pid, first_seq, count: n, lenient_rows: lenient.clone() })
+        })
+    }
+}
+
+fn insert_unique(
+    txn: &mut RwTxn,
+    db: &super::Db,
+    persons: &[NewPerson],
+    order: &[usize],
+    first_pid: u64,
+    key: impl Fn(&NewPerson) -> u64,
+    field: &'static str,
+) -> Result<()> {
+    for &row in order {
+        let k = key(&persons[row]);
+        let v = index_value(first_pid + row as u64, CURRENT);
+        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &be(k), &v) {
+            Ok(()) => {}
+            Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => {
+                // Name the later row of the two when both are in this batch.
+                let row = match order.iter().find(|&&r| r != row && key(&persons[r]) == k) {
+                    Some(&other) => row.max(other),
+                    None => row,
+                };
+                return Err(StoreError::Duplicate { row, field, value: k });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! The record store: one LMDB environment per directory, opened once per process.
+//!
+//! Databases (all created at open, in one write transaction, as LMDB wants):
+//! - `meta`: store-wide settings and counters (municipality, next person id, next sequence).
+//! - `persons`: person id (u64 big-endian) → person entry ([`entry::Entry`]).
+//! - `by_code`, `by_mynumber`: 住民票コード / 個人番号 (u64 big-endian) → person id (u64 BE) and a
+//!   status byte (current or superseded). Entries are never reused for another person.
+//! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
+//! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
+//!
+//! Concurrency: LMDB gives one writer and many readers across threads and processes, readers never
+//! blocked. Each call runs in one transaction. Growing the map is only safe with no transaction
+//! open in this process, so every transaction holds a read guard of `resize` and growth takes the
+//! write guard.
+
+pub mod entry;
+mod load;
+mod read;
+mod verify;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+
+use heed::types::Bytes;
+use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
+
+pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
+pub use read::{Found, GetMany, Lookup};
+pub use verify::VerifyReport;
+
+type Db = Database<Bytes, Bytes>;
+
+/// Index value status: the number is the person's current one, or one they used to have.
+pub const CURRENT: u8 = 0;
+pub const SUPERSEDED: u8 = 1;
+
+/// What can go wrong in the store. `row` is the 0-based position in the batch given by the caller.
+#[derive(Debug)]
+pub enum StoreError {
+    Lmdb(heed::Error),
+    Io(std::io::Error),
+    /// A value failed validation (check digit, length); `reason` is an ids::Reason name.
+    Invalid { row: usize, field: &'static str, reason: &'static str },
+    /// The number is already used, by another person or earlier in the batch.
+    Duplicate { row: usize, field: &'static str, value: u64 },
+    /// A key or value does not fit LMDB's limits.
+    TooLarge { row: usize, field: &'static str, len: usize },
+    /// The store's files do not hold what they should.
+    Corrupt(String),
+    /// Not a store, or a store of another format.
+    NotAStore(String),
+    /// The store was created already.
+    Exists(String),
+    /// A write on a store opened read-only.
+    ReadOnly,
+    /// The handle was inherited through fork; LMDB forbids using it in the child.
+    Forked,
+    /// A search that does not name enough of the 4情報.
+    BadQuery(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Lmdb(e) => write!(f, "LMDB: {e}"),
+            StoreError::Io(e) => write!(f, "I/O: {e}"),
+            StoreError::Invalid { row, field, reason } => write!(f, "row {row}: field {field}: invalid ({reason})"),
+            StoreError::Duplicate { row, field, .. } => write!(f, "row {row}: field {field}: number already in use"),
+            StoreError::TooLarge { row, field, len } => write!(f, "row {row}: field {field}: {len} bytes is too long"),
+            StoreError::Corrupt(s) => write!(f, "store is inconsistent: {s}"),
+            StoreError::NotAStore(s) => write!(f, "not a jukistore store: {s}"),
+            StoreError::Exists(s) => write!(f, "a store already exists at {s}"),
+            StoreError::ReadOnly => write!(f, "store is opened read-only"),
+            StoreError::Forked => write!(f, "store handle was inherited through fork; open the store again in this process"),
+            StoreError::BadQuery(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<heed::Error> for StoreError {
+    fn from(e: heed::Error) -> Self {
+        StoreError::Lmdb(e)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Databases of a store, all opened at environment open.
+#[derive(Clone, Copy)]
+pub(crate) struct Dbs {
+    pub meta: Db,
+    pub persons: Db,
+    pub by_code: Db,
+    pub by_mynumber: Db,
+    pub idx_name: Db,
+    pub idx_birth: Db,
+    pub changes: Db,
+}
+
+/// Options for opening a store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub readonly: bool,
+    /// Initial map size in bytes; the map grows by doubling when full.
+    pub map_size: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { readonly: false, map_size: 1 << 30 }
+    }
+}
+
+/// An open store. Cheap to share: clone the `Arc` you get from [`Store::open`].
+pub struct Store {
+    env: Env<WithoutTls>,
+    pub(crate) dbs: Dbs,
+    path: PathBuf,
+    readonly: bool,
+    pid: u32,
+    resize: RwLock<()>,
+    /// Serialises writers of this process (LMDB would too, but holding our resize guard while
+    /// waiting on LMDB's writer lock could stall growth).
+    writer: Mutex<()>,
+}
+
+const MAX_DBS: u32 = 16;
+const MAX_READERS: u32 = 1024;
+pub const FORMAT_VERSION: &[u8] = b"jukistore-1";
+
+fn registry() -> &'static Mutex<HashMap<(u32, PathBuf), Weak<Store>>> {
+    static R: OnceLock<Mutex<HashMap<(u32, PathBuf), Weak<Store>>>> = OnceLock::new();
+    R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl Store {
+    /// Creates a new store in `path` (created if missing; must not hold a store yet).
+    pub fn create(path: &Path, municipality: &str, opts: &OpenOptions) -> Result<Arc<Store>> {
+        std::fs::create_dir_all(path)?;
+        if path.join("data.mdb").exists() {
+            return Err(StoreError::Exists(path.display().to_string()));
+        }
+        let store = Self::open_env(path, opts, true)?;
+        store.write(|txn, dbs| {
+            dbs.meta.put(txn, b"format", FORMAT_VERSION)?;
+            dbs.meta.put(txn, b"municipality", municipality.as_bytes())?;
+            dbs.meta.put(txn, b"next_person", &1u64.to_be_bytes())?;
+            dbs.meta.put(txn, b"next_seq", &1u64.to_be_bytes())?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Opens an existing store. Within one process the same directory yields the same handle.
+    pub fn open(path: &Path, opts: &OpenOptions) -> Result<Arc<Store>> {
+        if !path.join("data.mdb").exists() {
+            return Err(StoreError::NotAStore(format!("{}: no data.mdb", path.display())));
+        }
+        let store = Self::open_env(path, opts, false)?;
+        let rtxn = store.read_txn()?;
+        match store.dbs.meta.get(&rtxn, b"format")? {
+            Some(v) if v == FORMAT_VERSION => {}
+            Some(_) => return Err(StoreError::NotAStore("unknown format version".into())),
+            None => return Err(StoreError::NotAStore("no format marker".into())),
+        }
+        drop(rtxn);
+        if store.readonly != opts.readonly && !opts.readonly {
+            return Err(StoreError::ReadOnly);
+        }
+        Ok(store)
+    }
+
+    fn open_env(path: &Path, opts: &OpenOptions, creating: bool) -> Result<Arc<Store>> {
+        let canon = path.canonicalize()?;
+        let pid = std::process::id();
+        let mut reg = registry().lock().unwrap();
+        if let Some(s) = reg.get(&(pid, canon.clone())).and_then(Weak::upgrade) {
+            return Ok(s);
+        }
+        let mut eo = EnvOpenOptions::new().read_txn_without_tls();
+        eo.map_size(opts.map_size.max(1 << 20)).max_dbs(MAX_DBS).max_readers(MAX_READERS);
+        let mut flags = EnvFlags::NO_READ_AHEAD;
+        if opts.readonly && !creating {
+            flags |= EnvFlags::READ_ONLY;
+        }
+        // SAFETY: the store is opened once per process (registry above), never with NO_LOCK, and
+        // its files are only written through LMDB.
+        let env = unsafe {
+            eo.flags(flags);
+            eo.open(&canon)?
+        };
+        // A killed reader process leaves its slot behind.
+        if !(opts.readonly && !creating) {
+            env.clear_stale_readers()?;
+        }
+        let dbs = if opts.readonly && !creating {
+            let rtxn = env.read_txn()?;
+            let open = |name: &str| -> Result<Db> {
+                env.open_database::<Bytes, Bytes>(&rtxn, Some(name))?
+                    .ok_or_else(|| StoreError::NotAStore(format!("missing database {name}")))
+            };
+            let d = Dbs {
+                meta: open("meta")?,
+                persons: open("persons")?,
+                by_code: open("by_code")?,
+                by_mynumber: open("by_mynumber")?,
+                idx_name: open("idx_name")?,
+                idx_birth: open("idx_birth")?,
+                changes: open("changes")?,
+            };
+            rtxn.commit()?;
+            d
+        } else {
+            let mut wtxn = env.write_txn()?;
+            let plain = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+                Ok(env.database_options().types::<Bytes, Bytes>().name(name).create(txn)?)
+            };
+            let dup = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+                Ok(env
+                    .database_options()
+                    .types::<Bytes, Bytes>()
+                    .name(name)
+                    .flags(DatabaseFlags::DUP_SORT | DatabaseFlags::DUP_FIXED)
+                    .create(txn)?)
+            };
+            let d = Dbs {
+                meta: plain(&mut wtxn, "meta")?,
+                persons: plain(&mut wtxn, "persons")?,
+                by_code: plain(&mut wtxn, "by_code")?,
+                by_mynumber: plain(&mut wtxn, "by_mynumber")?,
+                idx_name: dup(&mut wtxn, "idx_name")?,
+                idx_birth: dup(&mut wtxn, "idx_birth")?,
+                changes: plain(&mut wtxn, "changes")?,
+            };
+            wtxn.commit()?;
+            d
+        };
+        let store = Arc::new(Store {
+            env,
+            dbs,
+            path: canon.clone(),
+            readonly: opts.readonly && !creating,
+            pid,
+            resize: RwLock::new(()),
+            writer: Mutex::new(()),
+        });
+        reg.insert((pid, canon), Arc::downgrade(&store));
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    fn check_process(&self) -> Result<()> {
+        if std::process::id() != self.pid {
+            return Err(StoreError::Forked);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot), adopting a map grown by another
+    /// process if needed.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&RoTxn<WithoutTls>, &Dbs) -> Result<R>) -> Result<R> {
+        self.check_process()?;
+        let guard = self.resize.read().unwrap();
+        let txn = match self.env.read_txn() {
+            Ok(t) => t,
+            Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
+                drop(guard);
+                self.adopt_map_size()?;
+                return self.read(f);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let r = f(&txn, &self.dbs);
+        drop(txn);
+        drop(guard);
+        r
+    }
+
+    /// Runs `f` with `n` read transactions that all see the same snapshot, for work split
+    /// across threads (an LMDB transaction belongs to one thread at a time).
+    pub(crate) fn read_snapshot<R>(
+        &self,
+        n: usize,
+        f: impl FnOnce(Vec<RoTxn<'_, WithoutTls>>, &Dbs) -> R,
+    ) -> Result<R> {
+        self.check_process()?;
+        let _guard = self.resize.read().unwrap();
+        loop {
+            let txns = (0..n).map(|_| self.env.read_txn()).collect::<heed::Result<Vec<_>>>()?;
+            let id = txns[0].id();
+            if txns.iter().all(|t| t.id() == id) {
+                return Ok(f(txns, &self.dbs));
+            }
+        }
+    }
+
+    pub(crate) fn read_txn(&self) -> Result<RoTxn<'_, WithoutTls>> {
+        Ok(self.env.read_txn()?)
+    }
+
+    /// Runs `f` in a write transaction and commits it; on a full map, aborts, grows the map and
+    /// runs `f` again from the start, so a batch is never half-written.
+    pub(crate) fn write<R>(&self, mut f: impl FnMut(&mut RwTxn, &Dbs) -> Result<R>) -> Result<R> {
+        self.check_process()?;
+        if self.readonly {
+            return Err(StoreError::ReadOnly);
+        }
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let guard = self.resize.read().unwrap();
+            let mut txn = match self.env.write_txn() {
+                Ok(t) => t,
+                Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
+                    drop(guard);
+                    self.adopt_map_size()?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let full = match f(&mut txn, &self.dbs) {
+                Ok(r) => match txn.commit() {
+                    Ok(()) => return Ok(r),
+                    Err(heed::Error::Mdb(heed::MdbError::MapFull)) => true,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(StoreError::Lmdb(heed::Error::Mdb(heed::MdbError::MapFull))) => {
+                    txn.abort();
+                    true
+                }
+                Err(e) => {
+                    txn.abort();
+                    return Err(e);
+                }
+            };
+            debug_assert!(full);
+            drop(guard);
+            self.grow()?;
+        }
+    }
+
+    fn grow(&self) -> Result<()> {
+        let _g = self.resize.write().unwrap();
+        let now = self.env.info().map_size;
+        // SAFETY: the write guard means no transaction of this process is open.
+        unsafe { self.env.resize(now * 2)? };
+        Ok(())
+    }
+
+    fn adopt_map_size(&self) -> Result<()> {
+        let _g = self.resize.write().unwrap();
+        // SAFETY: as in grow; size 0 adopts the size another process set.
+        unsafe { self.env.resize(0)? };
+        Ok(())
+    }
+
+    /// Current map size in bytes.
+    pub fn map_size(&self) -> usize {
+        self.env.info().map_size
+    }
+
+    /// Turns fsync at commit off (`false`) or on. Off is for bulk loads that sync once at the end:
+    /// a process crash loses nothing committed, a power cut may lose the unsynced tail.
+    pub fn set_sync(&self, on: bool) -> Result<()> {
+        // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
+        unsafe {
+            let mode = if on { heed::FlagSetMode::Disable } else { heed::FlagSetMode::Enable };
+            self.env.set_flags(EnvFlags::NO_SYNC, mode)?;
+        }
+        if on {
+            self.env.force_sync()?;
+        }
+        Ok(())
+    }
+
+    pub fn force_sync(&self) -> Result<()> {
+        Ok(self.env.force_sync()?)
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|txn, dbs| Ok(dbs.meta.get(txn, key.as_bytes())?.map(|v| v.to_vec())))
+    }
+
+    /// Counts of each database, and file sizes, for `stats()`.
+    pub fn stats(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = self.read(|txn, d| {
+            Ok(vec![
+                ("persons".to_string(), d.persons.len(txn)?),
+                ("by_code".to_string(), d.by_code.len(txn)?),
+                ("by_mynumber".to_string(), d.by_mynumber.len(txn)?),
+                ("idx_name".to_string(), d.idx_name.len(txn)?),
+                ("idx_birth".to_string(), d.idx_birth.len(txn)?),
+                ("changes".to_string(), d.changes.len(txn)?),
+                ("last_seq".to_string(), next_counter(d, txn, b"next_seq")? - 1),
+            ])
+        })?;
+        out.push(("map_size".into(), self.map_size() as u64));
+        out.push(("file_size".into(), std::fs::metadata(self.path.join("data.mdb"))?.len()));
+        out.push(("used_bytes".into(), self.env.non_free_pages_size()?));
+        Ok(out)
+    }
+
+    /// Writes a compacted copy of the environment to `dest` (a new file), leaving out free pages.
+    pub fn copy_compacted(&self, dest: &Path) -> Result<()> {
+        self.check_process()?;
+        let _g = self.resize.read().unwrap();
+        self.env.copy_to_path(dest, heed::CompactionOption::Enabled)?;
+        Ok(())
+    }
+}
+
+pub(crate) fn next_counter(d: &Dbs, txn: &RoTxn<WithoutTls>, key: &[u8]) -> Result<u64> {
+    let v = d.meta.get(txn, key)?.ok_or_else(|| StoreError::Corrupt(format!("meta {:?} missing", String::from_utf8_lossy(key))))?;
+    Ok(u64::from_be_bytes(v.try_into().map_err(|_| StoreError::Corrupt("meta counter width".into()))?))
+}
+
+pub(crate) fn be(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+pub(crate) fn index_value(pid: u64, status: u8) -> [u8; 9] {
+    let mut v = [0u8; 9];
+    v[..8].copy_from_slice(&pid.to_be_bytes());
+    v[8] = status;
+    v
+}
+
+pub(crate) fn parse_index_value(v: &[u8]) -> Result<(u64, u8)> {
+    if v.len() != 9 {
+        return Err(StoreError::Corrupt("index value width".into()));
+    }
+    Ok((u64::from_be_bytes(v[..8].try_into().unwrap()), v[8]))
+}
+
+/// Masks a number to its last four digits for messages.
+pub fn mask(v: u64, width: usize) -> String {
+    let s = format!("{v:0width$}");
+    let keep = 4.min(s.len());
+    format!("{}{}", "*".repeat(s.len() - keep), &s[s.len() - keep..])
+}

@@ -1,0 +1,212 @@
+//! Reads: by number, by person id, in bulk, and by 4情報.
+
+use heed::{RoTxn, WithoutTls};
+use rayon::prelude::*;
+
+use super::entry::Entry;
+use super::{be, parse_index_value, Dbs, Result, Store, StoreError, SUPERSEDED};
+
+/// Which index a lookup goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Code,
+    MyNumber,
+    PersonId,
+}
+
+/// One person found: its id, whether it was found through a superseded number, its entry header
+/// fields and payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub person_id: u64,
+    pub superseded: bool,
+    pub flags: u8,
+    pub seq: u64,
+    pub code: u64,
+    pub mynumber: u64,
+    pub payload: Vec<u8>,
+}
+
+/// Results of a bulk get, as columns: no object per record.
+#[derive(Clone, Debug, Default)]
+pub struct GetMany {
+    pub found: Vec<bool>,
+    pub person_ids: Vec<u64>,
+    pub superseded: Vec<bool>,
+    /// `offsets[i]..offsets[i+1]` is the payload of key `i` in `data` (empty when not found).
+    pub offsets: Vec<u64>,
+    pub data: Vec<u8>,
+}
+
+fn resolve(d: &Dbs, txn: &RoTxn<WithoutTls>, how: Lookup, key: u64) -> Result<Option<(u64, bool)>> {
+    let db = match how {
+        Lookup::PersonId => return Ok(Some((key, false))),
+        Lookup::Code => &d.by_code,
+        Lookup::MyNumber => &d.by_mynumber,
+    };
+    match db.get(txn, &be(key))? {
+        None => Ok(None),
+        Some(v) => {
+            let (pid, status) = parse_index_value(v)?;
+            Ok(Some((pid, status == SUPERSEDED)))
+        }
+    }
+}
+
+fn person<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64) -> Result<Option<&'t [u8]>> {
+    Ok(d.persons.get(txn, &be(pid))?)
+}
+
+/// Below this many keys a bulk get stays on one thread.
+const PARALLEL_GET: usize = 1 << 14;
+
+impl Store {
+    /// One person by 住民票コード, 個人番号 or person id.
+    pub fn get(&self, how: Lookup, key: u64) -> Result<Option<Found>> {
+        self.read(|txn, d| {
+            let Some((pid, superseded)) = resolve(d, txn, how, key)? else { return Ok(None) };
+            let Some(raw) = person(d, txn, pid)? else {
+                if how == Lookup::PersonId {
+                    return Ok(None);
+                }
+                return Err(StoreError::Corrupt(format!("index points to missing person {pid}")));
+            };
+            let e = Entry::decode(raw)?;
+            Ok(Some(Found {
+                person_id: pid,
+                superseded,
+                flags: e.flags,
+                seq: e.seq,
+                code: e.code,
+                mynumber: e.mynumber,
+                payload: e.payload.to_vec(),
+            }))
+        })
+    }
+
+    /// Many persons at once, from one snapshot. Large inputs are split across cores, each part
+    /// in its own read transaction; the transactions are all begun first and must share one LMDB
+    /// transaction id (else they are begun again), so every part sees the same snapshot.
+    pub fn get_many(&self, how: Lookup, keys: &[u64]) -> Result<GetMany> {
+        if keys.len() < PARALLEL_GET {
+            return self.read(|txn, d| lookup_part(d, txn, how, keys));
+        }
+        let parts = rayon::current_num_threads().clamp(1, 8);
+        let size = keys.len().div_ceil(parts);
+        let results: Vec<Result<GetMany>> = self.read_snapshot(parts, |txns, d| {
+            txns.into_par_iter().zip(keys.par_chunks(size)).map(|(txn, part)| lookup_part(d, &txn, how, part)).collect()
+        })?;
+        let mut all = GetMany { offsets: vec![0], ..Default::default() };
+        for r in results {
+            let r = r?;
+            let base = all.data.len() as u64;
+            all.found.extend(r.found);
+            all.person_ids.extend(r.person_ids);
+            all.superseded.extend(r.superseded);
+            all.offsets.extend(r.offsets[1..].iter().map(|o| o + base));
+            all.data.extend(r.data);
+        }
+        Ok(all)
+    }
+
+    /// Persons matching the 4情報 given: at least two of name key, birth key and address prefix.
+    /// The name and birth keys are exact (the name key is 清音化 kana computed by the caller); the
+    /// address matches as a prefix of the normalised address; sex only narrows. Returns person ids
+    /// in ascending order, at most `limit`.
+    pub fn search(
+        &self,
+        name_key: Option<&[u8]>,
+        birth_key: Option<&[u8]>,
+        addr_prefix: Option<&[u8]>,
+        sex: Option<u8>,
+        limit: usize,
+    ) -> Result<Vec<Found>> {
+        let given = [name_key.is_some(), birth_key.is_some(), addr_prefix.is_some()].iter().filter(|&&b| b).count();
+        if given < 2 {
+            return Err(StoreError::BadQuery("a 4情報 search needs at least two of name, birth date and address".into()));
+        }
+        self.read(|txn, d| {
+            // Drive from the exact index with fewer candidates, check the rest on the entry.
+            let mut candidates: Vec<u64> = Vec::new();
+            let sets: Vec<(&super::Db, &[u8])> = [(&d.idx_name, name_key), (&d.idx_birth, birth_key)]
+                .into_iter()
+                .filter_map(|(db, k)| k.map(|k| (db, k)))
+                .collect();
+            let mut best: Option<(u64, &super::Db, &[u8])> = None;
+            for (db, k) in sets {
+                let n = match db.get_duplicates(txn, k)? {
+                    Some(it) => it.count() as u64,
+                    None => 0,
+                };
+                if best.is_none_or(|(m, _, _)| n < m) {
+                    best = Some((n, db, k));
+                }
+            }
+            let (_, db, k) = best.expect("at least one exact key is given");
+            if let Some(it) = db.get_duplicates(txn, k)? {
+                for item in it {
+                    let (_, v) = item?;
+                    candidates.push(u64::from_be_bytes(v.try_into().map_err(|_| StoreError::Corrupt("index value width".into()))?));
+                }
+            }
+            let mut out = Vec::new();
+            for pid in candidates {
+                let Some(raw) = person(d, txn, pid)? else {
+                    return Err(StoreError::Corrupt(format!("search index points to missing person {pid}")));
+                };
+                let e = Entry::decode(raw)?;
+                let ok = name_key.is_none_or(|k| e.name_key == k)
+                    && birth_key.is_none_or(|k| e.birth_key == k)
+                    && addr_prefix.is_none_or(|k| e.addr_key.starts_with(k))
+                    && sex.is_none_or(|s| e.sex == s);
+                if ok {
+                    out.push(Found {
+                        person_id: pid,
+                        superseded: false,
+                        flags: e.flags,
+                        seq: e.seq,
+                        code: e.code,
+                        mynumber: e.mynumber,
+                        payload: e.payload.to_vec(),
+                    });
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn lookup_part(d: &Dbs, txn: &RoTxn<WithoutTls>, how: Lookup, part: &[u64]) -> Result<GetMany> {
+    let mut out = GetMany {
+        found: Vec::with_capacity(part.len()),
+        person_ids: Vec::with_capacity(part.len()),
+        superseded: Vec::with_capacity(part.len()),
+        offsets: Vec::with_capacity(part.len() + 1),
+        data: Vec::new(),
+    };
+    out.offsets.push(0);
+    for &k in part {
+        let hit = match resolve(d, txn, how, k)? {
+            Some((pid, sup)) => person(d, txn, pid)?.map(|raw| (pid, sup, raw)),
+            None => None,
+        };
+        match hit {
+            Some((pid, sup, raw)) => {
+                out.data.extend_from_slice(Entry::payload_of(raw)?);
+                out.found.push(true);
+                out.person_ids.push(pid);
+                out.superseded.push(sup);
+            }
+            None => {
+                out.found.push(false);
+                out.person_ids.push(0);
+                out.superseded.push(false);
+            }
+        }
+        out.offsets.push(out.data.len() as u64);
+    }
+    Ok(out)
+}
