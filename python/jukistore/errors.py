@@ -58,3 +58,52 @@ class InvalidComponent(ValidationError):
     """A part of the value is out of its allowed range."""
 
     reason = "component"
+
+
+class StoreError(JukistoreError):
+    """Something about a store: its files, its state, or a write it refused."""
+
+
+class RecordError(StoreError, ValueError):
+    """A record in a write was refused; ``row`` is its 0-based position in the batch given."""
+
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None):
+        self.field = field
+        self.row = row
+        super().__init__(message)
+
+
+class InvalidRecord(RecordError):
+    """A record holds a value that fails validation (a check digit, a length, a required item)."""
+
+
+class DuplicateNumber(RecordError):
+    """A 住民票コード or 個人番号 is already used, by another person or earlier in the batch."""
+
+
+class StoreCorrupt(StoreError):
+    """The store's files do not hold what they should."""
+
+
+class NotAStore(StoreError, FileNotFoundError):
+    """The directory holds no jukistore store (or one of an unknown format)."""
+
+
+class StoreExists(StoreError, FileExistsError):
+    """A store already exists where one was to be created."""
+
+
+class ReadOnlyStore(StoreError, PermissionError):
+    """A write was attempted on a store opened read-only."""
+
+
+class ForkedStore(StoreError):
+    """A store handle inherited through ``fork`` was used; open the store again in the child."""
+
+
+class QueryError(StoreError, ValueError):
+    """A query that cannot be answered as asked (e.g. a 4情報 search naming too few items)."""
+
+
+class LmdbError(StoreError, OSError):
+    """An error reported by LMDB itself."""

@@ -10,6 +10,8 @@ use pyo3::types::{PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
+mod store;
+
 fn kind_of(name: &str) -> PyResult<Kind> {
     Kind::from_name(name).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -141,5 +143,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_ucs4, m)?)?;
     m.add_function(wrap_pyfunction!(explain_list, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
+    m.add_class::<store::NativeStore>()?;
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct GetMany {
     pub found: Vec<bool>,
     pub person_ids: Vec<u64>,
     pub superseded: Vec<bool>,
+    /// Entry flags (bit 0: removed) and the 更新順番号 of the current version; 0 when not found.
+    pub flags: Vec<u8>,
+    pub seqs: Vec<u64>,
     /// `offsets[i]..offsets[i+1]` is the payload of key `i` in `data` (empty when not found).
     pub offsets: Vec<u64>,
     pub data: Vec<u8>,
@@ -103,6 +106,8 @@ impl Store {
             all.found.extend(r.found);
             all.person_ids.extend(r.person_ids);
             all.superseded.extend(r.superseded);
+            all.flags.extend(r.flags);
+            all.seqs.extend(r.seqs);
             all.offsets.extend(r.offsets[1..].iter().map(|o| o + base));
             all.data.extend(r.data);
         }
@@ -184,6 +189,8 @@ fn lookup_part(d: &Dbs, txn: &RoTxn<WithoutTls>, how: Lookup, part: &[u64]) -> R
         found: Vec::with_capacity(part.len()),
         person_ids: Vec::with_capacity(part.len()),
         superseded: Vec::with_capacity(part.len()),
+        flags: Vec::with_capacity(part.len()),
+        seqs: Vec::with_capacity(part.len()),
         offsets: Vec::with_capacity(part.len() + 1),
         data: Vec::new(),
     };
@@ -196,12 +203,16 @@ fn lookup_part(d: &Dbs, txn: &RoTxn<WithoutTls>, how: Lookup, part: &[u64]) -> R
         match hit {
             Some((pid, sup, raw)) => {
                 out.data.extend_from_slice(Entry::payload_of(raw)?);
+                out.flags.push(raw[1]);
+                out.seqs.push(u64::from_le_bytes(raw[4..12].try_into().unwrap()));
                 out.found.push(true);
                 out.person_ids.push(pid);
                 out.superseded.push(sup);
             }
             None => {
                 out.found.push(false);
+                out.flags.push(0);
+                out.seqs.push(0);
                 out.person_ids.push(0);
                 out.superseded.push(false);
             }
