@@ -1,0 +1,108 @@
+"""Type stub of the native core (Rust, PyO3). Checked against the built module by the tests.
+
+Identifier kinds are the names ``mynumber``, ``juminhyo``, ``lgcode``, ``corporate``. Reason
+codes: 0 ok, 1 length, 2 format, 3 checksum.
+"""
+
+from os import PathLike
+from typing import final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "NativeStore",
+    "PARALLEL_MIN",
+    "__version__",
+    "check_digit",
+    "explain_bytes",
+    "explain_list",
+    "explain_one",
+    "explain_u64",
+    "explain_ucs4",
+    "generate",
+]
+__version__: str
+#: Inputs at least this long are split across cores.
+PARALLEL_MIN: int
+
+def explain_one(kind: str, value: str) -> int:
+    """Reason code for one text value, taken as is."""
+
+def check_digit(kind: str, base: str) -> int:
+    """The check digit of a base of ``len - 1`` ASCII digits."""
+
+def explain_u64(kind: str, values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    """Reason codes for integers (leading zeros implied); GIL released, parallel when large."""
+
+def explain_bytes(kind: str, data: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """Reason codes for packed fixed-width byte fields (trailing NULs are padding)."""
+
+def explain_ucs4(kind: str, data: npt.NDArray[np.uint32], width: int) -> npt.NDArray[np.uint8]:
+    """Reason codes for packed fixed-width UCS-4 fields (trailing NULs are padding)."""
+
+def explain_list(kind: str, values: list[object]) -> npt.NDArray[np.uint8]:
+    """Reason codes for a list; anything but a str is a format error."""
+
+def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uint64]:
+    """``n`` distinct valid synthetic numbers from position ``start`` of the seeded sequence."""
+
+_Found = tuple[int, bool, int, int, int, int | None, bytes]
+
+@final
+class NativeStore:
+    """An open LMDB store; one handle per directory per process."""
+
+    @staticmethod
+    def create(path: str | PathLike[str], municipality: str, map_size: int | None = None) -> NativeStore: ...
+    @staticmethod
+    def open(path: str | PathLike[str], readonly: bool = False, map_size: int | None = None) -> NativeStore: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def readonly(self) -> bool: ...
+    def load(
+        self,
+        codes: npt.NDArray[np.uint64],
+        mynumbers: npt.NDArray[np.uint64],
+        name_keys: list[bytes],
+        birth_keys: list[bytes],
+        addr_keys: list[bytes],
+        sexes: npt.NDArray[np.uint8],
+        flags: npt.NDArray[np.uint8],
+        payloads: list[bytes],
+        operator: str,
+        terminal: str,
+        timestamp_us: int,
+        event: int,
+        juminhyo_strict: bool = True,
+    ) -> tuple[int, int, int, list[int]]:
+        """One batch in one transaction: (first_person_id, first_seq, count, lenient_rows)."""
+    def get(self, how: str, key: int) -> _Found | None:
+        """(person_id, superseded, flags, seq, code, mynumber, payload) by code/mynumber/person_id."""
+    def get_many(
+        self, how: str, keys: npt.NDArray[np.uint64]
+    ) -> tuple[
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+    ]:
+        """Columns (found, person_ids, superseded, flags, seqs, offsets, data)."""
+    def search(
+        self,
+        name_key: bytes | None = None,
+        birth_key: bytes | None = None,
+        addr_prefix: bytes | None = None,
+        sex: int | None = None,
+        limit: int = 1000,
+    ) -> list[_Found]: ...
+    def verify(self) -> tuple[int, list[str], int]: ...
+    def stats(self) -> dict[str, int]: ...
+    def meta(self, key: str) -> bytes | None: ...
+    def set_sync(self, on: bool) -> None: ...
+    def force_sync(self) -> None: ...
+    def copy_compacted(self, dest: str | PathLike[str]) -> None: ...
