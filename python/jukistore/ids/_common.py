@@ -26,8 +26,9 @@ _ERRORS: dict[int, type[ValidationError]] = {
     CHECKSUM: InvalidChecksum,
 }
 
-#: Characters ``compact`` removes: ASCII and full-width separators and spaces.
-_SEPARATORS = str.maketrans("", "", " -\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc")
+#: Characters ``compact`` removes (ASCII and full-width separators and spaces) or replaces (lone
+#: surrogates, which cannot cross into the core as UTF-8, become U+FFFD, so they stay one character).
+_SEPARATORS = {**str.maketrans("", "", " -\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc"), **dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)}
 
 BulkInput = Union[npt.NDArray[np.generic], Sequence[object]]
 
