@@ -54,7 +54,7 @@ def explain(kind: str, number: object, *, length: int) -> int:
     if isinstance(number, int) and not isinstance(number, bool):
         if number < 0:
             return FORMAT
-        text = str(number).zfill(length) if number < 10**length else str(number)
+        text = str(number).zfill(length) if number < 10**length else "0" * (length + 1)  # too long; str() fails past 4300 digits
         return int(_core.explain_one(kind, text))
     try:
         text = compact(number)
