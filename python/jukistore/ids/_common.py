@@ -127,7 +127,7 @@ def _explain_array(kind: str, arr: npt.NDArray[np.generic]) -> npt.NDArray[np.ui
         width = dt.itemsize // 4
         if width == 0:
             return np.full(len(arr), LENGTH, dtype=np.uint8)
-        data = np.ascontiguousarray(arr).view(np.uint32).reshape(-1)
+        data = np.ascontiguousarray(arr, dtype=f"U{width}").view(np.uint32).reshape(-1)  # native byte order
         return _core.explain_ucs4(kind, data, width)
     if dt.kind == "O":
         return _core.explain_list(kind, arr.tolist())
