@@ -48,6 +48,10 @@ def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uin
     """``n`` distinct valid synthetic numbers from position ``start`` of the seeded sequence."""
 
 _Found = tuple[int, bool, int, int, int, int | None, bytes]
+#: (person_id, seq, valid_from, notified, event, flags, code, mynumber, payload)
+_Version = tuple[int, int, bytes, bytes, int, int, int, int | None, bytes]
+#: (seq, person_id, timestamp_us, event, operator, terminal, version or None once purged)
+_Change = tuple[int, int, int, int, str, str, _Version | None]
 
 @final
 class NativeStore:
@@ -71,6 +75,8 @@ class NativeStore:
         sexes: npt.NDArray[np.uint8],
         flags: npt.NDArray[np.uint8],
         payloads: list[bytes],
+        valid_from: npt.NDArray[np.uint8],
+        notified: npt.NDArray[np.uint8],
         operator: str,
         terminal: str,
         timestamp_us: int,
@@ -100,6 +106,24 @@ class NativeStore:
         sex: int | None = None,
         limit: int = 1000,
     ) -> list[_Found]: ...
+    def apply(self, updates: list[dict[str, object]], operator: str, terminal: str, timestamp_us: int) -> list[int]:
+        """Updates (dicts: person_id, code, mynumber, name_key, birth_key, addr_key, sex, flags,
+        payload, valid_from, notified, event, expect_seq, override_prohibited) in one transaction."""
+    def history(self, person_id: int) -> list[_Version]: ...
+    def as_of(self, person_id: int, date: bytes, known_at: int | None = None) -> _Version | None: ...
+    def as_known(self, person_id: int, seq: int) -> _Version | None: ...
+    def as_of_many(
+        self, person_ids: npt.NDArray[np.uint64], dates: npt.NDArray[np.uint8], known_at: int | None = None
+    ) -> tuple[
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+    ]:
+        """Columns (found, seqs, flags, offsets, data)."""
+    def changes(self, since: int, limit: int = 10000) -> list[_Change]: ...
+    def last_seq(self) -> int: ...
     def verify(self) -> tuple[int, list[str], int]: ...
     def stats(self) -> dict[str, int]: ...
     def meta(self, key: str) -> bytes | None: ...

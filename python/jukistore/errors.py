@@ -107,3 +107,19 @@ class QueryError(StoreError, ValueError):
 
 class LmdbError(StoreError, OSError):
     """An error reported by LMDB itself."""
+
+
+class RefusedUpdate(RecordError):
+    """An update the register refuses; ``row`` is its position in the batch of updates."""
+
+
+class NoSuchPerson(RefusedUpdate, LookupError):
+    """The person to update is not in the store."""
+
+
+class UpdateProhibited(RefusedUpdate):
+    """The record carries 更新禁止フラグ (update prohibited)."""
+
+
+class ConcurrentChange(RefusedUpdate):
+    """The person changed after the caller read it; read again and decide again."""

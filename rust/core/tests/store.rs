@@ -37,6 +37,8 @@ fn persons(b: &Batch) -> Vec<NewPerson<'_>> {
             sex: (i % 2 + 1) as u8,
             flags: 0,
             payload: &b.payloads[i],
+            valid_from: *b"20000401",
+            notified: *b"20000402",
         })
         .collect()
 }
@@ -139,4 +141,108 @@ fn same_directory_same_handle_and_readonly_refuses_writes() {
     assert!(matches!(Store::create(dir.path(), "131075", &OpenOptions::default()), Err(StoreError::Exists(_))));
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(Store::open(empty.path(), &OpenOptions::default()), Err(StoreError::NotAStore(_))));
+}
+
+use jukistore_core::store::{Refusal, Update};
+
+fn update_of(s: &Store, pid: u64, valid_from: &[u8; 8], payload: &'static [u8]) -> Update<'static> {
+    let cur = s.get(Lookup::PersonId, pid).unwrap().unwrap();
+    Update {
+        person_id: pid,
+        code: cur.code,
+        mynumber: cur.mynumber,
+        name_key: "ヤマダ1".as_bytes(),
+        birth_key: b"19800301",
+        addr_key: "東京都墨田区向島".as_bytes(),
+        sex: 1,
+        flags: 0,
+        payload,
+        valid_from: *valid_from,
+        notified: *valid_from,
+        event: 3,
+        expect_seq: cur.seq,
+        override_prohibited: false,
+    }
+}
+
+#[test]
+fn history_as_of_as_known_and_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let b = batch(0, 10);
+    s.load(&persons(&b), &meta(), &LoadOptions::default()).unwrap();
+    // Person 2 moves within the ward on 2005-06-01 (seq 11), then a correction dated 2000-04-01
+    // replaces the loaded version for its own period (seq 12).
+    let seqs = s.apply(&[update_of(&s, 2, b"20050601", b"moved")], &meta()).unwrap();
+    assert_eq!(seqs, vec![11]);
+    let seqs = s.apply(&[update_of(&s, 2, b"20000401", b"corrected")], &meta()).unwrap();
+    assert_eq!(seqs, vec![12]);
+    let h = s.history(2).unwrap();
+    assert_eq!(h.iter().map(|v| v.seq).collect::<Vec<_>>(), vec![2, 11, 12]);
+    // As known at 11: the move. At 2: the load.
+    assert_eq!(s.as_known(2, 11).unwrap().unwrap().payload, b"moved");
+    assert_eq!(s.as_known(2, 5).unwrap().unwrap().payload, b.payloads[1]);
+    assert!(s.as_known(2, 1).unwrap().is_none());
+    // Valid on 2003: the correction (same effective date as the load, recorded later).
+    assert_eq!(s.as_of(2, b"20030101", None).unwrap().unwrap().payload, b"corrected");
+    // ... but as the store knew it at 11, the loaded version.
+    assert_eq!(s.as_of(2, b"20030101", Some(11)).unwrap().unwrap().payload, b.payloads[1]);
+    assert_eq!(s.as_of(2, b"20100101", None).unwrap().unwrap().payload, b"moved");
+    assert!(s.as_of(2, b"19990101", None).unwrap().is_none());
+    // The feed: every change once, in order, resumable from any cursor.
+    let all = s.changes(0, 100).unwrap();
+    assert_eq!(all.len(), 12);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    let tail = s.changes(10, 100).unwrap();
+    assert_eq!(tail.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![11, 12]);
+    assert_eq!(tail[0].version.as_ref().unwrap().payload, b"moved");
+    assert_eq!(tail[0].operator, "op1");
+    // A stale expect_seq is a conflict; nothing is written.
+    let mut stale = update_of(&s, 2, b"20060101", b"late");
+    stale.expect_seq = 11;
+    assert!(matches!(
+        s.apply(&[stale], &meta()),
+        Err(StoreError::Refused { row: 0, refusal: Refusal::Conflict { expected: 11, actual: 12 } })
+    ));
+    assert!(s.verify().unwrap().is_clean());
+}
+
+#[test]
+fn number_changes_keep_old_numbers_findable_and_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let b = batch(0, 10);
+    s.load(&persons(&b), &meta(), &LoadOptions::default()).unwrap();
+    let fresh = batch(1000, 1);
+    let mut u = update_of(&s, 3, b"20200101", b"new code");
+    u.code = fresh.codes[0];
+    u.mynumber = fresh.mns[0];
+    s.apply(&[u], &meta()).unwrap();
+    let old = s.get(Lookup::Code, b.codes[2]).unwrap().unwrap();
+    assert!(old.superseded);
+    assert_eq!(old.person_id, 3);
+    assert_eq!(old.payload, b"new code");
+    let new = s.get(Lookup::MyNumber, fresh.mns[0]).unwrap().unwrap();
+    assert!(!new.superseded);
+    // Nobody else may take the old number; the batch fails whole.
+    let mut u1 = update_of(&s, 4, b"20200101", b"x");
+    let mut u2 = update_of(&s, 5, b"20200101", b"y");
+    u1.flags = 0;
+    u2.code = b.codes[2];
+    match s.apply(&[u1, u2], &meta()) {
+        Err(StoreError::Duplicate { row: 1, field: "juminhyo_code", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.history(4).unwrap().len(), 1);
+    // Update-prohibited records refuse changes unless overridden.
+    let mut p = update_of(&s, 6, b"20200101", b"frozen");
+    p.flags = jukistore_core::store::entry::flags::UPDATE_PROHIBITED;
+    s.apply(&[p], &meta()).unwrap();
+    let q = update_of(&s, 6, b"20200102", b"thaw?");
+    assert!(matches!(s.apply(&[q.clone()], &meta()), Err(StoreError::Refused { refusal: Refusal::UpdateProhibited, .. })));
+    let mut q = q;
+    q.override_prohibited = true;
+    s.apply(&[q], &meta()).unwrap();
+    // Name key moved: search finds the new key, not the old.
+    assert!(s.verify().unwrap().is_clean(), "{:?}", s.verify().unwrap().problems);
 }

@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Store, StoreError, WriteMeta,
+    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Refusal, Store, StoreError,
+    Update, Version, WriteMeta, DATE_LEN,
 };
 
 /// Raises the matching exception of `jukistore.errors`.
@@ -28,6 +29,14 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
         StoreError::Forked => ("ForkedStore", e.to_string(), None, None),
         StoreError::BadQuery(_) => ("QueryError", e.to_string(), None, None),
         StoreError::Lmdb(_) | StoreError::Io(_) => ("LmdbError", e.to_string(), None, None),
+        StoreError::Refused { row, refusal } => {
+            let cls = match refusal {
+                Refusal::NoSuchPerson => "NoSuchPerson",
+                Refusal::UpdateProhibited => "UpdateProhibited",
+                Refusal::Conflict { .. } => "ConcurrentChange",
+            };
+            (cls, e.to_string(), None, Some(*row))
+        }
     };
     let build = || -> PyResult<PyErr> {
         let module = py.import("jukistore.errors")?;
@@ -41,6 +50,53 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
         Ok(PyErr::from_value(inst))
     };
     build().unwrap_or_else(|err| err)
+}
+
+/// Packed `S8` dates (a numpy `S8` array viewed as uint8) as fixed arrays.
+fn dates(data: &PyReadonlyArray1<'_, u8>, n: usize, what: &str) -> PyResult<Vec<[u8; DATE_LEN]>> {
+    let d = data.as_slice()?;
+    if d.len() != n * DATE_LEN {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!("{what}: expected {n} dates of 8 bytes")));
+    }
+    Ok(d.chunks_exact(DATE_LEN).map(|c| c.try_into().unwrap()).collect())
+}
+
+fn version_tuple<'py>(py: Python<'py>, v: Version) -> PyResult<Bound<'py, PyTuple>> {
+    let mn: Option<u64> = if v.mynumber == NO_MYNUMBER { None } else { Some(v.mynumber) };
+    PyTuple::new(
+        py,
+        [
+            v.person_id.into_pyobject(py)?.into_any(),
+            v.seq.into_pyobject(py)?.into_any(),
+            PyBytes::new(py, &v.valid_from).into_any(),
+            PyBytes::new(py, &v.notified).into_any(),
+            v.event.into_pyobject(py)?.into_any(),
+            v.flags.into_pyobject(py)?.into_any(),
+            v.code.into_pyobject(py)?.into_any(),
+            mn.into_pyobject(py)?.into_any(),
+            PyBytes::new(py, &v.payload).into_any(),
+        ],
+    )
+}
+
+fn change_tuple<'py>(py: Python<'py>, c: Change) -> PyResult<Bound<'py, PyTuple>> {
+    let v = c.version.map(|v| version_tuple(py, v)).transpose()?;
+    PyTuple::new(
+        py,
+        [
+            c.seq.into_pyobject(py)?.into_any(),
+            c.person_id.into_pyobject(py)?.into_any(),
+            c.timestamp_us.into_pyobject(py)?.into_any(),
+            c.event.into_pyobject(py)?.into_any(),
+            c.operator.into_pyobject(py)?.into_any(),
+            c.terminal.into_pyobject(py)?.into_any(),
+            v.into_pyobject(py)?.into_any(),
+        ],
+    )
+}
+
+fn date8(b: &[u8], what: &str) -> PyResult<[u8; DATE_LEN]> {
+    b.try_into().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{what} must be 8 bytes (YYYYMMDD)")))
 }
 
 fn lookup(how: &str) -> PyResult<Lookup> {
@@ -112,7 +168,7 @@ impl NativeStore {
 
     /// Loads one batch in one transaction; returns (first_person_id, first_seq, count, lenient_rows).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, operator, terminal, timestamp_us, event, juminhyo_strict=true))]
+    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, valid_from, notified, operator, terminal, timestamp_us, event, juminhyo_strict=true))]
     fn load<'py>(
         &self,
         py: Python<'py>,
@@ -124,12 +180,16 @@ impl NativeStore {
         sexes: PyReadonlyArray1<'py, u8>,
         flags: PyReadonlyArray1<'py, u8>,
         payloads: &Bound<'py, PyList>,
+        valid_from: PyReadonlyArray1<'py, u8>,
+        notified: PyReadonlyArray1<'py, u8>,
         operator: &str,
         terminal: &str,
         timestamp_us: i64,
         event: u16,
         juminhyo_strict: bool,
     ) -> PyResult<(u64, u64, u64, Vec<usize>)> {
+        let vf = dates(&valid_from, codes.len()?, "valid_from")?;
+        let nt = dates(&notified, codes.len()?, "notified")?;
         let codes = codes.as_slice()?;
         let mns = mynumbers.as_slice()?;
         let sexes = sexes.as_slice()?;
@@ -162,6 +222,8 @@ impl NativeStore {
                 sex: sexes[i],
                 flags: flg[i],
                 payload: pl[i].as_bytes(),
+                valid_from: vf[i],
+                notified: nt[i],
             })
             .collect();
         let meta = WriteMeta { operator, terminal, timestamp_us, event };
@@ -267,6 +329,162 @@ impl NativeStore {
     fn copy_compacted(&self, py: Python<'_>, dest: PathBuf) -> PyResult<()> {
         let store = &self.inner;
         py.detach(|| store.copy_compacted(&dest)).map_err(|e| to_py(py, e))
+    }
+
+    /// Applies updates in one transaction; each update is a dict with the keys of
+    /// `jukistore_core::store::Update`. Returns the new 更新順番号 of each.
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        updates: &Bound<'py, PyList>,
+        operator: &str,
+        terminal: &str,
+        timestamp_us: i64,
+    ) -> PyResult<Vec<u64>> {
+        struct Owned {
+            person_id: u64,
+            code: u64,
+            mynumber: u64,
+            name_key: Vec<u8>,
+            birth_key: Vec<u8>,
+            addr_key: Vec<u8>,
+            sex: u8,
+            flags: u8,
+            payload: Vec<u8>,
+            valid_from: [u8; DATE_LEN],
+            notified: [u8; DATE_LEN],
+            event: u16,
+            expect_seq: u64,
+            override_prohibited: bool,
+        }
+        let mut owned = Vec::with_capacity(updates.len());
+        for item in updates.iter() {
+            let d = item.cast_into::<PyDict>()?;
+            let get = |k: &str| -> PyResult<Bound<'py, PyAny>> {
+                d.get_item(k)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(k.to_string()))
+            };
+            let mn: Option<u64> = get("mynumber")?.extract()?;
+            owned.push(Owned {
+                person_id: get("person_id")?.extract()?,
+                code: get("code")?.extract()?,
+                mynumber: mn.unwrap_or(NO_MYNUMBER),
+                name_key: get("name_key")?.extract()?,
+                birth_key: get("birth_key")?.extract()?,
+                addr_key: get("addr_key")?.extract()?,
+                sex: get("sex")?.extract()?,
+                flags: get("flags")?.extract()?,
+                payload: get("payload")?.extract()?,
+                valid_from: date8(&get("valid_from")?.extract::<Vec<u8>>()?, "valid_from")?,
+                notified: date8(&get("notified")?.extract::<Vec<u8>>()?, "notified")?,
+                event: get("event")?.extract()?,
+                expect_seq: get("expect_seq")?.extract()?,
+                override_prohibited: get("override_prohibited")?.extract()?,
+            });
+        }
+        let ups: Vec<Update> = owned
+            .iter()
+            .map(|o| Update {
+                person_id: o.person_id,
+                code: o.code,
+                mynumber: o.mynumber,
+                name_key: &o.name_key,
+                birth_key: &o.birth_key,
+                addr_key: &o.addr_key,
+                sex: o.sex,
+                flags: o.flags,
+                payload: &o.payload,
+                valid_from: o.valid_from,
+                notified: o.notified,
+                event: o.event,
+                expect_seq: o.expect_seq,
+                override_prohibited: o.override_prohibited,
+            })
+            .collect();
+        let meta = WriteMeta { operator, terminal, timestamp_us, event: 0 };
+        let store = &self.inner;
+        py.detach(|| store.apply(&ups, &meta)).map_err(|e| to_py(py, e))
+    }
+
+    /// Every version of a person, oldest first: tuples
+    /// (person_id, seq, valid_from, notified, event, flags, code, mynumber, payload).
+    fn history<'py>(&self, py: Python<'py>, person_id: u64) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.history(person_id)).map_err(|e| to_py(py, e))?;
+        r.into_iter().map(|v| version_tuple(py, v)).collect()
+    }
+
+    #[pyo3(signature = (person_id, date, known_at=None))]
+    fn as_of<'py>(&self, py: Python<'py>, person_id: u64, date: &[u8], known_at: Option<u64>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let date = date8(date, "date")?;
+        let store = &self.inner;
+        let r = py.detach(|| store.as_of(person_id, &date, known_at)).map_err(|e| to_py(py, e))?;
+        r.map(|v| version_tuple(py, v)).transpose()
+    }
+
+    fn as_known<'py>(&self, py: Python<'py>, person_id: u64, seq: u64) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.as_known(person_id, seq)).map_err(|e| to_py(py, e))?;
+        r.map(|v| version_tuple(py, v)).transpose()
+    }
+
+    /// Batch as_of over arrays: columns (found, seqs, flags, offsets, data) of payloads.
+    #[allow(clippy::type_complexity)]
+    #[pyo3(signature = (person_ids, dates, known_at=None))]
+    fn as_of_many<'py>(
+        &self,
+        py: Python<'py>,
+        person_ids: PyReadonlyArray1<'py, u64>,
+        dates: PyReadonlyArray1<'py, u8>,
+        known_at: Option<u64>,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<bool>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u8>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u8>>,
+    )> {
+        let pids = person_ids.as_slice()?;
+        let ds = self::dates(&dates, pids.len(), "dates")?;
+        let store = &self.inner;
+        let r = py.detach(|| store.as_of_many(pids, &ds, known_at)).map_err(|e| to_py(py, e))?;
+        let (mut found, mut seqs, mut flags, mut offsets, mut data) =
+            (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), vec![0u64], Vec::new());
+        for v in r {
+            match v {
+                Some(v) => {
+                    found.push(true);
+                    seqs.push(v.seq);
+                    flags.push(v.flags);
+                    data.extend_from_slice(&v.payload);
+                }
+                None => {
+                    found.push(false);
+                    seqs.push(0);
+                    flags.push(0);
+                }
+            }
+            offsets.push(data.len() as u64);
+        }
+        Ok((
+            PyArray1::from_vec(py, found),
+            PyArray1::from_vec(py, seqs),
+            PyArray1::from_vec(py, flags),
+            PyArray1::from_vec(py, offsets),
+            PyArray1::from_vec(py, data),
+        ))
+    }
+
+    /// Changes after `since`: tuples (seq, person_id, timestamp_us, event, operator, terminal, version).
+    #[pyo3(signature = (since, limit=10_000))]
+    fn changes<'py>(&self, py: Python<'py>, since: u64, limit: usize) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.changes(since, limit)).map_err(|e| to_py(py, e))?;
+        r.into_iter().map(|c| change_tuple(py, c)).collect()
+    }
+
+    fn last_seq(&self, py: Python<'_>) -> PyResult<u64> {
+        let store = &self.inner;
+        py.detach(|| store.last_seq()).map_err(|e| to_py(py, e))
     }
 
     fn __repr__(&self) -> String {

@@ -3,6 +3,7 @@
 use heed::{PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
+use super::history::{hist_key, valid_key, version_value, DATE_LEN};
 use super::{be, index_value, next_counter, Result, Store, StoreError, CURRENT};
 use crate::ids::{Kind, Reason};
 
@@ -19,6 +20,10 @@ pub struct NewPerson<'a> {
     pub sex: u8,
     pub flags: u8,
     pub payload: &'a [u8],
+    /// 異動年月日 of the loaded version (`YYYYMMDD`, `00` for unknown parts).
+    pub valid_from: [u8; DATE_LEN],
+    /// 届出年月日 of the loaded version.
+    pub notified: [u8; DATE_LEN],
 }
 
 /// Who writes, and when: every write carries an operator and a terminal.
@@ -56,17 +61,26 @@ pub struct LoadReceipt {
 /// LMDB's default maximum key size.
 const MAX_KEY: usize = 511;
 
-fn validate(p: &NewPerson, row: usize, opts: &LoadOptions, lenient: &mut Vec<usize>) -> Result<()> {
-    match Kind::Juminhyo.explain_u64(p.code) {
+/// Checks both numbers; returns whether the 住民票コード passed only because `strict` is off.
+pub(crate) fn check_numbers(code: u64, mynumber: u64, row: usize, strict: bool) -> Result<bool> {
+    let mut lenient = false;
+    match Kind::Juminhyo.explain_u64(code) {
         Reason::Ok => {}
-        Reason::Checksum if !opts.juminhyo_strict => lenient.push(row),
+        Reason::Checksum if !strict => lenient = true,
         r => return Err(StoreError::Invalid { row, field: "juminhyo_code", reason: r.name() }),
     }
-    if p.mynumber != NO_MYNUMBER {
-        let r = Kind::MyNumber.explain_u64(p.mynumber);
+    if mynumber != NO_MYNUMBER {
+        let r = Kind::MyNumber.explain_u64(mynumber);
         if r != Reason::Ok {
             return Err(StoreError::Invalid { row, field: "mynumber", reason: r.name() });
         }
+    }
+    Ok(lenient)
+}
+
+fn validate(p: &NewPerson, row: usize, opts: &LoadOptions, lenient: &mut Vec<usize>) -> Result<()> {
+    if check_numbers(p.code, p.mynumber, row, opts.juminhyo_strict)? {
+        lenient.push(row);
     }
     for (field, key) in [("name_key", p.name_key), ("birth_key", p.birth_key)] {
         if key.len() > MAX_KEY {
@@ -117,11 +131,11 @@ impl Store {
             insert_unique(txn, &d.by_code, persons, &by_code, first_pid, |p| p.code, "juminhyo_code")?;
             insert_unique(txn, &d.by_mynumber, persons, &by_mn, first_pid, |p| p.mynumber, "mynumber")?;
             let mut buf = Vec::new();
+            let mut vbuf = Vec::new();
             for (row, p) in persons.iter().enumerate() {
                 let pid = first_pid + row as u64;
                 let seq = first_seq + row as u64;
-                buf.clear();
-                Entry {
+                let entry = Entry {
                     flags: p.flags,
                     sex: p.sex,
                     seq,
@@ -133,10 +147,15 @@ impl Store {
                     birth_key: p.birth_key,
                     addr_key: p.addr_key,
                     payload: p.payload,
-                }
-                .encode_into(&mut buf);
-                // Person ids and sequence numbers only grow: append without searching.
+                };
+                buf.clear();
+                entry.encode_into(&mut buf);
+                // Person ids and sequence numbers only grow, and a new person's keys sort after
+                // every existing one: append without searching.
                 d.persons.put_with_flags(txn, PutFlags::APPEND, &be(pid), &buf)?;
+                version_value(&p.valid_from, &p.notified, meta.event, &entry, &mut vbuf);
+                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(pid, seq), &vbuf)?;
+                d.valid.put_with_flags(txn, PutFlags::APPEND, &valid_key(pid, &p.valid_from, seq), &[])?;
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
                 if !p.name_key.is_empty() {
                     d.idx_name.put(txn, p.name_key, &be(pid))?;

@@ -7,6 +7,8 @@
 //!   status byte (current or superseded). Entries are never reused for another person.
 //! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
+//! - `history`, `valid`: every version by (person, 更新順番号) and by (person, 異動年月日, 更新順番号);
+//!   see [`history`].
 //!
 //! Concurrency: LMDB gives one writer and many readers across threads and processes, readers never
 //! blocked. Each call runs in one transaction. Growing the map is only safe with no transaction
@@ -14,6 +16,7 @@
 //! write guard.
 
 pub mod entry;
+mod history;
 mod load;
 mod read;
 mod verify;
@@ -25,6 +28,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
+pub use history::{Change, Refusal, Update, Version, DATE_LEN};
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
 pub use verify::VerifyReport;
@@ -56,8 +60,10 @@ pub enum StoreError {
     ReadOnly,
     /// The handle was inherited through fork; LMDB forbids using it in the child.
     Forked,
-    /// A search that does not name enough of the 4情報.
+    /// A search that does not name enough of the 4情報, or a write without operator.
     BadQuery(String),
+    /// An update the store refuses (unknown person, 更新禁止, changed meanwhile).
+    Refused { row: usize, refusal: Refusal },
 }
 
 impl std::fmt::Display for StoreError {
@@ -74,6 +80,13 @@ impl std::fmt::Display for StoreError {
             StoreError::ReadOnly => write!(f, "store is opened read-only"),
             StoreError::Forked => write!(f, "store handle was inherited through fork; open the store again in this process"),
             StoreError::BadQuery(s) => write!(f, "{s}"),
+            StoreError::Refused { row, refusal } => match refusal {
+                Refusal::NoSuchPerson => write!(f, "row {row}: no such person"),
+                Refusal::UpdateProhibited => write!(f, "row {row}: the record is under 更新禁止 (update prohibited)"),
+                Refusal::Conflict { expected, actual } => {
+                    write!(f, "row {row}: the person changed meanwhile (expected version {expected}, found {actual})")
+                }
+            },
         }
     }
 }
@@ -104,6 +117,8 @@ pub(crate) struct Dbs {
     pub idx_name: Db,
     pub idx_birth: Db,
     pub changes: Db,
+    pub history: Db,
+    pub valid: Db,
 }
 
 /// Options for opening a store.
@@ -216,6 +231,8 @@ impl Store {
                 idx_name: open("idx_name")?,
                 idx_birth: open("idx_birth")?,
                 changes: open("changes")?,
+                history: open("history")?,
+                valid: open("valid")?,
             };
             rtxn.commit()?;
             d
@@ -240,6 +257,8 @@ impl Store {
                 idx_name: dup(&mut wtxn, "idx_name")?,
                 idx_birth: dup(&mut wtxn, "idx_birth")?,
                 changes: plain(&mut wtxn, "changes")?,
+                history: plain(&mut wtxn, "history")?,
+                valid: plain(&mut wtxn, "valid")?,
             };
             wtxn.commit()?;
             d
@@ -406,6 +425,7 @@ impl Store {
                 ("idx_name".to_string(), d.idx_name.len(txn)?),
                 ("idx_birth".to_string(), d.idx_birth.len(txn)?),
                 ("changes".to_string(), d.changes.len(txn)?),
+                ("history".to_string(), d.history.len(txn)?),
                 ("last_seq".to_string(), next_counter(d, txn, b"next_seq")? - 1),
             ])
         })?;

@@ -1,0 +1,362 @@
+//! History: every version of every person is kept, in two orders.
+//!
+//! - `history`: (person id, 更新順番号) → version. "As known at sequence N" is one cursor seek:
+//!   the greatest key ≤ (P, N).
+//! - `valid`: (person id, 異動年月日, 更新順番号) → (). "As valid on date D" is one cursor seek:
+//!   the greatest key ≤ (P, D, MAX). Among versions with the same effective date the later
+//!   recorded one wins, so a correction (記載の修正) dated like the version it corrects replaces it.
+//!
+//! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`.
+//! Dates are the register's compact `YYYYMMDD` text; unknown parts are `00`, so they sort before
+//! known ones, and byte order is date order.
+//!
+//! Updates run through [`Store::apply`]: the core keeps its indexes right (old numbers marked
+//! superseded, search keys moved); the domain rules (which event may change what) are the Python
+//! layer's, which passes the sequence it based its decision on so a concurrent change is caught.
+
+use std::ops::Bound;
+
+use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
+
+use super::entry::{flags, Entry, NO_MYNUMBER};
+use super::load::{change_value, WriteMeta};
+use super::{be, index_value, next_counter, parse_index_value, Dbs, Result, Store, StoreError, CURRENT, SUPERSEDED};
+
+pub const DATE_LEN: usize = 8;
+
+/// A new version of an existing person.
+#[derive(Clone, Debug)]
+pub struct Update<'a> {
+    pub person_id: u64,
+    pub code: u64,
+    pub mynumber: u64,
+    pub name_key: &'a [u8],
+    pub birth_key: &'a [u8],
+    pub addr_key: &'a [u8],
+    pub sex: u8,
+    pub flags: u8,
+    pub payload: &'a [u8],
+    /// 異動年月日: the date the change took effect (valid time).
+    pub valid_from: [u8; DATE_LEN],
+    /// 届出年月日: the date it was notified.
+    pub notified: [u8; DATE_LEN],
+    pub event: u16,
+    /// The person's current 更新順番号 the caller based the update on; 0 skips the check.
+    pub expect_seq: u64,
+    /// Allows writing a person whose current version carries 更新禁止フラグ (the update that lifts it).
+    pub override_prohibited: bool,
+}
+
+/// One stored version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub person_id: u64,
+    pub seq: u64,
+    pub valid_from: [u8; DATE_LEN],
+    pub notified: [u8; DATE_LEN],
+    pub event: u16,
+    pub flags: u8,
+    pub code: u64,
+    pub mynumber: u64,
+    pub payload: Vec<u8>,
+}
+
+/// One change of the change feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub seq: u64,
+    pub person_id: u64,
+    pub timestamp_us: i64,
+    pub event: u16,
+    pub operator: String,
+    pub terminal: String,
+    pub version: Option<Version>,
+}
+
+/// Why an update was refused, beside the index errors of loads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NoSuchPerson,
+    UpdateProhibited,
+    /// The person changed since the caller read it (its current sequence is `actual`).
+    Conflict { expected: u64, actual: u64 },
+}
+
+pub(crate) fn hist_key(pid: u64, seq: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&pid.to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub(crate) fn valid_key(pid: u64, date: &[u8; DATE_LEN], seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&pid.to_be_bytes());
+    k[8..16].copy_from_slice(date);
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(valid_from);
+    out.extend_from_slice(notified);
+    out.extend_from_slice(&event.to_le_bytes());
+    entry.encode_into(out);
+}
+
+pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
+    if v.len() < 2 * DATE_LEN + 2 {
+        return Err(StoreError::Corrupt(format!("version {seq} of person {pid} too short")));
+    }
+    let e = Entry::decode(&v[2 * DATE_LEN + 2..])?;
+    Ok(Version {
+        person_id: pid,
+        seq,
+        valid_from: v[..DATE_LEN].try_into().unwrap(),
+        notified: v[DATE_LEN..2 * DATE_LEN].try_into().unwrap(),
+        event: u16::from_le_bytes([v[16], v[17]]),
+        flags: e.flags,
+        code: e.code,
+        mynumber: e.mynumber,
+        payload: e.payload.to_vec(),
+    })
+}
+
+fn split_hist_key(k: &[u8]) -> Result<(u64, u64)> {
+    if k.len() != 16 {
+        return Err(StoreError::Corrupt("history key width".into()));
+    }
+    Ok((u64::from_be_bytes(k[..8].try_into().unwrap()), u64::from_be_bytes(k[8..].try_into().unwrap())))
+}
+
+pub(crate) fn parse_change(seq: u64, v: &[u8]) -> Result<(u64, i64, u16, String, String)> {
+    let bad = || StoreError::Corrupt(format!("change {seq} malformed"));
+    if v.len() < 20 {
+        return Err(bad());
+    }
+    let pid = u64::from_le_bytes(v[..8].try_into().unwrap());
+    let ts = i64::from_le_bytes(v[8..16].try_into().unwrap());
+    let event = u16::from_le_bytes([v[16], v[17]]);
+    let mut at = 18;
+    let mut strs = Vec::new();
+    for _ in 0..2 {
+        let n = *v.get(at).ok_or_else(bad)? as usize;
+        let s = v.get(at + 1..at + 1 + n).ok_or_else(bad)?;
+        strs.push(String::from_utf8_lossy(s).into_owned());
+        at += 1 + n;
+    }
+    let term = strs.pop().unwrap();
+    let op = strs.pop().unwrap();
+    Ok((pid, ts, event, op, term))
+}
+
+fn refuse(row: usize, r: Refusal) -> StoreError {
+    StoreError::Refused { row, refusal: r }
+}
+
+fn move_number(txn: &mut RwTxn, db: &super::Db, pid: u64, old: u64, new: u64, row: usize, field: &'static str) -> Result<bool> {
+    if old == new {
+        return Ok(false);
+    }
+    if new != NO_MYNUMBER {
+        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &be(new), &index_value(pid, CURRENT)) {
+            Ok(()) => {}
+            Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => return Err(StoreError::Duplicate { row, field, value: new }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if old != NO_MYNUMBER {
+        db.put(txn, &be(old), &index_value(pid, SUPERSEDED))?;
+    }
+    Ok(old != NO_MYNUMBER)
+}
+
+fn move_key(txn: &mut RwTxn, db: &super::Db, pid: u64, old: &[u8], new: &[u8]) -> Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    if !old.is_empty() {
+        db.delete_one_duplicate(txn, old, &be(pid))?;
+    }
+    if !new.is_empty() {
+        db.put(txn, new, &be(pid))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Applies updates in one transaction, all or nothing; returns the new 更新順番号 of each.
+    pub fn apply(&self, updates: &[Update], meta: &WriteMeta) -> Result<Vec<u64>> {
+        if meta.operator.is_empty() || meta.terminal.is_empty() {
+            return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
+        }
+        for (row, u) in updates.iter().enumerate() {
+            super::load::check_numbers(u.code, u.mynumber, row, true)?;
+        }
+        self.write(|txn, d| {
+            let mut seq = next_counter(d, txn, b"next_seq")?;
+            let mut seqs = Vec::with_capacity(updates.len());
+            let mut buf = Vec::new();
+            for (row, u) in updates.iter().enumerate() {
+                let pid = u.person_id;
+                let raw = d.persons.get(txn, &be(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
+                let cur = Entry::decode(&raw)?;
+                if u.expect_seq != 0 && cur.seq != u.expect_seq {
+                    return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
+                }
+                if cur.flags & flags::UPDATE_PROHIBITED != 0 && !u.override_prohibited {
+                    return Err(refuse(row, Refusal::UpdateProhibited));
+                }
+                let mut old_codes = cur.old_codes.clone();
+                let mut old_mns = cur.old_mynumbers.clone();
+                if move_number(txn, &d.by_code, pid, cur.code, u.code, row, "juminhyo_code")? {
+                    old_codes.push(cur.code);
+                }
+                if move_number(txn, &d.by_mynumber, pid, cur.mynumber, u.mynumber, row, "mynumber")? {
+                    old_mns.push(cur.mynumber);
+                }
+                move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
+                move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+                let entry = Entry {
+                    flags: u.flags,
+                    sex: u.sex,
+                    seq,
+                    code: u.code,
+                    mynumber: u.mynumber,
+                    old_codes,
+                    old_mynumbers: old_mns,
+                    name_key: u.name_key,
+                    birth_key: u.birth_key,
+                    addr_key: u.addr_key,
+                    payload: u.payload,
+                };
+                buf.clear();
+                entry.encode_into(&mut buf);
+                d.persons.put(txn, &be(pid), &buf)?;
+                version_value(&u.valid_from, &u.notified, u.event, &entry, &mut buf);
+                d.history.put(txn, &hist_key(pid, seq), &buf)?;
+                d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
+                let m = WriteMeta { event: u.event, ..meta.clone() };
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
+                seqs.push(seq);
+                seq += 1;
+            }
+            d.meta.put(txn, b"next_seq", &be(seq))?;
+            Ok(seqs)
+        })
+    }
+
+    /// Every version of a person, oldest first.
+    pub fn history(&self, pid: u64) -> Result<Vec<Version>> {
+        self.read(|txn, d| {
+            let mut out = Vec::new();
+            for item in d.history.prefix_iter(txn, &be(pid))? {
+                let (k, v) = item?;
+                let (p, s) = split_hist_key(k)?;
+                out.push(parse_version(p, s, v)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The version valid on `date` as the store knows it now, or as it knew it at `known_at`.
+    pub fn as_of(&self, pid: u64, date: &[u8; DATE_LEN], known_at: Option<u64>) -> Result<Option<Version>> {
+        self.read(|txn, d| as_of_in(d, txn, pid, date, known_at))
+    }
+
+    /// The version the store held at sequence `seq` (what it would have sent then).
+    pub fn as_known(&self, pid: u64, seq: u64) -> Result<Option<Version>> {
+        self.read(|txn, d| as_known_in(d, txn, pid, seq))
+    }
+
+    /// Batch `as_of`: one snapshot, results in the order asked.
+    pub fn as_of_many(&self, pids: &[u64], dates: &[[u8; DATE_LEN]], known_at: Option<u64>) -> Result<Vec<Option<Version>>> {
+        self.read(|txn, d| pids.iter().zip(dates).map(|(&p, dt)| as_of_in(d, txn, p, dt, known_at)).collect())
+    }
+
+    /// Batch `as_known`.
+    pub fn as_known_many(&self, pids: &[u64], seqs: &[u64]) -> Result<Vec<Option<Version>>> {
+        self.read(|txn, d| pids.iter().zip(seqs).map(|(&p, &s)| as_known_in(d, txn, p, s)).collect())
+    }
+
+    /// Changes with 更新順番号 > `since`, in order, at most `limit`, each with its version.
+    pub fn changes(&self, since: u64, limit: usize) -> Result<Vec<Change>> {
+        self.read(|txn, d| {
+            let mut out = Vec::new();
+            let start = be(since.saturating_add(1));
+            for item in d.changes.range(txn, &(Bound::Included(&start[..]), Bound::Unbounded))? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, v) = item?;
+                let seq = u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt("change key width".into()))?);
+                let (pid, ts, event, operator, terminal) = parse_change(seq, v)?;
+                let version = match d.history.get(txn, &hist_key(pid, seq))? {
+                    Some(v) => Some(parse_version(pid, seq, v)?),
+                    None => None, // purged
+                };
+                out.push(Change { seq, person_id: pid, timestamp_us: ts, event, operator, terminal, version });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The last 更新順番号 given out (0 for an empty store).
+    pub fn last_seq(&self) -> Result<u64> {
+        self.read(|txn, d| Ok(next_counter(d, txn, b"next_seq")? - 1))
+    }
+
+    /// The person id a number points to, and whether it is superseded (for the Python rules).
+    pub fn resolve(&self, code: Option<u64>, mynumber: Option<u64>) -> Result<Option<(u64, bool)>> {
+        self.read(|txn, d| {
+            let (db, k) = match (code, mynumber) {
+                (Some(c), _) => (&d.by_code, c),
+                (None, Some(m)) => (&d.by_mynumber, m),
+                _ => return Ok(None),
+            };
+            match db.get(txn, &be(k))? {
+                None => Ok(None),
+                Some(v) => {
+                    let (pid, st) = parse_index_value(v)?;
+                    Ok(Some((pid, st == SUPERSEDED)))
+                }
+            }
+        })
+    }
+}
+
+fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {
+    match d.history.get_lower_than_or_equal_to(txn, &hist_key(pid, seq))? {
+        Some((k, v)) => {
+            let (p, s) = split_hist_key(k)?;
+            if p != pid {
+                return Ok(None);
+            }
+            Ok(Some(parse_version(p, s, v)?))
+        }
+        None => Ok(None),
+    }
+}
+
+fn as_of_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, date: &[u8; DATE_LEN], known_at: Option<u64>) -> Result<Option<Version>> {
+    let limit = known_at.unwrap_or(u64::MAX);
+    let hi = valid_key(pid, date, u64::MAX);
+    let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
+    for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
+        let (k, _) = item?;
+        if k.len() != 24 {
+            return Err(StoreError::Corrupt("valid key width".into()));
+        }
+        let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
+        if seq > limit {
+            continue; // recorded after the moment asked about
+        }
+        let v = d
+            .history
+            .get(txn, &hist_key(pid, seq))?
+            .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
+        return Ok(Some(parse_version(pid, seq, v)?));
+    }
+    Ok(None)
+}
