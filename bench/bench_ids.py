@@ -75,7 +75,7 @@ def make_inputs(n: int, seed: int = SEED) -> dict[str, npt.NDArray[np.generic]]:
     return {"uint64": values, "S12": text}
 
 
-def subsample(arr: npt.NDArray[np.generic], size: int = STDNUM_SAMPLE) -> npt.NDArray[np.generic]:
+def subsample(arr: npt.NDArray[Any], size: int = STDNUM_SAMPLE) -> npt.NDArray[Any]:
     """An evenly spaced subsample (keeps the share of invalid values)."""
     step = max(1, len(arr) // size)
     return arr[::step][:size].copy()
@@ -160,10 +160,10 @@ def numba_validators() -> dict[str, Validator]:
             s = 0
             for k in range(11):
                 c = np.int64(d[i, k]) - 48
-                ok &= (c >= 0) & (c <= 9)
+                ok &= bool((c >= 0) & (c <= 9))
                 s += c * weights_left[k]
             c = np.int64(d[i, 11]) - 48
-            ok &= (c >= 0) & (c <= 9)
+            ok &= bool((c >= 0) & (c <= 9))
             r = s % 11
             out[i] = ok and (0 if r <= 1 else 11 - r) == c
 
