@@ -385,7 +385,8 @@ def test_bulk_matches_scalar(parts: list[tuple[int, int, int]], dtype: str) -> N
     keys = dates.to_ordinal_key(array)
     assert keys.dtype == np.int32
     assert keys.tolist() == [s.key for s in scalar]
-    assert dates.is_valid_calendar_many(parsed).tolist() == [s.is_valid_calendar_date for s in scalar]
+    valid = [s.is_valid_calendar_date for s in scalar]
+    assert dates.is_valid_calendar_many(parsed).tolist() == valid
     assert dates.format_compact_many(parsed).tolist() == [t.encode() for t in texts]
     order = np.argsort(keys, kind="stable")
     assert [scalar[i] for i in order] == sorted(scalar)

@@ -400,7 +400,9 @@ _KNUM = r"[0-9]+|[〇一二三四五六七八九十]+"
 _UNKNOWN = re.compile(r"(?:年月日)?不詳")
 _COMPACT = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
 _WESTERN = re.compile(r"(?P<y>[0-9]{4})(?P<s>[-/.])(?P<m>[0-9]{1,2})(?:(?P=s)(?P<d>[0-9]{1,2}))?")
-_ERA_SHORT = re.compile(_ERA + r"(?P<y>[0-9]{1,3}|元)(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})")
+_ERA_SHORT = re.compile(
+    _ERA + r"(?P<y>[0-9]{1,3}|元)(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"
+)
 _ERA_PACKED = re.compile(r"(?P<era>[MTSHRmtshr])(?P<y>[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
 _KANJI = re.compile(
     rf"{_ERA}?(?P<y>{_KNUM}|元)年"
@@ -444,7 +446,7 @@ def _from_match(match: re.Match[str], original: str) -> RecordedDate:
     era_token = groups.get("era")
     if era_token is None:
         if len(groups["y"]) != 4:
-            raise DateFormatError("a western year needs four digits (or give the era)", text=original)
+            raise DateFormatError("a western year needs four digits, or an era", text=original)
         return _build(year, month, day, original, None)
     if year == 0:
         raise DateFormatError("era year 0 does not exist", text=original)
@@ -554,14 +556,15 @@ def to_ordinal_key(values: BulkInput) -> npt.NDArray[np.int32]:
 
 
 def is_valid_calendar_many(values: BulkInput) -> npt.NDArray[np.bool_]:
-    """Which dates are complete and real days (the bulk :attr:`RecordedDate.is_valid_calendar_date`)."""
+    """Which dates are complete, real days: :attr:`RecordedDate.is_valid_calendar_date` in bulk."""
     parts = _as_parts(values)
     year = parts["year"].astype(np.int32)
     month = parts["month"].astype(np.intp)
     day = parts["day"]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     limit = _MONTH_DAYS[month] + ((month == 2) & leap)
-    return (year > 0) & (month > 0) & (day > 0) & (day <= limit)
+    valid: npt.NDArray[np.bool_] = (year > 0) & (month > 0) & (day > 0) & (day <= limit)
+    return valid
 
 
 def format_compact_many(values: BulkInput) -> npt.NDArray[np.bytes_]:
