@@ -320,7 +320,6 @@ def test_lists_take_items_as_they_are() -> None:
     assert mynumber.explain_many(big).tolist() == expected * (PARALLEL_MIN // len(items) + 2)
 
 
-@pytest.mark.xfail(strict=True, reason="explain_list calls ints a format error, while arrays and the scalar API accept them")
 def test_lists_of_ints_agree_with_int_arrays() -> None:
     from jukistore.ids import mynumber
 
@@ -328,7 +327,6 @@ def test_lists_of_ints_agree_with_int_arrays() -> None:
     assert np.array_equal(mynumber.explain_many(values.tolist()), mynumber.explain_many(values))
 
 
-@pytest.mark.xfail(strict=True, reason="explain_list calls any str with a lone surrogate a format error, before checking its length")
 def test_lone_surrogates_in_lists_are_checked_for_length_first() -> None:
     from jukistore.ids import mynumber
 

@@ -33,16 +33,26 @@ _SEPARATORS = {**str.maketrans("", "", " -\u3000\u2010\u2011\u2012\u2013\u2014\u
 BulkInput = Union[npt.NDArray[np.generic], Sequence[object]]
 
 
+def _as_int(number: object) -> int | None:
+    """Python and numpy integers (not bools) as int; None for anything else."""
+    if isinstance(number, (int, np.integer)) and not isinstance(number, (bool, np.bool_)):
+        return int(number)
+    return None
+
+
 def compact(number: object) -> str:
     """Return the number as bare ASCII digits.
 
     Full-width digits become ASCII (NFKC), separators and surrounding whitespace are removed.
     This is the only place jukistore is lenient about form; the bulk functions never are.
     """
-    if isinstance(number, int) and not isinstance(number, bool):
-        if number < 0:
+    as_int = _as_int(number)
+    if as_int is not None:
+        if as_int < 0:
             raise InvalidFormat("negative integer")
-        return str(number)
+        if as_int >= 10**40:
+            raise InvalidLength("integer far too long")  # str() fails past 4300 digits
+        return str(as_int)
     if not isinstance(number, str):
         raise InvalidFormat(f"expected str, got {type(number).__name__}")
     text = unicodedata.normalize("NFKC", number).strip()
@@ -51,11 +61,13 @@ def compact(number: object) -> str:
 
 def explain(kind: str, number: object, *, length: int) -> int:
     """Reason code for one value after compacting; never raises for bad input."""
-    if isinstance(number, int) and not isinstance(number, bool):
-        if number < 0:
+    as_int = _as_int(number)
+    if as_int is not None:
+        if as_int < 0:
             return FORMAT
-        text = str(number).zfill(length) if number < 10**length else "0" * (length + 1)  # too long; str() fails past 4300 digits
-        return int(_core.explain_one(kind, text))
+        if as_int >= 10**length:
+            return LENGTH
+        return int(_core.explain_one(kind, str(as_int).zfill(length)))
     try:
         text = compact(number)
     except ValidationError as e:
@@ -69,10 +81,14 @@ def validate(kind: str, number: object, *, length: int, label: str) -> str:
     Integers are accepted with their leading zeros implied. Errors say what is wrong and show the
     value masked to its last four digits.
     """
-    if isinstance(number, int) and not isinstance(number, bool):
-        if number < 0:
+    as_int = _as_int(number)
+    if as_int is not None:
+        if as_int < 0:
             raise InvalidFormat(f"{label}: negative integer")
-        text = str(number).zfill(length)
+        if as_int >= 10**length:
+            shown = mask(str(as_int)) if as_int < 10**4000 else "(over 4000 digits)"
+            raise InvalidLength(f"{label} {shown}: more than {length} digits")
+        text = str(as_int).zfill(length)
     else:
         text = compact(number)
     code = int(_core.explain_one(kind, text))

@@ -296,6 +296,7 @@ impl Kind {
 pub const PARALLEL_MIN: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 
+#[inline(always)]
 fn fill<I: Sync, F: Fn(&I) -> Reason + Sync>(input: &[I], out: &mut [u8], f: F) {
     assert_eq!(input.len(), out.len());
     if input.len() < PARALLEL_MIN {
@@ -315,7 +316,100 @@ fn fill<I: Sync, F: Fn(&I) -> Reason + Sync>(input: &[I], out: &mut [u8], f: F) 
 
 /// Reason codes for integer values.
 pub fn explain_u64_many(kind: Kind, values: &[u64], out: &mut [u8]) {
-    fill(values, out, |&v| kind.explain_u64(v));
+    // One monomorphised loop per kind: the kind's matches fold away at compile time.
+    fn spec<S: Spec>(values: &[u64], out: &mut [u8]) {
+        fill(values, out, |&v| S::KIND.explain_u64(v));
+    }
+    match kind {
+        Kind::MyNumber => spec::<MyNumberSpec>(values, out),
+        Kind::Juminhyo => spec::<JuminhyoSpec>(values, out),
+        Kind::LgCode => spec::<LgCodeSpec>(values, out),
+        Kind::Corporate => spec::<CorporateSpec>(values, out),
+    }
+}
+
+/// Compile-time description of one kind, so the bulk loop over text fields has constant length,
+/// weights and check position and the compiler can unroll it (the per-digit `match` on a runtime
+/// kind cost more than the arithmetic).
+trait Spec {
+    const KIND: Kind;
+    const N: usize = Self::KIND.len();
+    /// Weight of each position left to right; 0 at the check digit.
+    const W: [u32; 13] = weights_left_to_right(Self::KIND);
+    const CHECK_POS: usize = if matches!(Self::KIND, Kind::Corporate) { 0 } else { Self::KIND.len() - 1 };
+}
+
+const fn weights_left_to_right(kind: Kind) -> [u32; 13] {
+    let n = kind.len();
+    let mut w = [0u32; 13];
+    let mut k = 0;
+    while k < n - 1 {
+        // base digit k from the left is (n - 2 - k) places from the right of the base
+        let pos = if matches!(kind, Kind::Corporate) { k + 1 } else { k };
+        w[pos] = weight(kind, n - 2 - k) as u32;
+        k += 1;
+    }
+    w
+}
+
+struct MyNumberSpec;
+struct JuminhyoSpec;
+struct LgCodeSpec;
+struct CorporateSpec;
+impl Spec for MyNumberSpec {
+    const KIND: Kind = Kind::MyNumber;
+}
+impl Spec for JuminhyoSpec {
+    const KIND: Kind = Kind::Juminhyo;
+}
+impl Spec for LgCodeSpec {
+    const KIND: Kind = Kind::LgCode;
+}
+impl Spec for CorporateSpec {
+    const KIND: Kind = Kind::Corporate;
+}
+
+#[inline(always)]
+fn explain_spec<S: Spec, T: Copy + Into<u32>>(field: &[T]) -> Reason {
+    let mut len = field.len();
+    if len != S::N || field[len - 1].into() == 0 {
+        while len > 0 && field[len - 1].into() == 0 {
+            len -= 1;
+        }
+        if len != S::N {
+            return Reason::Length;
+        }
+    }
+    let f = &field[..S::N];
+    let mut bad = false;
+    let mut s = 0u32;
+    for k in 0..S::N {
+        let d = f[k].into().wrapping_sub(b'0' as u32);
+        bad |= d > 9;
+        s = s.wrapping_add(d.wrapping_mul(S::W[k]));
+    }
+    if bad {
+        return Reason::Format;
+    }
+    let check = f[S::CHECK_POS].into() - b'0' as u32;
+    if S::KIND.reduce(s) as u32 == check {
+        Reason::Ok
+    } else {
+        Reason::Checksum
+    }
+}
+
+fn explain_units_many_spec<S: Spec, T: Copy + Into<u32> + Sync>(data: &[T], width: usize, out: &mut [u8]) {
+    let run = |o: &mut [u8], d: &[T]| {
+        for (o, f) in o.iter_mut().zip(d.chunks_exact(width)) {
+            *o = explain_spec::<S, T>(f) as u8;
+        }
+    };
+    if out.len() < PARALLEL_MIN {
+        run(out, data);
+    } else {
+        out.par_chunks_mut(CHUNK).zip(data.par_chunks(CHUNK * width)).for_each(|(o, d)| run(o, d));
+    }
 }
 
 /// Reason codes for a packed array of fixed-width fields of `width` units each.
@@ -325,18 +419,11 @@ pub fn explain_units_many<T: Copy + Into<u32> + Sync>(kind: Kind, data: &[T], wi
         return;
     }
     assert_eq!(data.len(), width * out.len());
-    if out.len() < PARALLEL_MIN {
-        for (o, f) in out.iter_mut().zip(data.chunks_exact(width)) {
-            *o = kind.explain_units(f) as u8;
-        }
-    } else {
-        out.par_chunks_mut(CHUNK)
-            .zip(data.par_chunks(CHUNK * width))
-            .for_each(|(o, d)| {
-                for (o, f) in o.iter_mut().zip(d.chunks_exact(width)) {
-                    *o = kind.explain_units(f) as u8;
-                }
-            });
+    match kind {
+        Kind::MyNumber => explain_units_many_spec::<MyNumberSpec, T>(data, width, out),
+        Kind::Juminhyo => explain_units_many_spec::<JuminhyoSpec, T>(data, width, out),
+        Kind::LgCode => explain_units_many_spec::<LgCodeSpec, T>(data, width, out),
+        Kind::Corporate => explain_units_many_spec::<CorporateSpec, T>(data, width, out),
     }
 }
 
@@ -517,6 +604,35 @@ mod tests {
         let v = k.join(7, k.check_digit_u64(7));
         assert_eq!(k.explain_u64(v), Reason::Ok);
         assert_eq!(k.explain_str(&format!("{v:012}")), Reason::Ok);
+    }
+
+    #[test]
+    fn specialised_bulk_path_matches_the_scalar_path() {
+        let mut x = 99u64;
+        for kind in Kind::ALL {
+            for width in [kind.len(), kind.len() + 2, kind.len() - 1] {
+                let n = 3000;
+                let mut data = vec![0u8; n * width];
+                for f in data.chunks_exact_mut(width) {
+                    x = mix(x);
+                    let v = x % POW10[kind.len()];
+                    let s = format!("{:0w$}", v, w = kind.len());
+                    let k = s.len().min(width);
+                    f[..k].copy_from_slice(&s.as_bytes()[..k]);
+                    match x % 7 {
+                        0 => f[(x >> 8) as usize % width] = b'x',
+                        1 => f[(x >> 8) as usize % width] = 0,
+                        2 => f[(x >> 8) as usize % width] = b'0' + ((x >> 16) % 10) as u8,
+                        _ => {}
+                    }
+                }
+                let mut out = vec![9u8; n];
+                explain_units_many(kind, &data, width, &mut out);
+                for (i, f) in data.chunks_exact(width).enumerate() {
+                    assert_eq!(out[i], kind.explain_units(f) as u8, "{kind:?} width {width} field {f:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
@@ -105,12 +105,34 @@ fn explain_list<'py>(py: Python<'py>, kind: &str, values: &Bound<'py, PyList>) -
     let kind = kind_of(kind)?;
     let mut out = Vec::with_capacity(values.len());
     for item in values.iter() {
-        let r = match item.cast::<PyString>() {
-            Ok(s) => match s.to_str() {
+        let r = if let Ok(s) = item.cast::<PyString>() {
+            match s.to_str() {
                 Ok(t) => kind.explain_str(t),
-                Err(_) => Reason::Format, // lone surrogates
-            },
-            Err(_) => Reason::Format,
+                // A lone surrogate is not a digit, but length is checked first, as for any str.
+                Err(_) => {
+                    if s.len()? == kind.len() {
+                        Reason::Format
+                    } else {
+                        Reason::Length
+                    }
+                }
+            }
+        } else if item.is_instance_of::<PyBool>() {
+            Reason::Format
+        } else if let Ok(i) = item.cast::<PyInt>() {
+            // Integers as in arrays and the scalar API: leading zeros implied.
+            match i.extract::<u64>() {
+                Ok(v) => kind.explain_u64(v),
+                Err(_) => {
+                    if i.lt(0)? {
+                        Reason::Format
+                    } else {
+                        Reason::Length
+                    }
+                }
+            }
+        } else {
+            Reason::Format
         };
         out.push(r as u8);
     }
