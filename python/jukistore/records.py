@@ -1,0 +1,264 @@
+"""Typed records of the three files, as msgspec Structs.
+
+Generated from the layouts (``jukistore.layouts``); a test checks that every layout item maps to
+exactly one field, in order. All fields are text, as the files hold them: numbers keep their
+leading zeros, dates are ``YYYYMMDD`` with ``00`` for an unknown month or day (see
+:mod:`jukistore.dates`), names and addresses are kept byte for byte (外字, IVS and private-use
+characters included). Structs are array-like, so their MessagePack form is compact and positional:
+the native core can pick a field out by its item number.
+
+``repr()`` masks the 個人番号 to its last four digits: a record printed in a log or a traceback must
+not carry it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from jukistore.errors import mask
+
+
+class _Record(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
+    """Base of the record Structs: masked repr, encode/decode helpers."""
+
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in self.__struct_fields__:
+            v = getattr(self, f)
+            if v == "":
+                continue
+            if f == "mynumber" or f == "individual_number":
+                v = mask(v)
+            parts.append(f"{f}={v!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+class JuminKihon(_Record):
+    """住民基本台帳ファイル: the master record (84 items)."""
+
+    household_number: str = ""  # 1 世帯番号
+    head_name_kana: str = ""  # 2 世帯主カナ氏名
+    head_name_kanji: str = ""  # 3 世帯主漢字氏名
+    district_code: str = ""  # 4 行政区コード
+    postal_code: str = ""  # 5 現住所郵便番号
+    municipality_code: str = ""  # 6 現住所自治体コード
+    town_code: str = ""  # 7 現住所町字コード
+    address: str = ""  # 8 現住所
+    katagaki_code: str = ""  # 9 現住所方書コード
+    katagaki: str = ""  # 10 現住所方書
+    change_reason: str = ""  # 11 異動事由
+    atena_number: str = ""  # 12 宛名番号
+    removal_category: str = ""  # 13 除票区分
+    change_date: str = ""  # 14 住民異動日
+    notification_date: str = ""  # 15 住民届出日
+    address_established_date: str = ""  # 16 住定異動日
+    address_established_reason: str = ""  # 17 住定異動事由
+    address_notification_date: str = ""  # 18 住定届出日
+    address_notification_reason: str = ""  # 19 住定届出事由
+    name_kana: str = ""  # 20 カナ氏名
+    name_kanji: str = ""  # 21 漢字氏名
+    sex: str = ""  # 22 性別コード
+    birth_date: str = ""  # 23 生年月日
+    relationship_code: str = ""  # 24 続柄コード
+    honseki_municipality_code: str = ""  # 25 本籍自治体コード
+    honseki_postal_code: str = ""  # 26 本籍郵便番号
+    honseki: str = ""  # 27 本籍
+    koseki_head_kanji: str = ""  # 28 筆頭者漢字
+    former_surname_kanji: str = ""  # 29 旧姓漢字
+    juminhyo_code: str = ""  # 30 住民票コード
+    prev_municipality_code: str = ""  # 31 前住所自治体コード
+    prev_postal_code: str = ""  # 32 前住所郵便番号
+    prev_address: str = ""  # 33 前住所
+    prev_katagaki: str = ""  # 34 前住所方書
+    prev_head_kanji: str = ""  # 35 前住所世帯主漢字
+    planned_municipality_code: str = ""  # 36 転出予定地自治体コード
+    planned_postal_code: str = ""  # 37 転出予定地郵便番号
+    planned_address: str = ""  # 38 転出予定地
+    planned_katagaki: str = ""  # 39 転出予定地方書
+    planned_head_kanji: str = ""  # 40 転出予定地世帯主漢字
+    confirmed_municipality_code: str = ""  # 41 転出確定地自治体コード
+    confirmed_postal_code: str = ""  # 42 転出確定地郵便番号
+    confirmed_address: str = ""  # 43 転出確定地
+    confirmed_katagaki: str = ""  # 44 転出確定地方書
+    confirmed_head_kanji: str = ""  # 45 転出確定地世帯主漢字
+    last_reg_municipality_code: str = ""  # 46 最終住民登録地自治体コード
+    last_reg_postal_code: str = ""  # 47 最終住民登録地郵便番号
+    last_reg_address: str = ""  # 48 最終住民登録地
+    last_reg_katagaki: str = ""  # 49 最終住民登録地方書
+    last_reg_head_kanji: str = ""  # 50 最終住民登録地世帯主漢字
+    unreported_start: str = ""  # 51 未届期間開始
+    unreported_end: str = ""  # 52 未届期間終了
+    remarks: str = ""  # 53 付記事項(備考)
+    removal_change_date: str = ""  # 54 除票異動日
+    removal_notification_date: str = ""  # 55 除票届出日
+    removal_notification_date_2: str = ""  # 56 除票届出日
+    removal_notification_reason: str = ""  # 57 除票届出事由
+    foreign_true_name_kana: str = ""  # 58 外国人本名カナ
+    foreign_true_name: str = ""  # 59 外国人本名漢字
+    foreign_alias_kana: str = ""  # 60 外国人通称カナ
+    foreign_alias_kanji: str = ""  # 61 外国人通称漢字
+    foreign_cowritten_kanji: str = ""  # 62 外国人併記名漢字
+    foreign_cowritten_kana: str = ""  # 63 外国人併記名カナ
+    nationality_code: str = ""  # 64 国籍コード
+    nationality: str = ""  # 65 国籍漢字
+    residence_card_number: str = ""  # 66 在留カード等番号
+    status_of_residence_code: str = ""  # 67 在留資格コード
+    status_of_residence: str = ""  # 68 在留資格漢字
+    art30_45_category: str = ""  # 69 ３０の４５区分
+    period_of_stay: str = ""  # 70 在留期間
+    stay_expiry_date: str = ""  # 71 在留期限満了日
+    foreign_birth_date: str = ""  # 72 外国人生年月日
+    foreign_change_date: str = ""  # 73 外国人住民異動日
+    foreign_notification_date: str = ""  # 74 外国人住民届出日
+    foreign_address_established_date: str = ""  # 75 外国人住定異動日
+    foreign_address_established_reason: str = ""  # 76 外国人住定異動事由
+    foreign_address_notification_date: str = ""  # 77 外国人住定届出日
+    foreign_address_established_reason_2: str = ""  # 78 外国人住定異動事由
+    residence_notification_flag: str = ""  # 79 居住地届出フラグ
+    alias_history: str = ""  # 80 通称履歴
+    mynumber: str = ""  # 81 個人番号
+    serial_number: str = ""  # 82 シリアル番号
+    former_surname_reg_kanji: str = ""  # 83 旧氏　漢字
+    former_surname_reg_furigana: str = ""  # 84 旧氏　ふりがな
+
+class HonninKakunin(_Record):
+    """本人確認情報ファイル: the identity record (40 items)."""
+
+    juminhyo_code: str = ""  # 1 住民票コード
+    name_kanji: str = ""  # 2 漢字氏名
+    name_gaiji_count: str = ""  # 3 外字数（氏名）
+    name_furigana: str = ""  # 4 ふりがな氏名
+    name_seion_kana: str = ""  # 5 清音化かな氏名
+    birth_date: str = ""  # 6 生年月日
+    sex: str = ""  # 7 性別
+    municipality_code: str = ""  # 8 市町村コード
+    oaza_code: str = ""  # 9 大字・字コード
+    postal_code: str = ""  # 10 郵便番号
+    address: str = ""  # 11 住所
+    address_gaiji_count: str = ""  # 12 外字数（住所）
+    mynumber: str = ""  # 13 個人番号
+    became_resident_date: str = ""  # 14 住民となった日
+    address_established_date: str = ""  # 15 住所を定めた日
+    notification_date: str = ""  # 16 届出の年月日
+    prev_municipality_code: str = ""  # 17 市町村コード（転入前）
+    prev_address: str = ""  # 18 転入前住所
+    prev_address_gaiji_count: str = ""  # 19 外字数（転入前住所）
+    relationship: str = ""  # 20 続柄
+    change_reason: str = ""  # 21 異動事由
+    change_date: str = ""  # 22 異動年月日
+    change_reason_detail: str = ""  # 23 異動事由詳細
+    old_juminhyo_code: str = ""  # 24 旧住民票コード
+    code_in_use_date: str = ""  # 25 住民票コード使用年月日
+    request_number: str = ""  # 26 依頼管理番号
+    operator_id: str = ""  # 27 操作者ＩＤ
+    terminal_id: str = ""  # 28 操作端末ＩＤ
+    update_seq: str = ""  # 29 更新順番号
+    recovery_update_seq: str = ""  # 30 異常時更新順番号
+    update_prohibited: str = ""  # 31 更新禁止フラグ
+    prospective_flag: str = ""  # 32 予定者フラグ
+    exclusive_flag: str = ""  # 33 排他フラグ
+    gaiji_flag: str = ""  # 34 外字フラグ
+    record_status: str = ""  # 35 レコード状況フラグ
+    timestamp: str = ""  # 36 タイムスタンプ
+    former_surname_kanji: str = ""  # 37 旧氏　漢字
+    former_surname_gaiji_count: str = ""  # 38 旧氏　外字数
+    former_surname_furigana: str = ""  # 39 旧氏　ふりがな
+    former_surname_gaiji_seq: str = ""  # 40 旧氏　外字変更連番
+
+class Sofusaki(_Record):
+    """送付先情報: mailing data sent to J-LIS (67 items)."""
+
+    destination_management_number: str = ""  # 1 送付先管理番号
+    destination_postal_code: str = ""  # 2 送付先郵便番号
+    destination_address_length: str = ""  # 3 送付先住所　漢字項目長
+    destination_address_kanji: str = ""  # 4 送付先住所　漢字
+    destination_address_gaiji_count: str = ""  # 5 送付先住所　漢字　外字数
+    addressee_name_kanji_length: str = ""  # 6 送付先氏名　漢字項目長
+    addressee_name_kanji: str = ""  # 7 送付先氏名　漢字
+    addressee_name_gaiji_count: str = ""  # 8 送付先氏名　漢字　外字数
+    municipality_code: str = ""  # 9 市町村コード
+    municipality_name_length: str = ""  # 10 市町村名　項目長
+    municipality_name: str = ""  # 11 市町村名
+    municipality_postal_code: str = ""  # 12 市町村郵便番号
+    municipality_address_length: str = ""  # 13 市町村住所　項目長
+    municipality_address: str = ""  # 14 市町村住所
+    municipality_address_gaiji_count: str = ""  # 15 市町村住所　外字数
+    municipality_phone_number: str = ""  # 16 市町村電話番号
+    issuance_place_name_length: str = ""  # 17 交付場所名　項目長
+    issuance_place_name: str = ""  # 18 交付場所名
+    issuance_place_name_gaiji_count: str = ""  # 19 交付場所名　外字数
+    issuance_place_postal_code: str = ""  # 20 交付場所郵便番号
+    issuance_place_address_length: str = ""  # 21 交付場所住所　項目長
+    issuance_place_address: str = ""  # 22 交付場所住所
+    issuance_place_address_gaiji_count: str = ""  # 23 交付場所住所　外字数
+    issuance_place_phone: str = ""  # 24 交付場所電話番号
+    delivery_place_name_length: str = ""  # 25 カード送付場所名　項目長
+    delivery_place_name: str = ""  # 26 カード送付場所名
+    delivery_place_name_gaiji_count: str = ""  # 27 カード送付場所名　外字数
+    delivery_place_postal_code: str = ""  # 28 カード送付場所郵便番号
+    delivery_place_address_length: str = ""  # 29 カード送付場所住所　項目長
+    delivery_place_address: str = ""  # 30 カード送付場所住所
+    delivery_place_address_gaiji_count: str = ""  # 31 カード送付場所住所　外字数
+    delivery_place_phone: str = ""  # 32 カード送付場所電話番号
+    persons_covered: str = ""  # 33 対象となる人数
+    processing_date: str = ""  # 34 処理年月日
+    operator_id: str = ""  # 35 操作者ＩＤ
+    terminal_id: str = ""  # 36 操作端末ＩＤ
+    print_category: str = ""  # 37 印刷区分
+    juminhyo_code: str = ""  # 38 住民票コード
+    name_kanji_length: str = ""  # 39 氏名　漢字項目長
+    name_kanji: str = ""  # 40 氏名　漢字
+    name_gaiji_count: str = ""  # 41 氏名　漢字　外字数
+    name_kana_length: str = ""  # 42 氏名　かな項目長
+    name_kana: str = ""  # 43 氏名　かな
+    postal_code: str = ""  # 44 郵便番号
+    address_length: str = ""  # 45 住所　項目長
+    address: str = ""  # 46 住所
+    address_gaiji_count: str = ""  # 47 住所　外字数
+    birth_date: str = ""  # 48 生年月日
+    sex: str = ""  # 49 性別
+    mynumber: str = ""  # 50 個人番号
+    art30_45_category: str = ""  # 51 第３０条の４５に規定する区分
+    stay_expiry_date: str = ""  # 52 在留期間の満了の日
+    substitution_result: str = ""  # 53 代替文字変換結果
+    substituted_name_length: str = ""  # 54 代替文字氏名　項目長
+    substituted_name: str = ""  # 55 代替文字氏名
+    substituted_address_length: str = ""  # 56 代替文字住所　項目長
+    substituted_address: str = ""  # 57 代替文字住所
+    substituted_name_positions: str = ""  # 58 代替文字氏名位置情報
+    substituted_address_positions: str = ""  # 59 代替文字住所位置情報
+    gaiji_flag: str = ""  # 60 外字フラグ
+    gaiji_pattern: str = ""  # 61 外字パターン
+    former_surname_kanji: str = ""  # 62 旧氏　漢字
+    former_surname_gaiji_count: str = ""  # 63 旧氏　外字数
+    former_surname_furigana: str = ""  # 64 旧氏　ふりがな
+    former_surname_gaiji_seq: str = ""  # 65 旧氏　外字変更連番
+    name_roman: str = ""  # 66 ローマ字　氏名
+    former_surname_roman: str = ""  # 67 ローマ字　旧氏
+
+
+RECORDS: dict[str, type[_Record]] = {"jumin_kihon": JuminKihon, "honnin_kakunin": HonninKakunin, "sofusaki": Sofusaki}
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+def encode(record: _Record) -> bytes:
+    """The record as MessagePack (an array of its fields in item order)."""
+    return _encoder.encode(record)
+
+
+def decode(cls: type[_Record], data: bytes | memoryview) -> Any:
+    """A record of class ``cls`` from its MessagePack form."""
+    return msgspec.msgpack.decode(data, type=cls)
+
+
+def project(record: _Record, layout_name: str) -> dict[str, str]:
+    """The fields of a projection layout (``seigo``, ``yon_joho``, ``jumin_kankei``) from a master record."""
+    from jukistore.layouts import projection_fields
+
+    return {p: getattr(record, m) for p, m in projection_fields(layout_name)}
