@@ -1,0 +1,411 @@
+"""The record store: persons of one municipality in a memory-mapped LMDB file.
+
+:class:`Store` is what other services import. The heavy lifting (indexes, transactions, bulk
+reads) is in the Rust core (``jukistore._core.NativeStore``); this module turns master records
+(:class:`jukistore.records.JuminKihon`) into the keys the core indexes, and the core's bytes back
+into records.
+
+Threads and processes: one :class:`Store` per directory per process is shared by all threads
+(opening the same directory again returns the same native handle). Many processes may open the
+same store: LMDB allows one writer at a time and readers are never blocked. After ``fork`` the
+child must not use a store opened by the parent: every call there raises
+:class:`~jukistore.errors.ForkedStore`; open the store again in the child (or use the ``spawn``
+start method).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from jukistore import _core, layouts, text
+from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask
+from jukistore.records import JuminKihon
+
+#: Sentinel the core uses for "no 個人番号 recorded".
+NO_MYNUMBER = 2**64 - 1
+#: Change-log event code of an initial bulk registration (records carried over from a register).
+EVENT_LOAD = 0
+
+SEX_CODES = {"1": 1, "2": 2, "9": 9, "": 0}
+
+Clock = Callable[[], _dt.datetime]
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class Operator(msgspec.Struct, frozen=True):
+    """Who acts, from where: every write (and, with access logging, every read) names both.
+
+    ``operator_id`` is the personal 操作者ID, ``terminal_id`` the 操作端末ID.
+    """
+
+    operator_id: str
+    terminal_id: str
+
+    def __post_init__(self) -> None:
+        if not self.operator_id or not self.terminal_id:
+            raise ValueError("an operator needs a non-empty operator_id and terminal_id")
+
+
+@lru_cache(maxsize=1)
+def _key_fields() -> dict[str, str]:
+    """Field names of the master layout items the store indexes, found by item number."""
+    lay = layouts.load("jumin_kihon")
+    by_no = {it.no: it.field for it in lay.items}
+    return {
+        "household": by_no[1],
+        "address": by_no[8],
+        "removed": by_no[13],
+        "kana": by_no[20],
+        "kanji": by_no[21],
+        "sex": by_no[22],
+        "birth": by_no[23],
+        "code": by_no[30],
+        "mynumber": by_no[81],
+        "change_date": by_no[14],
+        "notified": by_no[15],
+    }
+
+
+def address_key(address: str) -> str:
+    """The form addresses are matched in: NFKC (full-width digits and letters folded), no spaces.
+
+    Only for matching; the record keeps the address byte for byte.
+    """
+    return "".join(unicodedata.normalize("NFKC", address).split())
+
+
+def name_key(kana: str) -> str:
+    """The 清音化 kana search key of a name (see :func:`jukistore.text.search_key`)."""
+    return text.search_key(kana)
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person as found: the internal id, the current master record and its state.
+
+    ``superseded`` is true when the person was found through a number they no longer use.
+    """
+
+    person_id: int
+    record: JuminKihon
+    seq: int
+    removed: bool
+    superseded: bool = False
+
+    def __repr__(self) -> str:
+        f = _key_fields()
+        code = getattr(self.record, f["code"])
+        mn = getattr(self.record, f["mynumber"])
+        return (
+            f"Person(person_id={self.person_id}, code={mask(code)}, mynumber={mask(mn)}, "
+            f"seq={self.seq}, removed={self.removed}, superseded={self.superseded})"
+        )
+
+
+_decoder = msgspec.msgpack.Decoder(JuminKihon)
+_encoder = msgspec.msgpack.Encoder()
+
+
+def _person(t: tuple) -> Person:  # type: ignore[type-arg]
+    pid, superseded, flags, seq, _code, _mn, payload = t
+    return Person(pid, _decoder.decode(payload), seq, bool(flags & 1), bool(superseded))
+
+
+class Persons(Sequence[Person | None]):
+    """Results of :meth:`Store.get_many` as columns; records are decoded only when asked for.
+
+    ``found``, ``person_ids``, ``superseded``, ``flags`` (bit 0: removed) and ``seqs`` (更新順番号 of
+    the current version) are numpy arrays aligned with the keys asked for;
+    ``payload(i)`` is the stored MessagePack of key ``i`` (a memoryview, no copy).
+    """
+
+    def __init__(self, found: npt.NDArray[np.bool_], person_ids: npt.NDArray[np.uint64],
+                 superseded: npt.NDArray[np.bool_], flags: npt.NDArray[np.uint8], seqs: npt.NDArray[np.uint64],
+                 offsets: npt.NDArray[np.uint64], data: npt.NDArray[np.uint8]):
+        self.found = found
+        self.person_ids = person_ids
+        self.superseded = superseded
+        self.flags = flags
+        self.seqs = seqs
+        self.offsets = offsets
+        self.data = data
+        self._view = memoryview(data)
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def payload(self, i: int) -> memoryview:
+        return self._view[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def record(self, i: int) -> JuminKihon | None:
+        """The record for key ``i``, or None when the key was not found."""
+        if not self.found[i]:
+            return None
+        return _decoder.decode(self.payload(i))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        rec = self.record(i)
+        if rec is None:
+            return None
+        return Person(int(self.person_ids[i]), rec, int(self.seqs[i]), bool(self.flags[i] & 1),
+                      bool(self.superseded[i]))
+
+    def records(self) -> list[JuminKihon | None]:
+        return [self.record(i) for i in range(len(self))]
+
+    def __repr__(self) -> str:
+        return f"Persons({len(self)} keys, {int(self.found.sum())} found)"
+
+
+@dataclass
+class LoadReport:
+    """What a load wrote: counts, ids, and 住民票コード accepted only in lenient mode (rows)."""
+
+    loaded: int = 0
+    batches: int = 0
+    first_person_id: int | None = None
+    last_seq: int | None = None
+    lenient_rows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class VerifyReport:
+    """Result of :meth:`Store.verify`; problems are described without personal data."""
+
+    persons: int
+    problems: list[str]
+    more: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.more
+
+
+def _date8(value: str, row: int, fieldname: str) -> bytes:
+    """A recorded date as the 8 ASCII digits the history index sorts by; empty means unknown."""
+    if value == "":
+        return b"00000000"
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
+        raise InvalidRecord(f"row {row}: field {fieldname}: a date is 8 digits YYYYMMDD, got {value!r}",
+                            field=fieldname, row=row)
+    return value.encode()
+
+
+def _digits(value: str, n: int, row: int, fieldname: str, label: str, required: bool) -> int | None:
+    if value == "" and not required:
+        return None
+    if len(value) != n or not (value.isascii() and value.isdigit()):
+        raise InvalidRecord(f"row {row}: field {fieldname}: {label} must be {n} ASCII digits, got {mask(value)}",
+                            field=fieldname, row=row)
+    return int(value)
+
+
+class Store:
+    """A municipality's register in one directory. Use :meth:`create` or :meth:`open`."""
+
+    def __init__(self, native: _core.NativeStore, clock: Clock = utc_now):
+        self._native = native
+        self.clock = clock
+
+    @classmethod
+    def create(cls, path: str | Path, municipality_code: str, *, map_size: int | None = None,
+               clock: Clock = utc_now) -> "Store":
+        """Create a store for the municipality (its 6-digit 地方公共団体コード, check digit included)."""
+        from jukistore.ids import lgcode
+
+        code = lgcode.validate(municipality_code)
+        return cls(_core.NativeStore.create(str(path), code, map_size), clock)
+
+    @classmethod
+    def open(cls, path: str | Path, readonly: bool = False, *, clock: Clock = utc_now) -> "Store":
+        return cls(_core.NativeStore.open(str(path), readonly), clock)
+
+    @property
+    def path(self) -> Path:
+        return Path(self._native.path)
+
+    @property
+    def municipality_code(self) -> str:
+        v = self._native.meta("municipality")
+        return v.decode() if v else ""
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, municipality={self.municipality_code})"
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def load(self, records: Iterable[JuminKihon], *, operator: Operator, batch_size: int = 10_000,
+             juminhyo_strict: bool = True, durable: bool = True,
+             progress: Callable[[int], None] | None = None) -> LoadReport:
+        """Load new persons from master records, one transaction per batch.
+
+        A record with a bad 住民票コード or 個人番号 (form or check digit), or a number already used
+        by anyone (removed persons included) or earlier in the load, fails its whole batch with an
+        :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
+        field; batches before it stay committed (the error's ``committed`` attribute counts them).
+        ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
+        nothing committed, a power cut may lose the unsynced tail.
+        """
+        if not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
+        report = LoadReport()
+        if not durable:
+            self._native.set_sync(False)
+        try:
+            batch: list[JuminKihon] = []
+            for rec in records:
+                batch.append(rec)
+                if len(batch) >= batch_size:
+                    self._load_batch(batch, report, operator, juminhyo_strict)
+                    if progress:
+                        progress(report.loaded)
+                    batch = []
+            if batch:
+                self._load_batch(batch, report, operator, juminhyo_strict)
+                if progress:
+                    progress(report.loaded)
+        finally:
+            if not durable:
+                self._native.set_sync(True)
+        return report
+
+    def _load_batch(self, batch: list[JuminKihon], report: LoadReport, op: Operator, strict: bool) -> None:
+        f = _key_fields()
+        offset = report.loaded
+        n = len(batch)
+        codes = np.empty(n, dtype=np.uint64)
+        mns = np.empty(n, dtype=np.uint64)
+        sexes = np.empty(n, dtype=np.uint8)
+        flags = np.zeros(n, dtype=np.uint8)
+        names: list[bytes] = []
+        births: list[bytes] = []
+        addrs: list[bytes] = []
+        payloads: list[bytes] = []
+        valid = np.empty(n, dtype="S8")
+        notified = np.empty(n, dtype="S8")
+        for i, rec in enumerate(batch):
+            row = offset + i
+            if not isinstance(rec, JuminKihon):
+                raise InvalidRecord(f"row {row}: expected a JuminKihon record, got {type(rec).__name__}", row=row)
+            codes[i] = _digits(getattr(rec, f["code"]), 11, row, f["code"], "住民票コード", True)
+            mn = _digits(getattr(rec, f["mynumber"]), 12, row, f["mynumber"], "個人番号", False)
+            mns[i] = NO_MYNUMBER if mn is None else mn
+            sex = getattr(rec, f["sex"])
+            if sex not in SEX_CODES:
+                raise InvalidRecord(f"row {row}: field {f['sex']}: unknown sex code {sex!r}", field=f["sex"], row=row)
+            sexes[i] = SEX_CODES[sex]
+            if getattr(rec, f["removed"]) not in ("", "0"):
+                flags[i] = 1
+            names.append(name_key(getattr(rec, f["kana"])).encode())
+            births.append(getattr(rec, f["birth"]).encode())
+            addrs.append(address_key(getattr(rec, f["address"])).encode())
+            payloads.append(_encoder.encode(rec))
+            valid[i] = _date8(getattr(rec, f["change_date"]), row, f["change_date"])
+            notified[i] = _date8(getattr(rec, f["notified"]), row, f["notified"])
+        ts = int(self.clock().timestamp() * 1_000_000)
+        try:
+            first_pid, first_seq, count, lenient = self._native.load(
+                codes, mns, names, births, addrs, sexes, flags, payloads,
+                valid.view(np.uint8), notified.view(np.uint8), op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict)
+        except RecordError as e:
+            row = offset + (e.row or 0)
+            fieldname = f["code"] if e.field == "juminhyo_code" else f["mynumber"] if e.field == "mynumber" else e.field
+            value = getattr(batch[e.row or 0], fieldname, "") if fieldname else ""
+            what = "is already in use" if isinstance(e, DuplicateNumber) else "is invalid"
+            detail = str(e).rsplit(":", 1)[-1].strip() if not isinstance(e, DuplicateNumber) else ""
+            msg = f"row {row}: field {fieldname}: {mask(value)} {what}" + (f" ({detail})" if detail else "")
+            err = type(e)(msg, field=fieldname, row=row)
+            err.committed = report.loaded  # type: ignore[attr-defined]
+            raise err from None
+        if report.first_person_id is None:
+            report.first_person_id = first_pid
+        report.loaded += count
+        report.batches += 1
+        report.last_seq = first_seq + count - 1
+        report.lenient_rows.extend(offset + r for r in lenient)
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def get(self, *, code: str | int | None = None, mynumber: str | int | None = None,
+            person_id: int | None = None) -> Person | None:
+        """One person by exactly one of 住民票コード, 個人番号 or person id; None when unknown.
+
+        An old (superseded) number still finds its person, with ``superseded=True``.
+        """
+        given = [(k, v) for k, v in (("code", code), ("mynumber", mynumber), ("person_id", person_id)) if v is not None]
+        if len(given) != 1:
+            raise QueryError("get() takes exactly one of code, mynumber, person_id")
+        how, value = given[0]
+        key = _key_int(value, how)
+        if key is None:
+            return None
+        t = self._native.get(how, key)
+        return None if t is None else _person(t)
+
+    def get_many(self, keys: npt.ArrayLike, *, by: str = "code") -> Persons:
+        """Many persons at once from one snapshot; ``keys`` a numpy uint64 array (or sequence).
+
+        Returns columns (:class:`Persons`) with no Python object per record until one is asked for.
+        """
+        if by not in ("code", "mynumber", "person_id"):
+            raise QueryError(f"get_many by {by!r}: use code, mynumber or person_id")
+        arr = np.ascontiguousarray(np.asarray(keys), dtype=np.uint64)
+        if arr.ndim != 1:
+            raise QueryError("get_many takes a one-dimensional array of keys")
+        return Persons(*self._native.get_many(by, arr))
+
+    def search(self, *, name_kana: str | None = None, birth_date: str | None = None, address: str | None = None,
+               sex: str | None = None, limit: int = 100) -> list[Person]:
+        """Persons matching the 4情報 given; at least two of name, birth date and address.
+
+        ``name_kana`` matches by 清音化かな (ジュンペイ finds シユンヘイ), ``birth_date`` exactly (any form
+        :func:`jukistore.dates.parse` reads), ``address`` as a prefix after NFKC and removing
+        spaces; ``sex`` ('1' male, '2' female) only narrows.
+        """
+        from jukistore import dates
+
+        nk = name_key(name_kana).encode() if name_kana else None
+        bk = dates.parse(birth_date).compact().encode() if birth_date else None
+        ak = address_key(address).encode() if address else None
+        if sum(x is not None for x in (nk, bk, ak)) < 2:
+            raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
+        sx = None if sex is None else SEX_CODES.get(sex)
+        if sex is not None and sx is None:
+            raise QueryError(f"unknown sex code {sex!r}")
+        return [_person(t) for t in self._native.search(nk, bk, ak, sx, limit)]
+
+    # ---- upkeep --------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Check every index against the person entries; report every inconsistency."""
+        persons, problems, more = self._native.verify()
+        return VerifyReport(persons, problems, more)
+
+    def stats(self) -> dict[str, int]:
+        """Entry counts per database, the last 更新順番号, map and file sizes in bytes."""
+        return dict(self._native.stats())
+
+    def sync(self) -> None:
+        self._native.force_sync()
+
+
+def _key_int(value: str | int, how: str) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 2**64 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    raise QueryError(f"{how} must be digits, got {mask(str(value))}")

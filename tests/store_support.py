@@ -1,0 +1,53 @@
+"""Small synthetic master records for store tests, built by master item number.
+
+Field names come from the layout (``jumin_kihon``), so the tests do not repeat them. Numbers are
+generated (distinct, valid) from a seed and a start position, so a test can make batch ``k`` of a
+sequence again in another process.
+"""
+
+from __future__ import annotations
+
+from jukistore import layouts
+from jukistore.ids import juminhyo, mynumber
+from jukistore.records import JuminKihon
+
+SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("渡辺", "ワタナベ")]
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("純平", "ジュンペイ"), ("学", "マナブ"), ("翔", "ショウ")]
+TOWNS = ["吾妻橋一丁目", "向島二丁目", "押上三丁目", "両国四丁目", "錦糸一丁目"]
+
+
+def fields() -> dict[int, str]:
+    return {it.no: it.field for it in layouts.load("jumin_kihon").items}
+
+
+def make_records(n: int, seed: int = 0, start: int = 0) -> list[JuminKihon]:
+    """``n`` valid master records, positions ``start .. start + n`` of the seeded sequence."""
+    f = fields()
+    codes = juminhyo.to_text(juminhyo.generate(n, seed, start))
+    mns = mynumber.to_text(mynumber.generate(n, seed, start))
+    out = []
+    for i in range(n):
+        k = start + i
+        sn, sk = SURNAMES[k % len(SURNAMES)]
+        gn, gk = GIVEN[(k // 5) % len(GIVEN)]
+        values = {
+            1: f"{k // 2:010d}",
+            8: f"東京都墨田区{TOWNS[k % len(TOWNS)]}{k % 30 + 1}番{k % 9 + 1}号",
+            14: "20000401",
+            15: "20000402",
+            20: f"{sk} {gk}",
+            21: f"{sn}　{gn}",
+            22: "1" if k % 2 else "2",
+            23: f"{1930 + k % 90:04d}{k % 12 + 1:02d}{k % 28 + 1:02d}",
+            30: codes[i].decode(),
+            81: mns[i].decode(),
+        }
+        out.append(JuminKihon(**{f[no]: v for no, v in values.items()}))
+    return out
+
+
+def with_field(rec: JuminKihon, no: int, value: str) -> JuminKihon:
+    """A copy of ``rec`` with master item ``no`` set to ``value``."""
+    import msgspec
+
+    return msgspec.structs.replace(rec, **{fields()[no]: value})

@@ -1,0 +1,251 @@
+"""The store through its Python API: loads, reads, errors, verify, and a model-based property test."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jukistore import Store
+from jukistore.errors import (
+    DuplicateNumber,
+    InvalidRecord,
+    NotAStore,
+    QueryError,
+    ReadOnlyStore,
+    StoreExists,
+)
+from jukistore.ids import juminhyo, mynumber
+from jukistore.store import Operator
+
+from store_support import fields, make_records, with_field
+
+OP = Operator("clerk01", "term-07")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store.create(tmp_path / "s", "131075")
+
+
+def test_load_then_get_by_every_key(store):
+    recs = make_records(300, seed=1)
+    rep = store.load(recs, operator=OP, batch_size=128)
+    assert (rep.loaded, rep.batches, rep.first_person_id, rep.last_seq) == (300, 3, 1, 300)
+    f = fields()
+    for i in (0, 150, 299):
+        code = getattr(recs[i], f[30])
+        p = store.get(code=code)
+        assert p is not None and p.record == recs[i] and p.person_id == i + 1 and not p.superseded
+        assert store.get(mynumber=getattr(recs[i], f[81])).person_id == i + 1
+        assert store.get(person_id=i + 1).record == recs[i]
+    assert store.get(code="00000000000") is None
+    assert store.get(person_id=10_000) is None
+    with pytest.raises(QueryError):
+        store.get(code="1", mynumber="2")
+    assert store.verify().ok
+
+
+def test_get_many_columns(store):
+    recs = make_records(500, seed=2)
+    store.load(recs, operator=OP)
+    f = fields()
+    codes = np.array([int(getattr(r, f[30])) for r in recs], dtype=np.uint64)
+    ask = np.concatenate([codes[::-1], np.array([1, 2], dtype=np.uint64)])
+    res = store.get_many(ask)
+    assert len(res) == 502
+    assert res.found[:500].all() and not res.found[500:].any()
+    assert (res.person_ids[:500] == np.arange(500, 0, -1)).all()
+    assert res.record(0) == recs[-1]
+    assert res.record(500) is None and res[501] is None
+    assert res[1].record == recs[-2]
+    # Large enough to be split across threads: same answers.
+    many = np.tile(codes, 40)
+    big = store.get_many(many)
+    assert big.found.all() and (big.person_ids == np.tile(np.arange(1, 501), 40)).all()
+    assert big.record(20_000 - 1) == recs[-1]
+
+
+def test_search_by_4jouhou(store):
+    recs = make_records(200, seed=3)
+    store.load(recs, operator=OP)
+    f = fields()
+    r = recs[7]
+    birth = getattr(r, f[23])
+    # ジュンペイ written with voiced marks finds the record stored under the same reading; 清音化 makes
+    # シユンヘイ (unvoiced, large kana) match too.
+    hits = store.search(name_kana=getattr(r, f[20]), birth_date=birth)
+    assert [h.record for h in hits] == [r]
+    hits = store.search(name_kana=getattr(r, f[20]).replace("ジュンペイ", "シユンヘイ"), birth_date=birth)
+    assert r in [h.record for h in hits]
+    addr = getattr(r, f[8])
+    hits = store.search(birth_date=birth, address=addr[:8])
+    assert r in [h.record for h in hits]
+    hits = store.search(name_kana=getattr(r, f[20]), address="東京都墨田区", sex=getattr(r, f[22]))
+    assert all(getattr(h.record, f[22]) == getattr(r, f[22]) for h in hits) and r in [h.record for h in hits]
+    other_sex = "1" if getattr(r, f[22]) == "2" else "2"
+    assert r not in [h.record for h in store.search(name_kana=getattr(r, f[20]), birth_date=birth, sex=other_sex)]
+    with pytest.raises(QueryError):
+        store.search(name_kana="ヤマダ", sex="1")
+
+
+def test_bad_batch_is_refused_whole_with_row_and_field(store):
+    store.load(make_records(100, seed=4), operator=OP)
+    f = fields()
+    batch = make_records(50, seed=4, start=100)
+    used = getattr(make_records(1, seed=4, start=3)[0], f[30])
+    batch[20] = with_field(batch[20], 30, used)
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load(batch, operator=OP)
+    assert ei.value.row == 20 and ei.value.field == f[30]
+    assert used not in str(ei.value)
+    assert store.stats()["persons"] == 100
+    assert store.get(code=getattr(batch[0], f[30])) is None
+
+    bad = make_records(10, seed=4, start=200)
+    mn = getattr(bad[4], f[81])
+    bad[4] = with_field(bad[4], 81, mn[:-1] + str((int(mn[-1]) + 1) % 10))
+    with pytest.raises(InvalidRecord) as ei:
+        store.load(bad, operator=OP, batch_size=3)
+    assert ei.value.row == 4 and ei.value.field == f[81]
+    assert mn not in str(ei.value) and mn[-4:-1] in str(ei.value)
+    assert ei.value.committed == 3  # the first batch of three went in; the failing batch did not
+    assert store.stats()["persons"] == 103
+
+    short = make_records(1, seed=4, start=300)
+    with pytest.raises(InvalidRecord) as ei:
+        store.load([with_field(short[0], 30, "123")], operator=OP)
+    assert ei.value.field == f[30] and ei.value.row == 0
+    assert store.verify().ok
+
+
+def test_juminhyo_lenient_mode(store):
+    f = fields()
+    recs = make_records(5, seed=5)
+    code = getattr(recs[2], f[30])
+    recs[2] = with_field(recs[2], 30, code[:-1] + str((int(code[-1]) + 1) % 10))
+    assert not juminhyo.is_valid(getattr(recs[2], f[30]))
+    with pytest.raises(InvalidRecord):
+        store.load(recs, operator=OP)
+    rep = store.load(recs, operator=OP, juminhyo_strict=False)
+    assert rep.lenient_rows == [2]
+
+
+def test_writes_need_an_operator(store):
+    with pytest.raises(TypeError):
+        store.load(make_records(1), operator=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Operator("", "t")
+
+
+def test_open_create_readonly(tmp_path):
+    p = tmp_path / "s"
+    with pytest.raises(NotAStore):
+        Store.open(p)
+    s = Store.create(p, "131075")
+    assert s.municipality_code == "131075"
+    with pytest.raises(StoreExists):
+        Store.create(p, "131075")
+    with pytest.raises(ValueError):
+        Store.create(tmp_path / "t", "131076")  # bad check digit of the municipality code
+    s.load(make_records(3), operator=OP)
+    del s
+    import gc
+
+    gc.collect()
+    ro = Store.open(p, readonly=True)
+    assert ro.get(person_id=1) is not None
+    with pytest.raises(ReadOnlyStore):
+        ro.load(make_records(1, start=10), operator=OP)
+
+
+def test_repr_masks_numbers(store):
+    recs = make_records(1, seed=6)
+    store.load(recs, operator=OP)
+    f = fields()
+    p = store.get(person_id=1)
+    mn = getattr(recs[0], f[81])
+    assert mn not in repr(p) and mn[-4:] in repr(p)
+
+
+def test_threads_read_consistent_snapshots_while_one_writes(store):
+    """Batches commit whole and in order: a reader sees a prefix of batches, never part of one."""
+    batch, nb = 200, 15
+    allrecs = make_records(batch * nb, seed=7)
+    f = fields()
+    codes = np.array([int(getattr(r, f[30])) for r in allrecs], dtype=np.uint64)
+    bad: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            found = store.get_many(codes).found
+            n = int(found.sum())
+            if n % batch or not found[:n].all():
+                bad.append(f"saw {n} records, not a prefix of whole batches")
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for k in range(nb):
+        store.load(allrecs[k * batch : (k + 1) * batch], operator=OP)
+    done.set()
+    for t in threads:
+        t.join()
+    assert not bad
+    assert store.verify().ok
+
+
+# ---- model-based property test -----------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["ok", "dup_code", "dup_mn", "bad_mn", "no_mn"])),
+                min_size=1, max_size=6))
+def test_loads_and_reads_match_a_plain_model(tmp_path_factory, plan):
+    """Random batches, some with a planted fault, against a dict model of what must be stored."""
+    s = Store.create(tmp_path_factory.mktemp("m") / "s", "131075")
+    f = fields()
+    model: dict[str, object] = {}  # code -> record
+    by_mn: dict[str, str] = {}
+    pos = 0
+    for size, fault in plan:
+        recs = make_records(size, seed=11, start=pos)
+        pos += size
+        if fault == "dup_code" and model:
+            recs[-1] = with_field(recs[-1], 30, next(iter(model)))
+        elif fault == "dup_mn" and size > 1:
+            recs[-1] = with_field(recs[-1], 81, getattr(recs[0], f[81]))
+        elif fault == "bad_mn":
+            mn = getattr(recs[0], f[81])
+            recs[0] = with_field(recs[0], 81, mn[:-1] + str((int(mn[-1]) + 3) % 10))
+        elif fault == "no_mn":
+            recs[0] = with_field(recs[0], 81, "")
+        codes = [getattr(r, f[30]) for r in recs]
+        mns = [getattr(r, f[81]) for r in recs if getattr(r, f[81])]
+        should_fail = (
+            any(c in model for c in codes)
+            or len(set(mns)) != len(mns)
+            or any(m in by_mn for m in mns)
+            or not all(mynumber.is_valid(m) for m in mns)
+        )
+        try:
+            s.load(recs, operator=OP)
+            assert not should_fail
+            for r in recs:
+                model[getattr(r, f[30])] = r
+                if getattr(r, f[81]):
+                    by_mn[getattr(r, f[81])] = getattr(r, f[30])
+        except (DuplicateNumber, InvalidRecord):
+            assert should_fail
+    assert s.stats()["persons"] == len(model)
+    for code, rec in model.items():
+        assert s.get(code=code).record == rec
+    for mn, code in by_mn.items():
+        assert s.get(mynumber=mn).record == model[code]
+    keys = np.array([int(c) for c in model] + [1], dtype=np.uint64)
+    res = s.get_many(keys)
+    assert res.records() == list(model.values()) + [None]
+    assert s.verify().ok
