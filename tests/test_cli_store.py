@@ -1,0 +1,64 @@
+"""The store commands end to end: init, load, get, search, verify, stats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jukistore import fileio
+from jukistore.cli import main
+
+from store_support import make_records
+
+
+@pytest.fixture
+def master(tmp_path):
+    recs = make_records(400, seed=9)
+    p = tmp_path / "master.txt"
+    fileio.write_fixed(p, "jumin_kihon", recs)
+    return p, recs
+
+
+def test_init_load_get_search_verify(tmp_path, master, capsys, monkeypatch) -> None:
+    path, recs = master
+    store = tmp_path / "store"
+    assert main(["init", str(store), "--municipality", "131075"]) == 0
+    assert main(["load", str(store), str(path)]) == 2  # no operator given
+    assert "operator" in capsys.readouterr().err
+    monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
+    monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
+    assert main(["load", str(store), str(path)]) == 0
+    assert "loaded 400 persons" in capsys.readouterr().out
+
+    r = recs[17]
+    assert main(["get", str(store), "--code", r.juminhyo_code, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["person_id"] == 18 and got["record"]["name_kanji"] == r.name_kanji
+    assert got["record"]["mynumber"] == "*" * 8 + r.mynumber[-4:]
+    assert main(["get", str(store), "--mynumber", r.mynumber, "--show-mynumber", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["record"]["mynumber"] == r.mynumber
+    assert main(["get", str(store), "--code", "00000000000"]) == 1
+
+    assert main(["search", str(store), "--name-kana", r.name_kana, "--birth-date", r.birth_date, "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert r.juminhyo_code in [h["record"]["juminhyo_code"] for h in hits]
+    assert main(["search", str(store), "--name-kana", r.name_kana]) == 2  # needs two of the 4情報
+
+    assert main(["verify", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    assert main(["stats", str(store)]) == 0
+    assert "persons" in capsys.readouterr().out
+
+    # Loading the same file again refuses the first batch whole, naming a record, masked.
+    assert main(["load", str(store), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "already in use" in err and "record" in err
+    assert all(x.juminhyo_code not in err for x in recs)
+
+
+def test_missing_store_and_file_are_usage_errors(tmp_path, capsys) -> None:
+    assert main(["verify", str(tmp_path / "nope")]) == 2
+    assert main(["init", str(tmp_path / "s"), "--municipality", "131075"]) == 0
+    assert main(["load", str(tmp_path / "s"), str(tmp_path / "none.txt"), "--operator", "a", "--terminal", "b"]) == 2
+    assert main(["init", str(tmp_path / "s"), "--municipality", "131075"]) == 2
