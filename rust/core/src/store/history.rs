@@ -20,7 +20,7 @@ use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{flags, Entry, NO_MYNUMBER};
 use super::load::{change_value, WriteMeta};
-use super::{be, index_value, next_counter, parse_index_value, Dbs, Result, Store, StoreError, CURRENT, SUPERSEDED};
+use super::{be, ik, index_value, next_counter, parse_index_value, Dbs, Result, Store, StoreError, CURRENT, SUPERSEDED};
 
 pub const DATE_LEN: usize = 8;
 
@@ -160,14 +160,14 @@ fn move_number(txn: &mut RwTxn, db: &super::Db, pid: u64, old: u64, new: u64, ro
         return Ok(false);
     }
     if new != NO_MYNUMBER {
-        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &be(new), &index_value(pid, CURRENT)) {
+        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(new), &index_value(pid, CURRENT)) {
             Ok(()) => {}
             Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => return Err(StoreError::Duplicate { row, field, value: new }),
             Err(e) => return Err(e.into()),
         }
     }
     if old != NO_MYNUMBER {
-        db.put(txn, &be(old), &index_value(pid, SUPERSEDED))?;
+        db.put(txn, &ik(old), &index_value(pid, SUPERSEDED))?;
     }
     Ok(old != NO_MYNUMBER)
 }
@@ -200,7 +200,7 @@ impl Store {
             let mut buf = Vec::new();
             for (row, u) in updates.iter().enumerate() {
                 let pid = u.person_id;
-                let raw = d.persons.get(txn, &be(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
+                let raw = d.persons.get(txn, &ik(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
                 let cur = Entry::decode(&raw)?;
                 if u.expect_seq != 0 && cur.seq != u.expect_seq {
                     return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
@@ -233,7 +233,7 @@ impl Store {
                 };
                 buf.clear();
                 entry.encode_into(&mut buf);
-                d.persons.put(txn, &be(pid), &buf)?;
+                d.persons.put(txn, &ik(pid), &buf)?;
                 version_value(&u.valid_from, &u.notified, u.event, &entry, &mut buf);
                 d.history.put(txn, &hist_key(pid, seq), &buf)?;
                 d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
@@ -315,7 +315,7 @@ impl Store {
                 (None, Some(m)) => (&d.by_mynumber, m),
                 _ => return Ok(None),
             };
-            match db.get(txn, &be(k))? {
+            match db.get(txn, &ik(k))? {
                 None => Ok(None),
                 Some(v) => {
                     let (pid, st) = parse_index_value(v)?;

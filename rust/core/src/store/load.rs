@@ -4,7 +4,7 @@ use heed::{PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
 use super::history::{hist_key, valid_key, version_value, DATE_LEN};
-use super::{be, index_value, next_counter, Result, Store, StoreError, CURRENT};
+use super::{be, ik, index_value, next_counter, Result, Store, StoreError, CURRENT};
 use crate::ids::{Kind, Reason};
 
 /// One new person as the Python layer hands it over: the keys it computed from the record and the
@@ -152,7 +152,7 @@ impl Store {
                 entry.encode_into(&mut buf);
                 // Person ids and sequence numbers only grow, and a new person's keys sort after
                 // every existing one: append without searching.
-                d.persons.put_with_flags(txn, PutFlags::APPEND, &be(pid), &buf)?;
+                d.persons.put_with_flags(txn, PutFlags::APPEND, &ik(pid), &buf)?;
                 version_value(&p.valid_from, &p.notified, meta.event, &entry, &mut vbuf);
                 d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(pid, seq), &vbuf)?;
                 d.valid.put_with_flags(txn, PutFlags::APPEND, &valid_key(pid, &p.valid_from, seq), &[])?;
@@ -184,7 +184,7 @@ fn insert_unique(
     for &row in order {
         let k = key(&persons[row]);
         let v = index_value(first_pid + row as u64, CURRENT);
-        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &be(k), &v) {
+        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(k), &v) {
             Ok(()) => {}
             Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => {
                 // Name the later row of the two when both are in this batch.

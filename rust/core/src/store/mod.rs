@@ -2,10 +2,11 @@
 //!
 //! Databases (all created at open, in one write transaction, as LMDB wants):
 //! - `meta`: store-wide settings and counters (municipality, next person id, next sequence).
-//! - `persons`: person id (u64 big-endian) → person entry ([`entry::Entry`]).
-//! - `by_code`, `by_mynumber`: 住民票コード / 個人番号 (u64 big-endian) → person id (u64 BE) and a
+//! - `persons`: person id → person entry ([`entry::Entry`]).
+//! - `by_code`, `by_mynumber`: 住民票コード / 個人番号 → person id (u64 BE) and a
 //!   status byte (current or superseded). Entries are never reused for another person.
 //! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
+//!   These three are MDB_INTEGERKEY databases: keys are native-endian u64 compared as integers.
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
 //! - `history`, `valid`: every version by (person, 更新順番号) and by (person, 異動年月日, 更新順番号);
 //!   see [`history`].
@@ -150,7 +151,7 @@ pub struct Store {
 
 const MAX_DBS: u32 = 16;
 const MAX_READERS: u32 = 1024;
-pub const FORMAT_VERSION: &[u8] = b"jukistore-1";
+pub const FORMAT_VERSION: &[u8] = b"jukistore-2";
 
 fn registry() -> &'static Mutex<HashMap<(u32, PathBuf), Weak<Store>>> {
     static R: OnceLock<Mutex<HashMap<(u32, PathBuf), Weak<Store>>>> = OnceLock::new();
@@ -241,6 +242,17 @@ impl Store {
             let plain = |txn: &mut RwTxn, name: &str| -> Result<Db> {
                 Ok(env.database_options().types::<Bytes, Bytes>().name(name).create(txn)?)
             };
+            // MDB_INTEGERKEY stays a database flag (not heed's comparator) so that any LMDB reader,
+            // py-lmdb included, orders these keys as the store does.
+            #[allow(deprecated)]
+            let int = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+                Ok(env
+                    .database_options()
+                    .types::<Bytes, Bytes>()
+                    .name(name)
+                    .flags(DatabaseFlags::INTEGER_KEY)
+                    .create(txn)?)
+            };
             let dup = |txn: &mut RwTxn, name: &str| -> Result<Db> {
                 Ok(env
                     .database_options()
@@ -251,9 +263,9 @@ impl Store {
             };
             let d = Dbs {
                 meta: plain(&mut wtxn, "meta")?,
-                persons: plain(&mut wtxn, "persons")?,
-                by_code: plain(&mut wtxn, "by_code")?,
-                by_mynumber: plain(&mut wtxn, "by_mynumber")?,
+                persons: int(&mut wtxn, "persons")?,
+                by_code: int(&mut wtxn, "by_code")?,
+                by_mynumber: int(&mut wtxn, "by_mynumber")?,
                 idx_name: dup(&mut wtxn, "idx_name")?,
                 idx_birth: dup(&mut wtxn, "idx_birth")?,
                 changes: plain(&mut wtxn, "changes")?,
@@ -447,6 +459,16 @@ impl Store {
 pub(crate) fn next_counter(d: &Dbs, txn: &RoTxn<WithoutTls>, key: &[u8]) -> Result<u64> {
     let v = d.meta.get(txn, key)?.ok_or_else(|| StoreError::Corrupt(format!("meta {:?} missing", String::from_utf8_lossy(key))))?;
     Ok(u64::from_be_bytes(v.try_into().map_err(|_| StoreError::Corrupt("meta counter width".into()))?))
+}
+
+/// Key bytes of the integer-keyed databases (`persons`, `by_code`, `by_mynumber`): native-endian
+/// u64, which LMDB's MDB_INTEGERKEY compares as integers (a fraction of the cost of memcmp).
+pub(crate) fn ik(v: u64) -> [u8; 8] {
+    v.to_ne_bytes()
+}
+
+pub(crate) fn from_ik(k: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(k.try_into().ok()?))
 }
 
 pub(crate) fn be(v: u64) -> [u8; 8] {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::entry::{Entry, NO_MYNUMBER};
-use super::{mask, next_counter, parse_index_value, Result, Store, CURRENT, SUPERSEDED};
+use super::{from_ik, mask, next_counter, parse_index_value, Result, Store, CURRENT, SUPERSEDED};
 
 /// Problems found, described without personal data (numbers masked, names never shown).
 #[derive(Clone, Debug, Default)]
@@ -54,11 +54,10 @@ impl Store {
             let (mut n_codes, mut n_mns, mut n_names, mut n_births) = (0u64, 0u64, 0u64, 0u64);
             for item in d.persons.iter(txn)? {
                 let (k, v) = item?;
-                let Ok(kb) = <[u8; 8]>::try_from(k) else {
+                let Some(pid) = from_ik(k) else {
                     rep.add("persons: key of wrong width".into());
                     continue;
                 };
-                let pid = u64::from_be_bytes(kb);
                 last_pid = pid;
                 match Entry::decode(v) {
                     Err(e) => rep.add(format!("person {pid}: {e}")),
@@ -92,11 +91,10 @@ impl Store {
                 for item in db.iter(txn)? {
                     let (k, v) = item?;
                     n += 1;
-                    let Ok(kb) = <[u8; 8]>::try_from(k) else {
+                    let Some(key) = from_ik(k) else {
                         rep.add(format!("{label}: key of wrong width"));
                         continue;
                     };
-                    let key = u64::from_be_bytes(kb);
                     let (pid, status) = match parse_index_value(v) {
                         Ok(x) => x,
                         Err(e) => {

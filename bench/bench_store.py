@@ -1,0 +1,340 @@
+"""Store benchmarks against sqlite3 and raw py-lmdb, measured in one run.
+
+What is compared, on the same synthetic persons (``JUKISTORE_BENCH_STORE_N``, default 1,000,000):
+
+- bulk load: jukistore ``Store.load`` from master records, against sqlite3 ``executemany`` of the
+  same keys and the same MessagePack payloads into a table with the same indexes (the keys and
+  payloads for sqlite are prepared outside its timing, so it is charged only for storing);
+- single get by 住民票コード and by 個人番号, one call at a time, record decoded: jukistore
+  ``Store.get`` against sqlite3 ``SELECT`` and against raw py-lmdb reads of the same bytes (two
+  ``txn.get`` calls on a compacted copy of the jukistore file, the floor of a Python call into LMDB);
+- ``get_many`` of random keys: jukistore against sqlite3 ``IN (...)`` queries in chunks of 500;
+- 4情報 search (name + birth date): jukistore against sqlite3 with indexes on both.
+
+Run ``python bench/bench_store.py`` for a table, or ``pytest bench/bench_store.py
+--benchmark-enable`` for pytest-benchmark (sizes from the same variable).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import msgspec
+import numpy as np
+import pytest
+
+from jukistore import Store
+from jukistore.records import JuminKihon
+from jukistore.store import NO_MYNUMBER, Operator, _key_fields, address_key, name_key
+
+N = int(os.environ.get("JUKISTORE_BENCH_STORE_N", "1000000"))
+OP = Operator("bench", "bench-01")
+DECODER = msgspec.msgpack.Decoder(JuminKihon)
+ENCODER = msgspec.msgpack.Encoder()
+
+
+@dataclass
+class Data:
+    records: list[JuminKihon]
+    codes: np.ndarray
+    mynumbers: np.ndarray
+    names: list[str]
+    births: list[str]
+    payloads: list[bytes]
+    rows: list[tuple[Any, ...]]
+
+
+SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("渡辺", "ワタナベ"),
+            ("伊藤", "イトウ"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ")]
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("純平", "ジュンペイ"), ("学", "マナブ"), ("翔", "ショウ"),
+         ("陽菜", "ヒナ"), ("蓮", "レン"), ("結衣", "ユイ"), ("大輝", "ダイキ"), ("美咲", "ミサキ")]
+TOWNS = ["吾妻橋", "向島", "押上", "両国", "錦糸", "業平", "本所", "東駒形", "墨田", "立花"]
+
+
+def persons(n: int, seed: int = 1) -> list[JuminKihon]:
+    """``n`` master records with distinct valid numbers and varied 4情報 (vectorised where it counts)."""
+    from jukistore.ids import juminhyo, mynumber
+
+    rng = np.random.default_rng(seed)
+    codes = juminhyo.to_text(juminhyo.generate(n, seed)).astype("U11").tolist()
+    mns = mynumber.to_text(mynumber.generate(n, seed)).astype("U12").tolist()
+    sn = rng.integers(0, len(SURNAMES), n)
+    gn = rng.integers(0, len(GIVEN), n)
+    town = rng.integers(0, len(TOWNS), n)
+    chome = rng.integers(1, 6, n)
+    ban = rng.integers(1, 40, n)
+    year = rng.integers(1925, 2025, n)
+    month = rng.integers(1, 13, n)
+    day = rng.integers(1, 29, n)
+    sex = rng.integers(1, 3, n)
+    return [
+        JuminKihon(
+            household_number=f"{i // 2:010d}", juminhyo_code=codes[i], mynumber=mns[i],
+            name_kanji=f"{SURNAMES[sn[i]][0]}　{GIVEN[gn[i]][0]}", name_kana=f"{SURNAMES[sn[i]][1]} {GIVEN[gn[i]][1]}",
+            birth_date=f"{year[i]:04d}{month[i]:02d}{day[i]:02d}", sex=str(sex[i]),
+            address=f"東京都墨田区{TOWNS[town[i]]}{chome[i]}丁目{ban[i]}番{i % 20 + 1}号",
+            postal_code=f"13{town[i]:01d}{i % 10000:04d}", change_date="20200401", notification_date="20200402",
+        )
+        for i in range(n)
+    ]
+
+
+def make_data(n: int, seed: int = 1) -> Data:
+    """Synthetic persons and the prepared sqlite rows (same keys, same payload bytes)."""
+    records = persons(n, seed)
+    f = _key_fields()
+    codes = np.array([int(getattr(r, f["code"])) for r in records], dtype=np.uint64)
+    mns = np.array([int(getattr(r, f["mynumber"]) or NO_MYNUMBER) for r in records], dtype=np.uint64)
+    names = [name_key(getattr(r, f["kana"])) for r in records]
+    births = [getattr(r, f["birth"]) for r in records]
+    payloads = [ENCODER.encode(r) for r in records]
+    rows = [
+        (i + 1, int(codes[i]), None if mns[i] == NO_MYNUMBER else int(mns[i]), names[i], births[i],
+         address_key(getattr(r, f["address"])), getattr(r, f["sex"]), payloads[i])
+        for i, r in enumerate(records)
+    ]
+    return Data(records, codes, mns, names, births, payloads, rows)
+
+
+def load_jukistore(d: Data, path: Path) -> Store:
+    s = Store.create(path, "131075")
+    s.load(d.records, operator=OP, batch_size=10_000, durable=False)
+    return s
+
+
+SQL_SCHEMA = """
+CREATE TABLE persons (pid INTEGER PRIMARY KEY, code INTEGER NOT NULL UNIQUE, mynumber INTEGER UNIQUE,
+                      name_key TEXT, birth TEXT, addr TEXT, sex TEXT, payload BLOB);
+CREATE INDEX persons_name ON persons(name_key);
+CREATE INDEX persons_birth ON persons(birth);
+"""
+
+
+def load_sqlite(d: Data, path: Path) -> sqlite3.Connection:
+    """What a Python developer would write: one transaction per batch, executemany, WAL."""
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.executescript(SQL_SCHEMA)
+    for i in range(0, len(d.rows), 10_000):
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO persons VALUES (?,?,?,?,?,?,?,?)", d.rows[i : i + 10_000])
+        con.execute("COMMIT")
+    return con
+
+
+class RawLmdb:
+    """py-lmdb reading a compacted copy of a jukistore file: the floor of a Python call into LMDB."""
+
+    def __init__(self, dirpath: Path):
+        import lmdb
+
+        self.env = lmdb.open(str(dirpath), readonly=True, lock=False, max_dbs=16, subdir=True)
+        # The number and person databases are MDB_INTEGERKEY: native-endian u64 keys.
+        self.by_code = self.env.open_db(b"by_code", create=False, integerkey=True)
+        self.by_mn = self.env.open_db(b"by_mynumber", create=False, integerkey=True)
+        self.persons = self.env.open_db(b"persons", create=False, integerkey=True)
+
+    @staticmethod
+    def payload(entry: bytes) -> bytes:
+        n_oc, n_om, ln, lb, la = struct.unpack_from("<5H", entry, 28)
+        return entry[38 + 8 * (n_oc + n_om) + ln + lb + la :]
+
+    def get(self, key: int, db: Any) -> JuminKihon | None:
+        b = self.get_bytes(key, db)
+        return None if b is None else DECODER.decode(b)
+
+    def get_bytes(self, key: int, db: Any) -> bytes | None:
+        with self.env.begin() as txn:
+            v = txn.get(key.to_bytes(8, sys.byteorder), db=db)
+            if v is None:
+                return None
+            e = txn.get(int.from_bytes(v[:8], "big").to_bytes(8, sys.byteorder), db=self.persons)
+        return self.payload(e)
+
+
+def best_of(fn: Callable[[], Any], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(n: int = N, out: Callable[[str], None] = print) -> dict[str, float]:
+    """All measurements in one process; returns rates (operations per second)."""
+    rng = np.random.default_rng(7)
+    t0 = time.perf_counter()
+    d = make_data(n)
+    out(f"prepared {n:,} synthetic persons in {time.perf_counter() - t0:.1f} s")
+    res: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        t0 = time.perf_counter()
+        store = load_jukistore(d, tmpd / "store")
+        res["load jukistore"] = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        con = load_sqlite(d, tmpd / "anchor.sqlite")
+        res["load sqlite3"] = n / (time.perf_counter() - t0)
+        (tmpd / "copy").mkdir()
+        store._native.copy_compacted(str(tmpd / "copy" / "data.mdb"))
+        raw = RawLmdb(tmpd / "copy")
+
+        m = min(n, 20_000)
+        pick = rng.integers(0, n, m)
+        codes = [int(c) for c in d.codes[pick]]
+        mns = [int(x) for x in d.mynumbers[pick] if x != NO_MYNUMBER]
+
+        # One call at a time; "get" returns the stored record bytes (jukistore decodes lazily, on
+        # first access to .record), "get+decode" also decodes them into a JuminKihon, for all three.
+        def j_get(decode: bool, by: str, keys: list[int]) -> Callable[[], None]:
+            def f() -> None:
+                for k in keys:
+                    p = store.get(**{by: k})
+                    if decode:
+                        p.record
+            return f
+
+        def s_get(decode: bool, col: str, keys: list[int]) -> Callable[[], None]:
+            def f() -> None:
+                cur = con.cursor()
+                q = f"SELECT payload FROM persons WHERE {col}=?"
+                for k in keys:
+                    b = cur.execute(q, (k,)).fetchone()[0]
+                    if decode:
+                        DECODER.decode(b)
+            return f
+
+        def r_get(decode: bool, db: Any, keys: list[int]) -> Callable[[], None]:
+            def f() -> None:
+                for k in keys:
+                    b = raw.get_bytes(k, db)
+                    if decode:
+                        DECODER.decode(b)
+            return f
+
+        for decode in (False, True):
+            suffix = "+decode" if decode else ""
+            for label, by, col, db, keys in [("code", "code", "code", raw.by_code, codes),
+                                             ("mynumber", "mynumber", "mynumber", raw.by_mn, mns)]:
+                res[f"get{suffix} by {label} jukistore"] = len(keys) / best_of(j_get(decode, by, keys))
+                res[f"get{suffix} by {label} sqlite3"] = len(keys) / best_of(s_get(decode, col, keys))
+                res[f"get{suffix} by {label} py-lmdb raw"] = len(keys) / best_of(r_get(decode, db, keys))
+
+        many = d.codes[rng.integers(0, n, min(n, 1_000_000))]
+        res["get_many jukistore"] = len(many) / best_of(lambda: store.get_many(many))
+        sub = [int(c) for c in many[:100_000]]
+
+        def s_many() -> None:
+            cur = con.cursor()
+            for i in range(0, len(sub), 500):
+                chunk = sub[i : i + 500]
+                cur.execute(f"SELECT code, payload FROM persons WHERE code IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+
+        res["get_many sqlite3"] = len(sub) / best_of(s_many)
+
+        qs = [(d.records[i], d.names[i], d.births[i]) for i in rng.integers(0, n, 2000)]
+        f = _key_fields()
+
+        def j_search() -> None:
+            for rec, _nk, b in qs:
+                store.search(name_kana=getattr(rec, f["kana"]), birth_date=b)
+
+        def s_search() -> None:
+            cur = con.cursor()
+            for rec, _nk, b in qs:
+                # the name key is computed per query, as jukistore does
+                rows = cur.execute("SELECT payload FROM persons WHERE name_key=? AND birth=?",
+                                   (name_key(getattr(rec, f["kana"])), b)).fetchall()
+                [DECODER.decode(r[0]) for r in rows]
+
+        res["search jukistore"] = len(qs) / best_of(j_search)
+        res["search sqlite3"] = len(qs) / best_of(s_search)
+        con.close()
+    return res
+
+
+def table(res: dict[str, float], n: int) -> str:
+    lines = [f"Store benchmark, {n:,} persons, {os.cpu_count()} CPUs", "",
+             "| operation | jukistore /s | sqlite3 /s | py-lmdb raw /s | x sqlite3 | jukistore time / raw time |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for op in ["load", "get by code", "get by mynumber", "get+decode by code", "get+decode by mynumber",
+               "get_many", "search"]:
+        j = res[f"{op} jukistore"]
+        s = res.get(f"{op} sqlite3")
+        r = res.get(f"{op} py-lmdb raw")
+        lines.append(f"| {op} | {j:,.0f} | {s:,.0f} | {'' if r is None else f'{r:,.0f}'} | {j / s:.1f} | "
+                     f"{'' if r is None else f'{r / j:.2f}'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else N
+    res = run(n)
+    print(table(res, n))
+
+
+# ---- pytest-benchmark suite ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    n = int(os.environ.get("JUKISTORE_BENCH_STORE_N", "20000"))
+    d = make_data(n)
+    tmp = tmp_path_factory.mktemp("store")
+    store = load_jukistore(d, tmp / "store")
+    con = load_sqlite(d, tmp / "anchor.sqlite")
+    (tmp / "copy").mkdir()
+    store._native.copy_compacted(str(tmp / "copy" / "data.mdb"))
+    return d, store, con, RawLmdb(tmp / "copy")
+
+
+def test_get_jukistore(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
+    d, store, _, _ = loaded
+    code = int(d.codes[len(d.codes) // 2])
+    assert benchmark(store.get, code=code) is not None
+
+
+def test_get_sqlite3(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
+    d, _, con, _ = loaded
+    code = int(d.codes[len(d.codes) // 2])
+    cur = con.cursor()
+    assert benchmark(lambda: DECODER.decode(cur.execute("SELECT payload FROM persons WHERE code=?", (code,)).fetchone()[0]))
+
+
+def test_get_pylmdb_raw(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
+    d, _, _, raw = loaded
+    code = int(d.codes[len(d.codes) // 2])
+    assert benchmark(raw.get, code, raw.by_code) is not None
+
+
+def test_get_many_jukistore(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
+    d, store, _, _ = loaded
+    res = benchmark(store.get_many, d.codes)
+    assert res.found.all()
+
+
+def test_get_many_sqlite3(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
+    d, _, con, _ = loaded
+    codes = [int(c) for c in d.codes[:5000]]
+
+    def many() -> int:
+        got = 0
+        for i in range(0, len(codes), 500):
+            chunk = codes[i : i + 500]
+            got += len(con.execute(f"SELECT payload FROM persons WHERE code IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return got
+
+    assert benchmark(many) == len(codes)
+
+
+if __name__ == "__main__":
+    main()
