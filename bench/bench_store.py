@@ -197,12 +197,18 @@ def run(n: int = N, out: Callable[[str], None] = print) -> dict[str, float]:
         # One call at a time; "get" returns the stored record bytes (jukistore decodes lazily, on
         # first access to .record), "get+decode" also decodes them into a JuminKihon, for all three.
         def j_get(decode: bool, by: str, keys: list[int]) -> Callable[[], None]:
-            def f() -> None:
+            def by_code() -> None:
                 for k in keys:
-                    p = store.get(**{by: k})
+                    p = store.get(code=k)
                     if decode:
                         p.record
-            return f
+
+            def by_mynumber() -> None:
+                for k in keys:
+                    p = store.get(mynumber=k)
+                    if decode:
+                        p.record
+            return by_code if by == "code" else by_mynumber
 
         def s_get(decode: bool, col: str, keys: list[int]) -> Callable[[], None]:
             def f() -> None:

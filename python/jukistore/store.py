@@ -426,7 +426,10 @@ class Store:
         from jukistore import dates
 
         nk = name_key(name_kana).encode() if name_kana else None
-        bk = dates.parse(birth_date).compact().encode() if birth_date else None
+        if birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit():
+            bk: bytes | None = birth_date.encode()  # already the stored form
+        else:
+            bk = dates.parse(birth_date).compact().encode() if birth_date else None
         ak = address_key(address).encode() if address else None
         if sum(x is not None for x in (nk, bk, ak)) < 2:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")

@@ -126,13 +126,16 @@ impl Store {
                 .into_iter()
                 .filter_map(|(db, k)| k.map(|k| (db, k)))
                 .collect();
+            // Count each candidate list only up to the smallest seen so far: a common name can
+            // have thousands of entries where a birth date has a handful.
             let mut best: Option<(u64, &super::Db, &[u8])> = None;
-            for (db, k) in sets {
+            for (db, k) in sets.into_iter().rev() {
+                let cap = best.map_or(u64::MAX, |(m, _, _)| m);
                 let n = match db.get_duplicates(txn, k)? {
-                    Some(it) => it.count() as u64,
+                    Some(it) => it.take(cap.min(usize::MAX as u64) as usize).count() as u64,
                     None => 0,
                 };
-                if best.is_none_or(|(m, _, _)| n < m) {
+                if n < cap {
                     best = Some((n, db, k));
                 }
             }
