@@ -273,8 +273,20 @@ def read_columns(path: str | os.PathLike[str], layout: str | layouts.Layout,
 
 
 def decode_column(col: npt.NDArray[np.bytes_], encoding: str = "utf-8") -> npt.NDArray[np.str_]:
-    """A bytes column with its padding stripped, decoded to str."""
-    return np.char.decode(np.char.rstrip(col, b" "), encoding)
+    """A bytes column with its padding stripped, decoded to str.
+
+    ASCII columns (numbers, dates, codes) convert in one numpy cast; text columns are decoded as
+    one joined buffer and split again, which is many times faster than decoding value by value.
+    """
+    stripped = np.char.rstrip(np.asarray(col), b" ")
+    if stripped.size == 0:
+        return stripped.astype("U1")
+    if int(np.ascontiguousarray(stripped).view(np.uint8).max(initial=0)) < 0x80:
+        return stripped.astype(f"U{max(stripped.dtype.itemsize, 1)}")
+    items = stripped.tolist()
+    if any(b"\n" in b for b in items):
+        return np.char.decode(stripped, encoding)
+    return np.array(b"\n".join(items).decode(encoding).split("\n"))
 
 
 def _validate(it: layouts.Item, v: str, row: int) -> None:
