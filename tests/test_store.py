@@ -249,3 +249,48 @@ def test_loads_and_reads_match_a_plain_model(tmp_path_factory, plan):
     res = s.get_many(keys)
     assert res.records() == list(model.values()) + [None]
     assert s.verify().ok
+
+
+READER = """
+import sys
+import numpy as np
+from jukistore import Store
+path, batch, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+codes = np.load(sys.argv[4])
+s = Store.open(path, readonly=True)
+import os
+print("ready", flush=True)
+rounds = bad = 0
+while not os.path.exists(stop) or rounds < 3:
+    found = s.get_many(codes).found
+    n = int(found.sum())
+    if n % batch or not found[:n].all():
+        bad += 1
+    rounds += 1
+print(rounds, bad, flush=True)
+"""
+
+
+def test_reader_processes_see_whole_batches_while_a_writer_loads(store, tmp_path):
+    """Other processes read the same store during the loads: never a part of a batch."""
+    import subprocess
+    import sys
+
+    batch, nb = 250, 12
+    allrecs = make_records(batch * nb, seed=8)
+    f = fields()
+    codes = np.array([int(getattr(r, f[30])) for r in allrecs], dtype=np.uint64)
+    np.save(tmp_path / "codes.npy", codes)
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(store.path), str(batch), str(stop),
+                                 str(tmp_path / "codes.npy")], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in readers:
+        assert p.stdout.readline().strip() == "ready"
+    for k in range(nb):
+        store.load(allrecs[k * batch : (k + 1) * batch], operator=OP)
+    stop.touch()
+    for p in readers:
+        out, _ = p.communicate(timeout=60)
+        rounds, bad = map(int, out.split())
+        # Enough rounds that reads overlapped the loads (each load commits with an fsync).
+        assert p.returncode == 0 and rounds >= nb and bad == 0
