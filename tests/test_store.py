@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from jukistore import Store
 from jukistore.errors import (
     DuplicateNumber,
+    ForkedStore,
     InvalidRecord,
     NotAStore,
     QueryError,
@@ -294,3 +295,26 @@ def test_reader_processes_see_whole_batches_while_a_writer_loads(store, tmp_path
         rounds, bad = map(int, out.split())
         # Enough rounds that reads overlapped the loads (each load commits with an fsync).
         assert p.returncode == 0 and rounds >= nb and bad == 0
+
+
+def test_a_forked_child_cannot_use_the_parents_store(store):
+    """LMDB forbids using an environment inherited through fork: the handle and a reopen both refuse."""
+    import os
+
+    store.load(make_records(5, seed=12), operator=OP)
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            try:
+                store.get(person_id=1)
+            except ForkedStore:
+                try:
+                    Store.open(store.path, readonly=True)
+                except ForkedStore:
+                    code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.get(person_id=1) is not None

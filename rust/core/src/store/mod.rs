@@ -79,7 +79,11 @@ impl std::fmt::Display for StoreError {
             StoreError::NotAStore(s) => write!(f, "not a jukistore store: {s}"),
             StoreError::Exists(s) => write!(f, "a store already exists at {s}"),
             StoreError::ReadOnly => write!(f, "store is opened read-only"),
-            StoreError::Forked => write!(f, "store handle was inherited through fork; open the store again in this process"),
+            StoreError::Forked => write!(
+                f,
+                "this process was forked from one that has the store open; LMDB forbids using it here: \
+                 open stores in a fresh process (multiprocessing 'spawn') or only after forking"
+            ),
             StoreError::BadQuery(s) => write!(f, "{s}"),
             StoreError::Refused { row, refusal } => match refusal {
                 Refusal::NoSuchPerson => write!(f, "row {row}: no such person"),
@@ -210,9 +214,17 @@ impl Store {
         }
         // SAFETY: the store is opened once per process (registry above), never with NO_LOCK, and
         // its files are only written through LMDB.
-        let env = unsafe {
+        let env = match unsafe {
             eo.flags(flags);
-            eo.open(&canon)?
+            eo.open(&canon)
+        } {
+            Ok(env) => env,
+            // heed remembers every environment its process opened; a child of fork inherits that
+            // memory, so it can neither use the parent's handle nor open the store again.
+            Err(heed::Error::EnvAlreadyOpened) if reg.keys().any(|(p, path)| *p != pid && *path == canon) => {
+                return Err(StoreError::Forked);
+            }
+            Err(e) => return Err(e.into()),
         };
         // A killed reader process leaves its slot behind.
         if !(opts.readonly && !creating) {
