@@ -52,6 +52,8 @@ _Found = tuple[int, bool, int, int, int, int | None, bytes]
 _Version = tuple[int, int, bytes, bytes, int, int, int, int | None, bytes]
 #: (seq, person_id, timestamp_us, event, operator, terminal, version or None once purged)
 _Change = tuple[int, int, int, int, str, str, _Version | None]
+#: (proposal id, step, seq written with the step or 0, value)
+_Step = tuple[int, int, int, bytes]
 
 @final
 class NativeStore:
@@ -106,9 +108,18 @@ class NativeStore:
         sex: int | None = None,
         limit: int = 1000,
     ) -> list[_Found]: ...
-    def apply(self, updates: list[dict[str, object]], operator: str, terminal: str, timestamp_us: int) -> list[int]:
+    def apply(
+        self,
+        updates: list[dict[str, object]],
+        operator: str,
+        terminal: str,
+        timestamp_us: int,
+        proposal: tuple[int, int, bytes] | None = None,
+    ) -> list[tuple[int, int]]:
         """Updates (dicts: person_id, code, mynumber, name_key, birth_key, addr_key, sex, flags,
-        payload, valid_from, notified, event, expect_seq, override_prohibited) in one transaction."""
+        payload, valid_from, notified, event, expect_seq, override_prohibited) in one transaction;
+        person_id 0 registers a new person. ``proposal`` (id, step, value) writes that step of a
+        proposal in the same transaction. Returns (更新順番号, person_id) of each update."""
     def history(self, person_id: int) -> list[_Version]: ...
     def as_of(self, person_id: int, date: bytes, known_at: int | None = None) -> _Version | None: ...
     def as_known(self, person_id: int, seq: int) -> _Version | None: ...
@@ -122,7 +133,27 @@ class NativeStore:
         npt.NDArray[np.uint8],
     ]:
         """Columns (found, seqs, flags, offsets, data)."""
+    def as_known_many(
+        self, person_ids: npt.NDArray[np.uint64], seqs: npt.NDArray[np.uint64]
+    ) -> tuple[
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+    ]:
+        """Person i as known at seqs[i]: columns (found, seqs, flags, offsets, data)."""
     def changes(self, since: int, limit: int = 10000) -> list[_Change]: ...
+    def seq_at(self, timestamp_us: int) -> int:
+        """The last 更新順番号 committed at or before the time (0 when none); times never decrease."""
+    def propose(self, value: bytes) -> int:
+        """Records a new proposal (step 0); returns its id, never reused."""
+    def proposal_step(self, id: int, step: int, value: bytes) -> None:
+        """Writes the next step of a proposal; ProposalDecided if someone wrote it first."""
+    def proposal(self, id: int) -> list[_Step]:
+        """Every step of one proposal, in order (empty when unknown)."""
+    def proposals(self, after: int = 0, limit: int = 1000) -> list[_Step]:
+        """Steps of the proposals with ids above ``after``, at most ``limit`` proposals."""
     def last_seq(self) -> int: ...
     def verify(self) -> tuple[int, list[str], int]: ...
     def stats(self) -> dict[str, int]: ...

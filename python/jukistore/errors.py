@@ -123,3 +123,37 @@ class UpdateProhibited(RefusedUpdate):
 
 class ConcurrentChange(RefusedUpdate):
     """The person changed after the caller read it; read again and decide again."""
+
+
+# ---- history: the register's rules and dual control ---------------------------------------------
+
+class RuleViolation(RefusedUpdate):
+    """An event the register's rules refuse (SPEC §4); ``field`` names the item, ``row`` the event."""
+
+
+class AlreadyResident(RuleViolation):
+    """A 転入, 出生 or 職権記載 for a person who is already a resident of the register."""
+
+
+class PersonRemoved(RuleViolation):
+    """A change to a removed person (除票) other than those the law allows on a 除票."""
+
+
+class FieldNotAllowed(RuleViolation):
+    """An event changes an item it may not change (a 転居 that changes the name, say)."""
+
+
+class IdentityConflict(RuleViolation):
+    """The numbers of one event point to different persons, or to an old (superseded) number."""
+
+
+class NotPermitted(StoreError, PermissionError):
+    """The operator lacks the role an act needs, or may not decide their own proposal."""
+
+
+class NoSuchProposal(StoreError, LookupError):
+    """No proposal has this id."""
+
+
+class ProposalDecided(StoreError):
+    """The proposal was approved, rejected or withdrawn already (possibly just now, by another operator)."""

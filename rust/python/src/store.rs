@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Refusal, Store, StoreError,
-    Update, Version, WriteMeta, DATE_LEN,
+    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, ProposalStep, Refusal,
+    StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
 };
 
 /// Raises the matching exception of `jukistore.errors`.
@@ -29,11 +30,14 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
         StoreError::Forked => ("ForkedStore", e.to_string(), None, None),
         StoreError::BadQuery(_) => ("QueryError", e.to_string(), None, None),
         StoreError::Lmdb(_) | StoreError::Io(_) => ("LmdbError", e.to_string(), None, None),
+        StoreError::Refused { refusal: Refusal::NoSuchProposal { .. }, .. } => ("NoSuchProposal", e.to_string(), None, None),
+        StoreError::Refused { refusal: Refusal::ProposalDecided { .. }, .. } => ("ProposalDecided", e.to_string(), None, None),
         StoreError::Refused { row, refusal } => {
             let cls = match refusal {
                 Refusal::NoSuchPerson => "NoSuchPerson",
                 Refusal::UpdateProhibited => "UpdateProhibited",
                 Refusal::Conflict { .. } => "ConcurrentChange",
+                Refusal::NoSuchProposal { .. } | Refusal::ProposalDecided { .. } => unreachable!(),
             };
             (cls, e.to_string(), None, Some(*row))
         }
@@ -93,6 +97,48 @@ fn change_tuple<'py>(py: Python<'py>, c: Change) -> PyResult<Bound<'py, PyTuple>
             v.into_pyobject(py)?.into_any(),
         ],
     )
+}
+
+type VersionColumns<'py> = (
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u8>>,
+);
+
+/// Versions as columns (found, seqs, flags, offsets, data): no Python object per version.
+fn version_columns(py: Python<'_>, r: Vec<Option<Version>>) -> VersionColumns<'_> {
+    let (mut found, mut seqs, mut flags, mut offsets, mut data) =
+        (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), vec![0u64], Vec::new());
+    offsets.reserve(r.len());
+    for v in r {
+        match v {
+            Some(v) => {
+                found.push(true);
+                seqs.push(v.seq);
+                flags.push(v.flags);
+                data.extend_from_slice(&v.payload);
+            }
+            None => {
+                found.push(false);
+                seqs.push(0);
+                flags.push(0);
+            }
+        }
+        offsets.push(data.len() as u64);
+    }
+    (
+        PyArray1::from_vec(py, found),
+        PyArray1::from_vec(py, seqs),
+        PyArray1::from_vec(py, flags),
+        PyArray1::from_vec(py, offsets),
+        PyArray1::from_vec(py, data),
+    )
+}
+
+fn step_tuple(py: Python<'_>, p: ProposalStep) -> (u64, u32, u64, Bound<'_, PyBytes>) {
+    (p.id, p.step, p.seq, PyBytes::new(py, &p.value))
 }
 
 fn date8(b: &[u8], what: &str) -> PyResult<[u8; DATE_LEN]> {
@@ -332,7 +378,10 @@ impl NativeStore {
     }
 
     /// Applies updates in one transaction; each update is a dict with the keys of
-    /// `jukistore_core::store::Update`. Returns the new 更新順番号 of each.
+    /// `jukistore_core::store::Update` (person_id 0 registers a new person). With `proposal`
+    /// (id, step, value), that step of the proposal is written in the same transaction.
+    /// Returns (更新順番号, person_id) of each.
+    #[pyo3(signature = (updates, operator, terminal, timestamp_us, proposal=None))]
     fn apply<'py>(
         &self,
         py: Python<'py>,
@@ -340,7 +389,8 @@ impl NativeStore {
         operator: &str,
         terminal: &str,
         timestamp_us: i64,
-    ) -> PyResult<Vec<u64>> {
+        proposal: Option<(u64, u32, Vec<u8>)>,
+    ) -> PyResult<Vec<(u64, u64)>> {
         struct Owned {
             person_id: u64,
             code: u64,
@@ -360,25 +410,28 @@ impl NativeStore {
         let mut owned = Vec::with_capacity(updates.len());
         for item in updates.iter() {
             let d = item.cast_into::<PyDict>()?;
-            let get = |k: &str| -> PyResult<Bound<'py, PyAny>> {
+            let get = |k: &Bound<'py, pyo3::types::PyString>| -> PyResult<Bound<'py, PyAny>> {
                 d.get_item(k)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(k.to_string()))
             };
-            let mn: Option<u64> = get("mynumber")?.extract()?;
+            let bytes = |k: &Bound<'py, pyo3::types::PyString>| -> PyResult<Vec<u8>> {
+                Ok(get(k)?.cast_into::<PyBytes>()?.as_bytes().to_vec())
+            };
+            let mn: Option<u64> = get(intern!(py, "mynumber"))?.extract()?;
             owned.push(Owned {
-                person_id: get("person_id")?.extract()?,
-                code: get("code")?.extract()?,
+                person_id: get(intern!(py, "person_id"))?.extract()?,
+                code: get(intern!(py, "code"))?.extract()?,
                 mynumber: mn.unwrap_or(NO_MYNUMBER),
-                name_key: get("name_key")?.extract()?,
-                birth_key: get("birth_key")?.extract()?,
-                addr_key: get("addr_key")?.extract()?,
-                sex: get("sex")?.extract()?,
-                flags: get("flags")?.extract()?,
-                payload: get("payload")?.extract()?,
-                valid_from: date8(&get("valid_from")?.extract::<Vec<u8>>()?, "valid_from")?,
-                notified: date8(&get("notified")?.extract::<Vec<u8>>()?, "notified")?,
-                event: get("event")?.extract()?,
-                expect_seq: get("expect_seq")?.extract()?,
-                override_prohibited: get("override_prohibited")?.extract()?,
+                name_key: bytes(intern!(py, "name_key"))?,
+                birth_key: bytes(intern!(py, "birth_key"))?,
+                addr_key: bytes(intern!(py, "addr_key"))?,
+                sex: get(intern!(py, "sex"))?.extract()?,
+                flags: get(intern!(py, "flags"))?.extract()?,
+                payload: bytes(intern!(py, "payload"))?,
+                valid_from: date8(&bytes(intern!(py, "valid_from"))?, "valid_from")?,
+                notified: date8(&bytes(intern!(py, "notified"))?, "notified")?,
+                event: get(intern!(py, "event"))?.extract()?,
+                expect_seq: get(intern!(py, "expect_seq"))?.extract()?,
+                override_prohibited: get(intern!(py, "override_prohibited"))?.extract()?,
             });
         }
         let ups: Vec<Update> = owned
@@ -401,8 +454,43 @@ impl NativeStore {
             })
             .collect();
         let meta = WriteMeta { operator, terminal, timestamp_us, event: 0 };
+        let step = proposal.as_ref().map(|(id, step, value)| StepWrite { id: *id, step: *step, value });
         let store = &self.inner;
-        py.detach(|| store.apply(&ups, &meta)).map_err(|e| to_py(py, e))
+        let r = py.detach(|| store.apply_with(&ups, &meta, step)).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter().map(|a| (a.seq, a.person_id)).collect())
+    }
+
+    /// The last 更新順番号 committed at or before `timestamp_us` (0 when none).
+    fn seq_at(&self, py: Python<'_>, timestamp_us: i64) -> PyResult<u64> {
+        let store = &self.inner;
+        py.detach(|| store.seq_at(timestamp_us)).map_err(|e| to_py(py, e))
+    }
+
+    /// Records a new proposal; returns its id.
+    fn propose(&self, py: Python<'_>, value: Vec<u8>) -> PyResult<u64> {
+        let store = &self.inner;
+        py.detach(|| store.propose(&value)).map_err(|e| to_py(py, e))
+    }
+
+    /// Writes the next step of a proposal, if nobody wrote it first.
+    fn proposal_step(&self, py: Python<'_>, id: u64, step: u32, value: Vec<u8>) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.proposal_step(&StepWrite { id, step, value: &value })).map_err(|e| to_py(py, e))
+    }
+
+    /// Steps (id, step, seq, value) of one proposal, in order.
+    fn proposal<'py>(&self, py: Python<'py>, id: u64) -> PyResult<Vec<(u64, u32, u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.proposal(id)).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter().map(|p| step_tuple(py, p)).collect())
+    }
+
+    /// Steps (id, step, seq, value) of the proposals with ids above `after`, at most `limit` proposals.
+    #[pyo3(signature = (after=0, limit=1000))]
+    fn proposals<'py>(&self, py: Python<'py>, after: u64, limit: usize) -> PyResult<Vec<(u64, u32, u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.proposals(after, limit)).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter().map(|p| step_tuple(py, p)).collect())
     }
 
     /// Every version of a person, oldest first: tuples
@@ -436,42 +524,30 @@ impl NativeStore {
         person_ids: PyReadonlyArray1<'py, u64>,
         dates: PyReadonlyArray1<'py, u8>,
         known_at: Option<u64>,
-    ) -> PyResult<(
-        Bound<'py, PyArray1<bool>>,
-        Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyArray1<u8>>,
-        Bound<'py, PyArray1<u64>>,
-        Bound<'py, PyArray1<u8>>,
-    )> {
+    ) -> PyResult<VersionColumns<'py>> {
         let pids = person_ids.as_slice()?;
         let ds = self::dates(&dates, pids.len(), "dates")?;
         let store = &self.inner;
         let r = py.detach(|| store.as_of_many(pids, &ds, known_at)).map_err(|e| to_py(py, e))?;
-        let (mut found, mut seqs, mut flags, mut offsets, mut data) =
-            (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), Vec::with_capacity(r.len()), vec![0u64], Vec::new());
-        for v in r {
-            match v {
-                Some(v) => {
-                    found.push(true);
-                    seqs.push(v.seq);
-                    flags.push(v.flags);
-                    data.extend_from_slice(&v.payload);
-                }
-                None => {
-                    found.push(false);
-                    seqs.push(0);
-                    flags.push(0);
-                }
-            }
-            offsets.push(data.len() as u64);
+        Ok(version_columns(py, r))
+    }
+
+    /// Batch as_known (person i as the store knew it at seqs[i]): columns as `as_of_many`.
+    #[allow(clippy::type_complexity)]
+    fn as_known_many<'py>(
+        &self,
+        py: Python<'py>,
+        person_ids: PyReadonlyArray1<'py, u64>,
+        seqs: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<VersionColumns<'py>> {
+        let pids = person_ids.as_slice()?;
+        let seqs = seqs.as_slice()?;
+        if seqs.len() != pids.len() {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!("seqs has {} items, person_ids has {}", seqs.len(), pids.len())));
         }
-        Ok((
-            PyArray1::from_vec(py, found),
-            PyArray1::from_vec(py, seqs),
-            PyArray1::from_vec(py, flags),
-            PyArray1::from_vec(py, offsets),
-            PyArray1::from_vec(py, data),
-        ))
+        let store = &self.inner;
+        let r = py.detach(|| store.as_known_many(pids, seqs)).map_err(|e| to_py(py, e))?;
+        Ok(version_columns(py, r))
     }
 
     /// Changes after `since`: tuples (seq, person_id, timestamp_us, event, operator, terminal, version).

@@ -13,20 +13,29 @@
 //! Updates run through [`Store::apply`]: the core keeps its indexes right (old numbers marked
 //! superseded, search keys moved); the domain rules (which event may change what) are the Python
 //! layer's, which passes the sequence it based its decision on so a concurrent change is caught.
+//! An update with person id 0 registers a new person (転入, 出生, 職権記載) in the same transaction
+//! as the other updates of its batch, so a batch of events is all or nothing whatever its kinds.
+//!
+//! Commit timestamps never go backwards in sequence order: a write whose clock reads earlier than
+//! the last change is recorded at the last change's time. So "the last change at or before time T"
+//! is a binary search over the change log ([`Store::seq_at`]), and "as known at T" is well defined
+//! even when writers' clocks disagree.
 
 use std::ops::Bound;
 
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{flags, Entry, NO_MYNUMBER};
-use super::load::{change_value, WriteMeta};
+use super::load::{change_value, check_keys, WriteMeta};
+use super::proposals::{put_step, StepWrite};
 use super::{be, ik, index_value, next_counter, parse_index_value, Dbs, Result, Store, StoreError, CURRENT, SUPERSEDED};
 
 pub const DATE_LEN: usize = 8;
 
-/// A new version of an existing person.
+/// A new version of an existing person, or (with `person_id` 0) a new person.
 #[derive(Clone, Debug)]
 pub struct Update<'a> {
+    /// The person to update; 0 registers a new person (its numbers must never have been used).
     pub person_id: u64,
     pub code: u64,
     pub mynumber: u64,
@@ -73,6 +82,14 @@ pub struct Change {
     pub version: Option<Version>,
 }
 
+/// What one update of a batch wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub seq: u64,
+    /// The person updated, or the id given to a new person.
+    pub person_id: u64,
+}
+
 /// Why an update was refused, beside the index errors of loads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -80,6 +97,10 @@ pub enum Refusal {
     UpdateProhibited,
     /// The person changed since the caller read it (its current sequence is `actual`).
     Conflict { expected: u64, actual: u64 },
+    /// No proposal with this id.
+    NoSuchProposal { id: u64 },
+    /// The proposal's next step was written meanwhile (another operator decided it first).
+    ProposalDecided { id: u64 },
 }
 
 pub(crate) fn hist_key(pid: u64, seq: u64) -> [u8; 16] {
@@ -151,6 +172,24 @@ pub(crate) fn parse_change(seq: u64, v: &[u8]) -> Result<(u64, i64, u16, String,
     Ok((pid, ts, event, op, term))
 }
 
+/// The timestamp of the last change, if any.
+pub(crate) fn last_change_ts(d: &Dbs, txn: &RoTxn<WithoutTls>) -> Result<Option<i64>> {
+    match d.changes.last(txn)? {
+        None => Ok(None),
+        Some((_, v)) if v.len() >= 16 => Ok(Some(i64::from_le_bytes(v[8..16].try_into().unwrap()))),
+        Some(_) => Err(StoreError::Corrupt("change value too short".into())),
+    }
+}
+
+/// The commit timestamp to record: the caller's, or the last change's when the caller's clock is
+/// behind it, so timestamps never decrease along the change log.
+pub(crate) fn commit_ts(d: &Dbs, txn: &RoTxn<WithoutTls>, ts: i64) -> Result<i64> {
+    Ok(match last_change_ts(d, txn)? {
+        Some(last) if last > ts => last,
+        _ => ts,
+    })
+}
+
 fn refuse(row: usize, r: Refusal) -> StoreError {
     StoreError::Refused { row, refusal: r }
 }
@@ -172,6 +211,18 @@ fn move_number(txn: &mut RwTxn, db: &super::Db, pid: u64, old: u64, new: u64, ro
     Ok(old != NO_MYNUMBER)
 }
 
+/// Indexes a new person's number; a number anyone ever used (superseded ones included) is refused.
+fn insert_number(txn: &mut RwTxn, db: &super::Db, pid: u64, n: u64, row: usize, field: &'static str) -> Result<()> {
+    if n == NO_MYNUMBER {
+        return Ok(());
+    }
+    match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(n), &index_value(pid, CURRENT)) {
+        Ok(()) => Ok(()),
+        Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => Err(StoreError::Duplicate { row, field, value: n }),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn move_key(txn: &mut RwTxn, db: &super::Db, pid: u64, old: &[u8], new: &[u8]) -> Result<()> {
     if old == new {
         return Ok(());
@@ -188,38 +239,66 @@ fn move_key(txn: &mut RwTxn, db: &super::Db, pid: u64, old: &[u8], new: &[u8]) -
 impl Store {
     /// Applies updates in one transaction, all or nothing; returns the new 更新順番号 of each.
     pub fn apply(&self, updates: &[Update], meta: &WriteMeta) -> Result<Vec<u64>> {
+        Ok(self.apply_with(updates, meta, None)?.into_iter().map(|a| a.seq).collect())
+    }
+
+    /// Applies updates in one transaction, all or nothing, and with them (in the same transaction)
+    /// the next step of a proposal, when given: an approved correction and its approval are
+    /// committed together or not at all. The step records the first 更新順番号 of the batch.
+    pub fn apply_with(&self, updates: &[Update], meta: &WriteMeta, step: Option<StepWrite>) -> Result<Vec<Applied>> {
         if meta.operator.is_empty() || meta.terminal.is_empty() {
             return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
         }
         for (row, u) in updates.iter().enumerate() {
             super::load::check_numbers(u.code, u.mynumber, row, true)?;
+            check_keys(u.name_key, u.birth_key, u.addr_key, row)?;
         }
         self.write(|txn, d| {
             let mut seq = next_counter(d, txn, b"next_seq")?;
-            let mut seqs = Vec::with_capacity(updates.len());
+            let mut next_pid = next_counter(d, txn, b"next_person")?;
+            let first_pid = next_pid;
+            let ts = commit_ts(d, txn, meta.timestamp_us)?;
+            let mut out = Vec::with_capacity(updates.len());
             let mut buf = Vec::new();
+            if let Some(st) = &step {
+                put_step(txn, d, st, seq)?;
+            }
             for (row, u) in updates.iter().enumerate() {
-                let pid = u.person_id;
-                let raw = d.persons.get(txn, &ik(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
-                let cur = Entry::decode(&raw)?;
-                if u.expect_seq != 0 && cur.seq != u.expect_seq {
-                    return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
-                }
-                if cur.flags & flags::UPDATE_PROHIBITED != 0 && !u.override_prohibited {
-                    return Err(refuse(row, Refusal::UpdateProhibited));
-                }
-                let mut old_codes = cur.old_codes.clone();
-                let mut old_mns = cur.old_mynumbers.clone();
-                if move_number(txn, &d.by_code, pid, cur.code, u.code, row, "juminhyo_code")? {
-                    old_codes.push(cur.code);
-                }
-                if move_number(txn, &d.by_mynumber, pid, cur.mynumber, u.mynumber, row, "mynumber")? {
-                    old_mns.push(cur.mynumber);
-                }
-                move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
-                move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+                let (pid, flags_, old_codes, old_mns) = if u.person_id == 0 {
+                    if u.expect_seq != 0 {
+                        return Err(StoreError::BadQuery(format!("row {row}: a new person has no version to expect")));
+                    }
+                    let pid = next_pid;
+                    next_pid += 1;
+                    insert_number(txn, &d.by_code, pid, u.code, row, "juminhyo_code")?;
+                    insert_number(txn, &d.by_mynumber, pid, u.mynumber, row, "mynumber")?;
+                    move_key(txn, &d.idx_name, pid, b"", u.name_key)?;
+                    move_key(txn, &d.idx_birth, pid, b"", u.birth_key)?;
+                    (pid, u.flags, Vec::new(), Vec::new())
+                } else {
+                    let pid = u.person_id;
+                    let raw = d.persons.get(txn, &ik(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
+                    let cur = Entry::decode(&raw)?;
+                    if u.expect_seq != 0 && cur.seq != u.expect_seq {
+                        return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
+                    }
+                    if cur.flags & flags::UPDATE_PROHIBITED != 0 && !u.override_prohibited {
+                        return Err(refuse(row, Refusal::UpdateProhibited));
+                    }
+                    let mut old_codes = cur.old_codes.clone();
+                    let mut old_mns = cur.old_mynumbers.clone();
+                    if move_number(txn, &d.by_code, pid, cur.code, u.code, row, "juminhyo_code")? {
+                        old_codes.push(cur.code);
+                    }
+                    if move_number(txn, &d.by_mynumber, pid, cur.mynumber, u.mynumber, row, "mynumber")? {
+                        old_mns.push(cur.mynumber);
+                    }
+                    move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
+                    move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+                    (pid, u.flags, old_codes, old_mns)
+                };
                 let entry = Entry {
-                    flags: u.flags,
+                    flags: flags_,
                     sex: u.sex,
                     seq,
                     code: u.code,
@@ -237,13 +316,16 @@ impl Store {
                 version_value(&u.valid_from, &u.notified, u.event, &entry, &mut buf);
                 d.history.put(txn, &hist_key(pid, seq), &buf)?;
                 d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
-                let m = WriteMeta { event: u.event, ..meta.clone() };
+                let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
-                seqs.push(seq);
+                out.push(Applied { seq, person_id: pid });
                 seq += 1;
             }
             d.meta.put(txn, b"next_seq", &be(seq))?;
-            Ok(seqs)
+            if next_pid != first_pid {
+                d.meta.put(txn, b"next_person", &be(next_pid))?;
+            }
+            Ok(out)
         })
     }
 
@@ -299,6 +381,31 @@ impl Store {
                 out.push(Change { seq, person_id: pid, timestamp_us: ts, event, operator, terminal, version });
             }
             Ok(out)
+        })
+    }
+
+    /// The last 更新順番号 committed at or before `timestamp_us` (0 when none was). Commit
+    /// timestamps never decrease along the change log, so this is a binary search.
+    pub fn seq_at(&self, timestamp_us: i64) -> Result<u64> {
+        self.read(|txn, d| {
+            let (mut lo, mut hi) = (0u64, next_counter(d, txn, b"next_seq")? - 1);
+            // Invariant: the answer is in lo..=hi, and lo is 0 or a change at or before the time.
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                match d.changes.get_greater_than_or_equal_to(txn, &be(mid))? {
+                    Some((k, v)) => {
+                        let s = u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt("change key width".into()))?);
+                        let (_, ts, ..) = parse_change(s, v)?;
+                        if s <= hi && ts <= timestamp_us {
+                            lo = s;
+                        } else {
+                            hi = mid - 1;
+                        }
+                    }
+                    None => hi = mid - 1,
+                }
+            }
+            Ok(lo)
         })
     }
 

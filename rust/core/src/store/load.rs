@@ -3,7 +3,7 @@
 use heed::{PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
-use super::history::{hist_key, valid_key, version_value, DATE_LEN};
+use super::history::{commit_ts, hist_key, valid_key, version_value, DATE_LEN};
 use super::{be, ik, index_value, next_counter, Result, Store, StoreError, CURRENT};
 use crate::ids::{Kind, Reason};
 
@@ -82,13 +82,18 @@ fn validate(p: &NewPerson, row: usize, opts: &LoadOptions, lenient: &mut Vec<usi
     if check_numbers(p.code, p.mynumber, row, opts.juminhyo_strict)? {
         lenient.push(row);
     }
-    for (field, key) in [("name_key", p.name_key), ("birth_key", p.birth_key)] {
+    check_keys(p.name_key, p.birth_key, p.addr_key, row)
+}
+
+/// Search keys must fit LMDB's key size, the address key the entry's u16 length.
+pub(crate) fn check_keys(name: &[u8], birth: &[u8], addr: &[u8], row: usize) -> Result<()> {
+    for (field, key) in [("name_key", name), ("birth_key", birth)] {
         if key.len() > MAX_KEY {
             return Err(StoreError::TooLarge { row, field, len: key.len() });
         }
     }
-    if p.addr_key.len() > u16::MAX as usize {
-        return Err(StoreError::TooLarge { row, field: "addr_key", len: p.addr_key.len() });
+    if addr.len() > u16::MAX as usize {
+        return Err(StoreError::TooLarge { row, field: "addr_key", len: addr.len() });
     }
     Ok(())
 }
@@ -128,6 +133,7 @@ impl Store {
         self.write(|txn, d| {
             let first_pid = next_counter(d, txn, b"next_person")?;
             let first_seq = next_counter(d, txn, b"next_seq")?;
+            let meta = &WriteMeta { timestamp_us: commit_ts(d, txn, meta.timestamp_us)?, ..meta.clone() };
             insert_unique(txn, &d.by_code, persons, &by_code, first_pid, |p| p.code, "juminhyo_code")?;
             insert_unique(txn, &d.by_mynumber, persons, &by_mn, first_pid, |p| p.mynumber, "mynumber")?;
             let mut buf = Vec::new();

@@ -10,6 +10,8 @@
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
 //! - `history`, `valid`: every version by (person, 更新順番号) and by (person, 異動年月日, 更新順番号);
 //!   see [`history`].
+//! - `proposals`: changes waiting for a second operator, and the decisions on them; see
+//!   [`proposals`].
 //!
 //! Concurrency: LMDB gives one writer and many readers across threads and processes, readers never
 //! blocked. Each call runs in one transaction. Growing the map is only safe with no transaction
@@ -19,6 +21,7 @@
 pub mod entry;
 mod history;
 mod load;
+mod proposals;
 mod read;
 mod verify;
 
@@ -29,7 +32,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use history::{Change, Refusal, Update, Version, DATE_LEN};
+pub use history::{Applied, Change, Refusal, Update, Version, DATE_LEN};
+pub use proposals::{ProposalStep, StepWrite};
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
 pub use verify::VerifyReport;
@@ -91,6 +95,8 @@ impl std::fmt::Display for StoreError {
                 Refusal::Conflict { expected, actual } => {
                     write!(f, "row {row}: the person changed meanwhile (expected version {expected}, found {actual})")
                 }
+                Refusal::NoSuchProposal { id } => write!(f, "no proposal {id}"),
+                Refusal::ProposalDecided { id } => write!(f, "proposal {id} was decided meanwhile"),
             },
         }
     }
@@ -124,6 +130,8 @@ pub(crate) struct Dbs {
     pub changes: Db,
     pub history: Db,
     pub valid: Db,
+    /// Absent only in a store created before proposals existed and opened read-only.
+    pub proposals: Option<Db>,
 }
 
 /// Options for opening a store.
@@ -246,6 +254,7 @@ impl Store {
                 changes: open("changes")?,
                 history: open("history")?,
                 valid: open("valid")?,
+                proposals: env.open_database::<Bytes, Bytes>(&rtxn, Some("proposals"))?,
             };
             rtxn.commit()?;
             d
@@ -283,6 +292,7 @@ impl Store {
                 changes: plain(&mut wtxn, "changes")?,
                 history: plain(&mut wtxn, "history")?,
                 valid: plain(&mut wtxn, "valid")?,
+                proposals: Some(plain(&mut wtxn, "proposals")?),
             };
             wtxn.commit()?;
             d

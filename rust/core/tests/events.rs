@@ -1,0 +1,133 @@
+//! Events through `apply_with`: new persons in a batch of updates, commit timestamps that never go
+//! backwards (and `seq_at` over them), and proposals decided once, atomically with their change.
+
+use jukistore_core::ids::{self, Kind};
+use jukistore_core::store::entry::NO_MYNUMBER;
+use jukistore_core::store::{Lookup, OpenOptions, Refusal, StepWrite, Store, StoreError, Update, WriteMeta};
+
+fn meta(ts: i64) -> WriteMeta<'static> {
+    WriteMeta { operator: "op1", terminal: "t1", timestamp_us: ts, event: 0 }
+}
+
+fn numbers(start: u64, n: usize) -> (Vec<u64>, Vec<u64>) {
+    let mut codes = vec![0; n];
+    let mut mns = vec![0; n];
+    ids::generate(Kind::Juminhyo, start, n, 7, &mut codes).unwrap();
+    ids::generate(Kind::MyNumber, start, n, 7, &mut mns).unwrap();
+    (codes, mns)
+}
+
+fn new_person(code: u64, mynumber: u64, payload: &'static [u8]) -> Update<'static> {
+    Update {
+        person_id: 0,
+        code,
+        mynumber,
+        name_key: "ヤマダタロウ".as_bytes(),
+        birth_key: b"19800301",
+        addr_key: "東京都墨田区".as_bytes(),
+        sex: 1,
+        flags: 0,
+        payload,
+        valid_from: *b"20200401",
+        notified: *b"20200402",
+        event: 1,
+        expect_seq: 0,
+        override_prohibited: false,
+    }
+}
+
+#[test]
+fn new_persons_and_updates_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let (codes, mns) = numbers(0, 4);
+    let a = s.apply_with(&[new_person(codes[0], mns[0], b"a"), new_person(codes[1], NO_MYNUMBER, b"b")], &meta(10), None).unwrap();
+    assert_eq!(a.iter().map(|x| (x.seq, x.person_id)).collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
+    // An update of person 1 and a new person together; then a batch whose new person reuses a
+    // number fails whole, naming its row.
+    let mut up = new_person(codes[0], mns[0], b"a2");
+    up.person_id = 1;
+    up.expect_seq = 1;
+    let a = s.apply_with(&[up.clone(), new_person(codes[2], mns[2], b"c")], &meta(20), None).unwrap();
+    assert_eq!(a.iter().map(|x| (x.seq, x.person_id)).collect::<Vec<_>>(), vec![(3, 1), (4, 3)]);
+    let mut up2 = up.clone();
+    up2.expect_seq = 3;
+    match s.apply_with(&[up2, new_person(codes[3], mns[0], b"d")], &meta(30), None) {
+        Err(StoreError::Duplicate { row: 1, field: "mynumber", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.last_seq().unwrap(), 4);
+    assert!(s.get(Lookup::Code, codes[3]).unwrap().is_none());
+    assert_eq!(s.get(Lookup::PersonId, 1).unwrap().unwrap().payload, b"a2");
+    // A new person may not claim an expected version.
+    let mut bad = new_person(codes[3], mns[3], b"d");
+    bad.expect_seq = 5;
+    assert!(matches!(s.apply_with(&[bad], &meta(40), None), Err(StoreError::BadQuery(_))));
+    // Person ids continue after those given out by apply.
+    let d = s.apply_with(&[new_person(codes[3], mns[3], b"d")], &meta(40), None).unwrap();
+    assert_eq!(d[0].person_id, 4);
+    assert!(s.verify().unwrap().is_clean(), "{:?}", s.verify().unwrap().problems);
+}
+
+#[test]
+fn commit_times_never_go_backwards_and_seq_at_finds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    assert_eq!(s.seq_at(i64::MAX).unwrap(), 0);
+    let (codes, mns) = numbers(100, 6);
+    // Clocks: 100, 200, 150 (behind: recorded as 200), 300, 300, 400.
+    for (i, ts) in [100, 200, 150, 300, 300, 400].into_iter().enumerate() {
+        s.apply_with(&[new_person(codes[i], mns[i], b"x")], &meta(ts), None).unwrap();
+    }
+    let ts: Vec<i64> = s.changes(0, 10).unwrap().iter().map(|c| c.timestamp_us).collect();
+    assert_eq!(ts, vec![100, 200, 200, 300, 300, 400]);
+    for (t, want) in [(99, 0), (100, 1), (199, 1), (200, 3), (299, 3), (300, 5), (399, 5), (400, 6), (i64::MAX, 6)] {
+        assert_eq!(s.seq_at(t).unwrap(), want, "at {t}");
+    }
+}
+
+#[test]
+fn proposals_are_decided_once_and_with_their_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let (codes, mns) = numbers(200, 1);
+    s.apply_with(&[new_person(codes[0], mns[0], b"v1")], &meta(1), None).unwrap();
+    assert_eq!(s.propose(b"fix name").unwrap(), 1);
+    assert_eq!(s.propose(b"fix birth").unwrap(), 2);
+    // Approval of 1 together with its correction.
+    let mut fix = new_person(codes[0], mns[0], b"v2");
+    fix.person_id = 1;
+    fix.expect_seq = 1;
+    let a = s.apply_with(&[fix.clone()], &meta(2), Some(StepWrite { id: 1, step: 1, value: b"approved" })).unwrap();
+    assert_eq!(a[0].seq, 2);
+    let steps = s.proposal(1).unwrap();
+    assert_eq!(steps.iter().map(|p| (p.step, p.seq, p.value.as_slice())).collect::<Vec<_>>(),
+               vec![(0, 0, &b"fix name"[..]), (1, 2, &b"approved"[..])]);
+    // A second decision of the same step loses, and its correction is not written.
+    let mut again = fix.clone();
+    again.expect_seq = 2;
+    match s.apply_with(&[again], &meta(3), Some(StepWrite { id: 1, step: 1, value: b"approved too" })) {
+        Err(StoreError::Refused { refusal: Refusal::ProposalDecided { id: 1 }, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.last_seq().unwrap(), 2);
+    // A stale correction fails and leaves the proposal undecided.
+    match s.apply_with(&[fix], &meta(3), Some(StepWrite { id: 2, step: 1, value: b"approved" })) {
+        Err(StoreError::Refused { refusal: Refusal::Conflict { expected: 1, actual: 2 }, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.proposal(2).unwrap().len(), 1);
+    s.proposal_step(&StepWrite { id: 2, step: 1, value: b"rejected" }).unwrap();
+    assert!(matches!(s.proposal_step(&StepWrite { id: 9, step: 1, value: b"x" }),
+                     Err(StoreError::Refused { refusal: Refusal::NoSuchProposal { id: 9 }, .. })));
+    assert!(matches!(s.proposal_step(&StepWrite { id: 2, step: 3, value: b"x" }),
+                     Err(StoreError::Refused { refusal: Refusal::NoSuchProposal { id: 2 }, .. })));
+    let all = s.proposals(0, 10).unwrap();
+    assert_eq!(all.iter().map(|p| (p.id, p.step)).collect::<Vec<_>>(), vec![(1, 0), (1, 1), (2, 0), (2, 1)]);
+    let one = s.proposals(0, 1).unwrap();
+    assert_eq!(one.iter().map(|p| (p.id, p.step)).collect::<Vec<_>>(), vec![(1, 0), (1, 1)]);
+    assert_eq!(s.proposals(1, 10).unwrap().len(), 2);
+    assert!(s.proposal(7).unwrap().is_empty());
+    // Ids are never reused.
+    assert_eq!(s.propose(b"third").unwrap(), 3);
+}
