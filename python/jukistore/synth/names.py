@@ -123,7 +123,8 @@ BUILDINGS_GAIJI: Final[tuple[str, ...]] = ("髙橋ハイツ", "メゾン山﨑",
 
 
 # Foreign names: per nationality, (surnames, male given, female given), each entry
-# (name as on the residence card: Latin capitals, or kanji; katakana reading; kanji 併記名 or "").
+# (name as on the residence card in Latin capitals; katakana reading; kanji 併記名 or "").
+# Every kanji here is in JIS X 0208, so the only 外字 in names are the planted ones.
 Foreign = tuple[str, str, str]
 
 FOREIGN: Final[dict[str, tuple[tuple[Foreign, ...], tuple[Foreign, ...], tuple[Foreign, ...]]]] = {
@@ -143,7 +144,7 @@ FOREIGN: Final[dict[str, tuple[tuple[Foreign, ...], tuple[Foreign, ...], tuple[F
          ("LEE", "リー", "李"), ("WANG", "ワン", "王")),
         (("CHIH HAO", "チーハオ", "志豪"), ("CHIA HAO", "チャーハオ", "家豪"), ("CHUN CHIEH", "チュンチエ", "俊傑"),
          ("WEI", "ウェイ", "偉")),
-        (("YA TING", "ヤーティン", "雅婷"), ("SHU FEN", "シューフェン", "淑芬"), ("YI CHUN", "イーチュン", "怡君"),
+        (("PEI LING", "ペイリン", "佩玲"), ("SHU FEN", "シューフェン", "淑芬"), ("YI CHUN", "イーチュン", "怡君"),
          ("MEI LING", "メイリン", "美玲")),
     ),
     "410": (
