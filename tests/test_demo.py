@@ -1,0 +1,32 @@
+"""The demo runs end to end on a small ward and reports what it did."""
+
+from __future__ import annotations
+
+import io
+
+from jukistore.cli import main
+from jukistore.demo import Demo
+
+
+def test_demo_on_a_small_ward(tmp_path) -> None:
+    out = io.StringIO()
+    steps = Demo(residents=3000, seed=5, directory=tmp_path / "demo", out=out).run()
+    names = [s.name for s in steps]
+    assert names == ["generate", "validate", "load", "verify", "read back", "search"]
+    by = {s.name: s for s in steps}
+    assert by["verify"].data["ok"] is True
+    assert by["read back"].data["ok"] is True
+    # Every generated number passes its check digit; counts add up to the ward.
+    codes = by["validate"].data["codes"]
+    assert codes[0] == sum(codes) and codes[0] == sum(by["generate"].data["population"].values())
+    assert by["search"].data["hits"] >= 3
+    text = out.getvalue()
+    assert "consistent" in text and "report.html" in text
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 3 and "Population by status" in html
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no network
+
+
+def test_demo_command(tmp_path, capsys) -> None:
+    assert main(["demo", "--residents", "1500", "--dir", str(tmp_path / "d")]) == 0
+    assert "== verify" in capsys.readouterr().out
