@@ -234,10 +234,12 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     f_given = np.where(male, np.floor(rng.random(N) * T.f_n_male[nat]),
                        T.f_n_male[nat] + np.floor(rng.random(N) * (T.f_n_given[nat] - T.f_n_male[nat]))).astype(np.int64)
     f_idx = T.f_offsets[nat] + np.floor(f_sur_u * n_sur).astype(np.int64) * T.f_n_given[nat] + f_given
-    f_latin, f_kana, f_heiki = T.f_latin[f_idx], T.f_kana[f_idx], T.f_heiki[f_idx]
-    has_heiki = np.strings.str_len(f_heiki) > 0
-    kanji = np.where(foreign, np.where(has_heiki, f_heiki, f_latin), kanji)
-    kana = np.where(foreign, f_kana, kana)
+    has_heiki = (np.strings.str_len(T.f_heiki) > 0)[f_idx]
+    fi = np.flatnonzero(foreign)  # foreign names are written on those rows only
+    kanji = kanji.astype(f"S{max(kanji.dtype.itemsize, T.f_latin.dtype.itemsize, T.f_heiki.dtype.itemsize)}")
+    kanji[fi] = np.where(has_heiki[fi], T.f_heiki[f_idx[fi]], T.f_latin[f_idx[fi]])
+    kana = kana.astype(f"S{max(kana.dtype.itemsize, T.f_kana.dtype.itemsize)}")
+    kana[fi] = T.f_kana[f_idx[fi]]
 
     # 4. history -----------------------------------------------------------------------------
     rng = r[5]
@@ -480,13 +482,13 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     infant[fr[infant_f]] = True
     alias_f = ((status == 1) & (rng.random(k) < 0.7)) | ((nat_f == T.nat_codes.index("156")) & (rng.random(k) < 0.05))
     ar = fr[alias_f]
-    col[58] = scatter(N, fr, f_kana[fr])
-    col[59] = scatter(N, fr, f_latin[fr])
+    col[58] = scatter(N, fr, T.f_kana[f_idx[fr]])
+    col[59] = scatter(N, fr, T.f_latin[f_idx[fr]])
     col[60] = scatter(N, ar, T.name_kana[jp_name[ar]])
     col[61] = scatter(N, ar, T.name_kanji[jp_name[ar]])
     hk = fr[has_heiki[fr]]
-    col[62] = scatter(N, hk, f_heiki[hk])
-    col[63] = scatter(N, hk, f_kana[hk])
+    col[62] = scatter(N, hk, T.f_heiki[f_idx[hk]])
+    col[63] = scatter(N, hk, T.f_kana[f_idx[hk]])
     col[64] = scatter(N, fr, T.nat_code_bytes[nat_f])
     col[65] = scatter(N, fr, T.nat_label[nat_f])
     letters = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype="S1")
