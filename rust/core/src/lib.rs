@@ -3,4 +3,5 @@
 //! reused outside the Python package.
 
 pub mod ids;
+pub mod reconcile;
 pub mod store;

@@ -1,0 +1,401 @@
+//! Fixed-width files as sides: memory-mapped, read once in order, never copied.
+//!
+//! A row is the fields of a layout, each `width` bytes padded with spaces, then a line feed
+//! (see `jukistore.fileio`). Reading a side parses the key and the 個人番号 of every row into
+//! integer columns and fingerprints the compared fields; the compared fields themselves stay in
+//! the file and are seen through [`Column::Fixed`] windows. Why map rather than read: the page
+//! cache already holds the file, so mapping costs no copy, and the rows a comparison needs later
+//! (pairs whose fingerprints differ, samples) are read in place.
+//!
+//! Resident memory stays bounded: while reading, the pages of each finished block of rows are
+//! dropped from this process's mapping (`MADV_DONTNEED`; they stay in the page cache), and later
+//! random reads go through [`FixedFile::release`] between batches. A 2.4 GB file of 10 M rows
+//! thus costs its integer columns (about 33 bytes a row), not its size.
+//!
+//! Malformed files do not stop the run: when the file is not a whole number of rows of the
+//! layout's width, or a row does not end with a line feed where it should, the file is split at
+//! its line feeds instead, every line becomes a row, and lines of the wrong length get the status
+//! [`BAD_ROW`]. Row `i` is always line `i + 1`. A trailing carriage return is accepted.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use memmap2::{Advice, Mmap, UncheckedAdvice};
+use rayon::prelude::*;
+
+use super::column::{fingerprint_buf, push_field, trim, Column};
+use super::{parse_key, parse_mynumber, ReconcileError, Side, BAD_ROW, MYNUMBER_EMPTY};
+
+/// Where a field lies in a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub offset: usize,
+    pub width: usize,
+}
+
+/// The fields of a layout that a side needs.
+#[derive(Clone, Debug)]
+pub struct FixedSpec {
+    /// Bytes of a row without its line feed.
+    pub record_width: usize,
+    /// The 住民票コード field.
+    pub key: Field,
+    /// The 個人番号 field, if the layout has one.
+    pub mynumber: Option<Field>,
+    /// The compared fields, in comparison order.
+    pub compared: Vec<Field>,
+}
+
+/// Rows per block while reading: big enough to amortise the thread hand-off, small enough that
+/// the mapped pages of the blocks in flight stay a few megabytes each.
+const BLOCK: usize = 1 << 15;
+const PAGE: usize = 4096;
+
+/// A fixed-width file read as a side.
+pub struct FixedFile {
+    map: Option<Mmap>,
+    spec: FixedSpec,
+    stride: usize,
+    /// Line starts (plus one past the end) when the rows are not all of one length.
+    starts: Option<Vec<u64>>,
+    pub keys: Vec<u64>,
+    pub status: Vec<u8>,
+    pub mynumbers: Vec<u64>,
+    fingerprints: Option<(Vec<u128>, u64)>,
+}
+
+struct Out<'a> {
+    keys: &'a mut [u64],
+    status: &'a mut [u8],
+    mynumbers: &'a mut [u64],
+    fps: &'a mut [u128],
+}
+
+impl FixedFile {
+    /// Maps and reads `path`. With `seed`, fingerprints the compared fields of every row.
+    pub fn open(path: &Path, spec: FixedSpec, seed: Option<u64>) -> Result<FixedFile, ReconcileError> {
+        let name = path.display().to_string();
+        let io = |source| ReconcileError::Io { path: name.clone(), source };
+        let rw = spec.record_width;
+        for f in std::iter::once(&spec.key).chain(&spec.mynumber).chain(&spec.compared) {
+            if f.offset + f.width > rw {
+                return Err(ReconcileError::Input(format!(
+                    "a field at offset {} of width {} does not fit a row of {rw} bytes",
+                    f.offset, f.width
+                )));
+            }
+        }
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len() as usize;
+        // SAFETY: the map is read-only and private to this object; a file truncated by another
+        // process while mapped would fault, as with any reader of a changing file — the files
+        // reconciled are exchange files, not files being written.
+        let map = if len == 0 { None } else { Some(unsafe { Mmap::map(&file) }.map_err(io)?) };
+        let mut f = FixedFile {
+            map,
+            spec,
+            stride: rw + 1,
+            starts: None,
+            keys: Vec::new(),
+            status: Vec::new(),
+            mynumbers: Vec::new(),
+            fingerprints: None,
+        };
+        if !f.read(seed, true) {
+            f.starts = Some(line_starts(f.data()));
+            f.read(seed, false);
+        }
+        Ok(f)
+    }
+
+    /// The mapped bytes.
+    pub fn data(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    pub fn rows(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether every row has the layout's width (no line had to be split out).
+    pub fn aligned(&self) -> bool {
+        self.starts.is_none()
+    }
+
+    /// Reads every row into the integer columns. In the aligned attempt (`fast`), returns false as
+    /// soon as the rows turn out not to be of one width.
+    fn read(&mut self, seed: Option<u64>, fast: bool) -> bool {
+        let data = self.map.as_deref().unwrap_or(&[]);
+        let (rw, stride) = (self.spec.record_width, self.stride);
+        let n = match &self.starts {
+            None => {
+                if !data.len().is_multiple_of(stride) {
+                    return false;
+                }
+                data.len() / stride
+            }
+            Some(s) => s.len() - 1,
+        };
+        let mut keys = vec![0u64; n];
+        let mut status = vec![0u8; n];
+        let mut mynumbers = vec![MYNUMBER_EMPTY; n];
+        let mut fps = vec![0u128; if seed.is_some() { n } else { 0 }];
+        let misaligned = AtomicBool::new(false);
+        let starts = self.starts.as_deref();
+        let spec = &self.spec;
+        // The content of row `r` (without its line end), or None when it is malformed.
+        let line = |r: usize| -> Option<&[u8]> {
+            match starts {
+                None => {
+                    let row = &data[r * stride..(r + 1) * stride];
+                    (row[rw] == b'\n' && !row[..rw].contains(&b'\n')).then(|| &row[..rw])
+                }
+                Some(s) => {
+                    let (a, b) = (s[r] as usize, s[r + 1] as usize - 1);
+                    let mut l = &data[a..b.min(data.len())];
+                    if l.last() == Some(&b'\r') {
+                        l = &l[..l.len() - 1];
+                    }
+                    (l.len() == rw).then_some(l)
+                }
+            }
+        };
+        let byte_range = |r0: usize, r1: usize| match starts {
+            None => (r0 * stride, r1 * stride),
+            Some(s) => (s[r0] as usize, (s[r1] as usize).min(data.len())),
+        };
+        let fp_parts: Vec<&mut [u128]> =
+            if seed.is_some() { fps.chunks_mut(BLOCK).collect() } else { (0..n.div_ceil(BLOCK)).map(|_| &mut [][..]).collect() };
+        let blocks = keys
+            .par_chunks_mut(BLOCK)
+            .zip(status.par_chunks_mut(BLOCK))
+            .zip(mynumbers.par_chunks_mut(BLOCK))
+            .zip(fp_parts)
+            .map(|(((keys, status), mynumbers), fps)| Out { keys, status, mynumbers, fps });
+        blocks.enumerate().for_each(|(b, out)| {
+            if fast && misaligned.load(Ordering::Relaxed) {
+                return;
+            }
+            let r0 = b * BLOCK;
+            let mut buf = Vec::with_capacity(rw + 4 * spec.compared.len());
+            for k in 0..out.keys.len() {
+                let Some(l) = line(r0 + k) else {
+                    if fast {
+                        misaligned.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    out.status[k] = BAD_ROW;
+                    continue;
+                };
+                let (key, st) = parse_key(trim(&l[spec.key.offset..spec.key.offset + spec.key.width]));
+                out.keys[k] = key;
+                out.status[k] = st;
+                if let Some(m) = spec.mynumber {
+                    out.mynumbers[k] = parse_mynumber(trim(&l[m.offset..m.offset + m.width]));
+                }
+                if let Some(seed) = seed {
+                    buf.clear();
+                    for f in &spec.compared {
+                        push_field(&mut buf, trim(&l[f.offset..f.offset + f.width]));
+                    }
+                    out.fps[k] = fingerprint_buf(&buf, seed);
+                }
+            }
+            // Done with this block: drop its pages from the mapping (not from the page cache).
+            let (a, z) = byte_range(r0, r0 + out.keys.len());
+            self.drop_pages(a.div_ceil(PAGE) * PAGE, z / PAGE * PAGE);
+        });
+        if fast && misaligned.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.keys = keys;
+        self.status = status;
+        self.mynumbers = mynumbers;
+        self.fingerprints = seed.map(|s| (fps, s));
+        true
+    }
+
+    fn drop_pages(&self, from: usize, to: usize) {
+        if let Some(m) = &self.map {
+            if to > from {
+                // SAFETY: the map is a read-only shared file mapping: dropped pages read back
+                // from the file on the next access, with the same bytes. Failure only means the
+                // pages stay resident.
+                let _ = unsafe { m.unchecked_advise_range(UncheckedAdvice::DontNeed, from, to - from) };
+            }
+        }
+    }
+
+    /// Drops every page of the file from this process's mapping (they stay in the page cache).
+    pub fn release(&self) {
+        self.drop_pages(0, self.data().len());
+    }
+
+    /// Tells the kernel that reads from now on jump around (no read-around of neighbouring
+    /// pages), so a read of one row maps one page, not sixteen.
+    pub fn advise_random(&self) {
+        if let Some(m) = &self.map {
+            let _ = m.advise(Advice::Random);
+        }
+    }
+
+    /// A field of every row, as a column over the mapped file.
+    pub fn column(&self, f: Field) -> Column<'_> {
+        match &self.starts {
+            None => Column::Fixed { data: self.data(), width: f.width, stride: self.stride, offset: f.offset },
+            Some(s) => Column::Lines { data: self.data(), starts: s, width: f.width, offset: f.offset },
+        }
+    }
+
+    pub fn fingerprints(&self) -> Option<(&[u128], u64)> {
+        self.fingerprints.as_ref().map(|(v, s)| (v.as_slice(), *s))
+    }
+
+    /// The side: keys, statuses and 個人番号 as read, compared fields over the map.
+    pub fn side(&self) -> Side<'_> {
+        let mut s = Side::new(&self.keys, &self.status, &self.mynumbers, self.spec.compared.iter().map(|&f| self.column(f)).collect());
+        s.fingerprints = self.fingerprints();
+        s
+    }
+
+    /// The values of field `f` at `rows` (padding removed), Arrow-like; rows that are malformed
+    /// lines or out of range give empty values.
+    pub fn gather(&self, f: Field, rows: &[u32]) -> (Vec<u64>, Vec<u8>) {
+        let col = self.column(f);
+        let ok = |r: u32| (r as usize) < self.rows() && self.status[r as usize] != BAD_ROW;
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0u64);
+        let mut data = Vec::new();
+        for block in rows.chunks(1 << 14) {
+            for &r in block {
+                if ok(r) {
+                    data.extend_from_slice(col.get(r as usize));
+                }
+                offsets.push(data.len() as u64);
+            }
+            self.release();
+        }
+        (offsets, data)
+    }
+}
+
+/// Start of every line, and one past the end of the last (a final line without a line feed is a
+/// line too).
+fn line_starts(data: &[u8]) -> Vec<u64> {
+    const PART: usize = 1 << 22;
+    let ends: Vec<Vec<u64>> = data
+        .par_chunks(PART)
+        .enumerate()
+        .map(|(c, d)| d.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| (c * PART + i) as u64 + 1).collect())
+        .collect();
+    let mut starts = Vec::with_capacity(ends.iter().map(Vec::len).sum::<usize>() + 2);
+    starts.push(0);
+    for e in ends {
+        starts.extend(e);
+    }
+    if data.last().is_some_and(|&b| b != b'\n') {
+        starts.push(data.len() as u64 + 1);
+    }
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Kind, Reason};
+    use std::io::Write;
+
+    fn spec() -> FixedSpec {
+        // key(11) name(6) mynumber(12)
+        FixedSpec {
+            record_width: 29,
+            key: Field { offset: 0, width: 11 },
+            mynumber: Some(Field { offset: 17, width: 12 }),
+            compared: vec![Field { offset: 11, width: 6 }, Field { offset: 17, width: 12 }],
+        }
+    }
+
+    fn code(i: u64) -> String {
+        let base = 1_000_000_000 + i;
+        format!("{base}{}", Kind::Juminhyo.check_digit_u64(base))
+    }
+
+    fn mn(i: u64) -> String {
+        let base = 10_000_000_000 + i;
+        format!("{base}{}", Kind::MyNumber.check_digit_u64(base))
+    }
+
+    fn write(lines: &[String]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for l in lines {
+            f.write_all(l.as_bytes()).unwrap();
+        }
+        f.flush().unwrap();
+        f
+    }
+
+    #[test]
+    fn reads_keys_numbers_and_fields() {
+        let rows: Vec<String> = (0..70_000u64).map(|i| format!("{}{:<6}{}\n", code(i), format!("n{}", i % 1000), mn(i))).collect();
+        let f = write(&rows);
+        let ff = FixedFile::open(f.path(), spec(), Some(9)).unwrap();
+        assert!(ff.aligned());
+        assert_eq!(ff.rows(), 70_000);
+        assert!(ff.status.iter().all(|&s| s == Reason::Ok as u8));
+        assert_eq!(ff.keys[5].to_string(), code(5));
+        assert_eq!(ff.mynumbers[69_999].to_string(), mn(69_999));
+        let side = ff.side();
+        assert_eq!(side.fields[0].get(123), b"n123");
+        // Fingerprints equal those of the same values held in memory.
+        let mut buf = Vec::new();
+        let offs = [0u64, 4];
+        let nm = mn(123);
+        let offs2 = [0u64, 12];
+        let var = [Column::Var { offsets: &offs, data: b"n123" }, Column::Var { offsets: &offs2, data: nm.as_bytes() }];
+        assert_eq!(ff.fingerprints().unwrap().0[123], super::super::column::fingerprint(&var, 0, 9, &mut buf));
+        let (o, d) = ff.gather(Field { offset: 11, width: 6 }, &[2, 1001, 99_999_999]);
+        assert_eq!(o, vec![0, 2, 4, 4]);
+        assert_eq!(d, b"n2n1");
+    }
+
+    #[test]
+    fn malformed_lines_become_bad_rows_without_shifting_the_rest() {
+        let mut rows: Vec<String> = (0..5u64).map(|i| format!("{}{:<6}{}\n", code(i), "x", mn(i))).collect();
+        rows[1] = "short line\n".into();
+        rows[3] = format!("{}{:<6}{}\r\n", code(3), "y", mn(3)); // CRLF is fine
+        rows.push(format!("{}{:<6}{}", code(9), "z", "")); // last line without line feed, padded short
+        let f = write(&rows);
+        let ff = FixedFile::open(f.path(), spec(), None).unwrap();
+        assert!(!ff.aligned());
+        assert_eq!(ff.rows(), 6);
+        assert_eq!(ff.status, vec![0, BAD_ROW, 0, 0, 0, BAD_ROW]);
+        assert_eq!(ff.keys[2].to_string(), code(2));
+        assert_eq!(ff.side().fields[0].get(3), b"y");
+        // Padded to its width, a last line without a line feed is a row.
+        let mut rows2 = rows.clone();
+        rows2[5] = format!("{}{:<6}{:<12}", code(9), "z", "");
+        let f2 = write(&rows2);
+        let ff2 = FixedFile::open(f2.path(), spec(), None).unwrap();
+        assert_eq!(ff2.status[5], 0);
+        assert_eq!(ff2.mynumbers[5], MYNUMBER_EMPTY);
+    }
+
+    #[test]
+    fn key_reasons_and_empty_files() {
+        let rows = vec![
+            format!("{:<11}{:<6}{}\n", "12345", "a", mn(1)),
+            format!("{:<11}{:<6}{}\n", "1234567890x", "a", "12345678901x"),
+            format!("{}{:<6}{}\n", code(1)[..10].to_string() + "0", "a", mn(2)),
+        ];
+        let f = write(&rows);
+        let ff = FixedFile::open(f.path(), spec(), None).unwrap();
+        let want_third = Kind::Juminhyo.explain_str(&(code(1)[..10].to_string() + "0")) as u8;
+        assert_eq!(ff.status, vec![Reason::Length as u8, Reason::Format as u8, want_third]);
+        assert_eq!(ff.mynumbers[1], super::super::MYNUMBER_BAD);
+        let e = write(&[]);
+        let ff = FixedFile::open(e.path(), spec(), Some(1)).unwrap();
+        assert_eq!(ff.rows(), 0);
+        assert!(FixedFile::open(Path::new("/nonexistent/x"), spec(), None).is_err());
+    }
+}
