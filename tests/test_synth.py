@@ -339,6 +339,20 @@ def test_files_round_trip(tmp_path: Path) -> None:
     assert [_sha(p) for p in paths] == [_sha(p) for p in again]
 
 
+def test_cp932_files_substitute_and_report(tmp_path: Path) -> None:
+    _fileio()
+    ward = synth.ward(3_000, seed=4)
+    reports: list = []
+    paths = ward.write(tmp_path, "fixed", encoding="cp932", reports=reports)
+    assert len(paths) == len(reports) == 1
+    subs = reports[0].substitutions
+    assert subs  # 𠮷 and variation selectors cannot be written in cp932
+    assert {x.char for x in subs} <= {"\U00020bb7"} | {chr(c) for c in range(0xE0100, 0xE01F0)}
+    flagged = set(np.concatenate([ward.truth.cases["gaiji_name"], ward.truth.cases["ivs_name"]]).tolist())
+    households = {ward.column(1)[r] for r in flagged}
+    assert all(ward.column(1)[x.row - 1] in households for x in subs)  # the planted names and their heads
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_writes_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

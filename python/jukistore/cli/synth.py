@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from jukistore.cli import CliError
+from jukistore.layouts import codec
 
 EXIT_OK = 0
 
@@ -54,8 +55,10 @@ def _check(args: argparse.Namespace) -> None:
         raise CliError("--removed-fraction must be between 0 and 5")
     if args.as_of is not None and not re.fullmatch(r"(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])", args.as_of):
         raise CliError("--as-of must be a date YYYYMMDD")
-    if args.encoding.strip().lower().replace("-", "").replace("_", "") not in ("utf8", "cp932", "shiftjis", "sjis", "windows31j", "ms932"):
-        raise CliError("--encoding must be utf-8 or cp932")
+    try:
+        codec(args.encoding)
+    except ValueError:
+        raise CliError("--encoding must be utf-8 or cp932 (Shift_JIS)") from None
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {args.out} exists and is not a directory")
@@ -74,15 +77,17 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ward = synth.ward(args.residents, args.seed, **kwargs)
     t1 = time.perf_counter()
+    reports: list[object] = []
     try:
-        paths = ward.write(args.out, args.format, encoding=args.encoding)
+        paths = ward.write(args.out, args.format, encoding=args.encoding, reports=reports)
     except ImportError as e:  # the file writers are part of jukistore.fileio
         raise CliError(f"cannot write files: {e}") from None
     except ValueError as e:
         raise CliError(f"cannot write files: {e}") from None
     t2 = time.perf_counter()
     summary = ward.summary()
-    files = [{"path": str(p), "bytes": p.stat().st_size} for p in paths]
+    files = [{"path": str(p), "bytes": p.stat().st_size,
+              "substitutions": len(getattr(r, "substitutions", ()))} for p, r in zip(paths, reports)]
     if args.json:
         json.dump({"summary": summary, "files": files, "seed": args.seed, "as_of": ward.as_of,
                    "seconds": {"generate": round(t1 - t0, 3), "write": round(t2 - t1, 3)}}, sys.stdout, ensure_ascii=False)
@@ -98,5 +103,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {name:<28}{summary.get(name, 0):>8,}")
     print(f"wrote in {t2 - t1:.1f} s:")
     for f in files:
-        print(f"  {f['path']}  ({f['bytes']:,} bytes)")
+        subs = f"; {f['substitutions']:,} characters substituted (not in {args.encoding})" if f["substitutions"] else ""
+        print(f"  {f['path']}  ({f['bytes']:,} bytes{subs})")
     return EXIT_OK

@@ -135,25 +135,37 @@ class Ward:
         return {"rows": len(self), "residents": self.residents, "removed": self.removed,
                 "households": self.households, "foreign": self.foreign, **self.truth.counts()}
 
-    def write(self, directory: str | Path, format: Format = "both", *, encoding: str = "utf-8") -> list[Path]:
+    def write(self, directory: str | Path, format: Format = "both", *, encoding: str = "utf-8",
+              reports: list[object] | None = None) -> list[Path]:
         """Write the master file into ``directory``: fixed-width (``jumin_kihon.dat``), CSV, or both.
 
         The fixed-width file goes through the vectorised column writer of :mod:`jukistore.fileio`
-        (no Python object per row); CSV through its record writer.
+        (no Python object per row); CSV through its record writer. In cp932 the text columns are
+        handed over decoded, so the writer can substitute what cp932 cannot hold (𠮷, IVS) and
+        report it; pass a list as ``reports`` to receive the writers' reports.
         """
         from jukistore import fileio
 
         if format not in ("fixed", "csv", "both"):
             raise ValueError(f"format must be fixed, csv or both, not {format!r}")
+        enc = layouts.codec(encoding)
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         if format in ("fixed", "both"):
             path = out / FIXED_NAME
-            fileio.write_fixed_columns(path, self._layout, self.by_field(), encoding=encoding)
+            cols: dict[str, np.ndarray] = self.by_field()
+            if enc != "utf-8":  # bytes columns must already be in the file's encoding
+                cols = {it.field: np.array(decode_column(cols[it.field])) if it.is_text else cols[it.field]
+                        for it in self._layout.items}
+            rep = fileio.write_fixed_columns(path, self._layout, cols, encoding=enc)
             written.append(path)
+            if reports is not None:
+                reports.append(rep)
         if format in ("csv", "both"):
             path = out / CSV_NAME
-            fileio.write_csv(path, self._layout, self.records(), encoding=encoding)
+            rep = fileio.write_csv(path, self._layout, self.records(), encoding=enc)
             written.append(path)
+            if reports is not None:
+                reports.append(rep)
         return written
