@@ -27,12 +27,12 @@ def pool(strings: Iterable[str]) -> Bytes:
     return np.array(data, dtype=f"S{max((len(b) for b in data), default=1) or 1}")
 
 
-def cat(*parts: Bytes) -> Bytes:
+def cat(*parts: Bytes | np.bytes_) -> Bytes:
     """Row-wise concatenation of byte arrays (and scalars), like ``a + b + c`` per row."""
-    out = parts[0]
+    out = np.asarray(parts[0])
     for p in parts[1:]:
-        out = np.strings.add(out, p)
-    return np.asarray(out)
+        out = np.asarray(np.strings.add(out, p))
+    return out
 
 
 def combine(left: Bytes, right: Bytes, sep: bytes = b"") -> Bytes:
@@ -146,7 +146,7 @@ def day_text(day_numbers: Ints, present: npt.NDArray[np.bool_] | None = None) ->
     return text if present is None else where(present, text)
 
 
-def weighted(rng: np.random.Generator, weights: Sequence[float], n: int) -> npt.NDArray[np.intp]:
+def weighted(rng: np.random.Generator, weights: Sequence[float] | npt.NDArray[np.float64], n: int) -> npt.NDArray[np.intp]:
     """``n`` indices drawn with the given (unnormalised) weights."""
     p = np.asarray(weights, dtype=np.float64)
     cdf = np.cumsum(p / p.sum())
