@@ -19,6 +19,12 @@ persons; there is no loop over persons):
    other amendments; the latest event gives 異動事由 and 住民異動日.
 
 Dates are day numbers (days since 1970-01-01) until they are written as ``YYYYMMDD``.
+
+Two departures from a real register, on purpose: every person has a 住民票コード, even one removed
+before the codes began (2002-08-05), because the store keys persons by it; and removed records
+from before 2014-06-20 older than five years are still present (a real ward would have erased
+them), so retention and purge have something to find. Persons removed before My Number began
+(2015-10-05) have none, as in life.
 """
 
 from __future__ import annotations
