@@ -1,45 +1,63 @@
-"""Typed records of the three files, as msgspec Structs.
+"""Typed records of the three files and their projections, as msgspec Structs.
 
-Generated from the layouts (``jukistore.layouts``); a test checks that every layout item maps to
-exactly one field, in order. All fields are text, as the files hold them: numbers keep their
-leading zeros, dates are ``YYYYMMDD`` with ``00`` for an unknown month or day (see
-:mod:`jukistore.dates`), names and addresses are kept byte for byte (外字, IVS and private-use
-characters included). Structs are array-like, so their MessagePack form is compact and positional:
-the native core can pick a field out by its item number.
+One Struct per layout of :mod:`jukistore.layouts`, written out by hand so that type checkers and
+readers see every field; a test checks that every layout item maps to exactly one field, in order.
+All fields are text, as the files hold them, and default to "" (not recorded): numbers keep their
+leading zeros, dates are compact ``YYYYMMDD`` with ``00`` for an unknown month or day and
+impossible dates kept as written (see :mod:`jukistore.dates`), names and addresses are kept byte
+for byte (外字, IVS and private-use characters included). Records are not validated here: the file
+readers and writers and the store check values against their items.
 
-``repr()`` masks the 個人番号 to its last four digits: a record printed in a log or a traceback must
-not carry it.
+Structs are frozen (a record is a value; change one with ``msgspec.structs.replace``) and
+array-like, so the MessagePack form is a positional array: compact, fast to decode, and the native
+core can pick a field out by its item number without knowing names.
+
+``repr()`` and rich's ``__rich_repr__`` mask the 個人番号 to its last four digits: a record printed
+in a log or a traceback must not carry it. Empty fields are left out of the repr to keep it short.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from functools import lru_cache
+from operator import attrgetter
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
+from jukistore import layouts
 from jukistore.errors import mask
 
+#: Fields shown masked (every item named 個人番号 is called ``mynumber``; a test keeps it so).
+MASKED_FIELDS = frozenset({"mynumber"})
 
-class _Record(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
-    """Base of the record Structs: masked repr, encode/decode helpers."""
+R = TypeVar("R", bound="Record")
 
 
-    def __repr__(self) -> str:
-        parts = []
+class Record(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
+    """Base of the record Structs: the layout they follow and a masked repr."""
+
+    layout_name: ClassVar[str] = ""
+
+    def _shown(self) -> Iterator[tuple[str, str]]:
         for f in self.__struct_fields__:
             v = getattr(self, f)
-            if v == "":
-                continue
-            if f == "mynumber" or f == "individual_number":
-                v = mask(v)
-            parts.append(f"{f}={v!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+            if v != "":
+                yield f, (mask(v) if f in MASKED_FIELDS else v)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f}={v!r}' for f, v in self._shown())})"
 
     __str__ = __repr__
 
+    def __rich_repr__(self) -> Iterator[tuple[str, str]]:
+        yield from self._shown()
 
-class JuminKihon(_Record):
+
+class JuminKihon(Record):
     """住民基本台帳ファイル: the master record (84 items)."""
+
+    layout_name: ClassVar[str] = "jumin_kihon"
 
     household_number: str = ""  # 1 世帯番号
     head_name_kana: str = ""  # 2 世帯主カナ氏名
@@ -126,8 +144,10 @@ class JuminKihon(_Record):
     former_surname_reg_kanji: str = ""  # 83 旧氏　漢字
     former_surname_reg_furigana: str = ""  # 84 旧氏　ふりがな
 
-class HonninKakunin(_Record):
+class HonninKakunin(Record):
     """本人確認情報ファイル: the identity record (40 items)."""
+
+    layout_name: ClassVar[str] = "honnin_kakunin"
 
     juminhyo_code: str = ""  # 1 住民票コード
     name_kanji: str = ""  # 2 漢字氏名
@@ -170,8 +190,10 @@ class HonninKakunin(_Record):
     former_surname_furigana: str = ""  # 39 旧氏　ふりがな
     former_surname_gaiji_seq: str = ""  # 40 旧氏　外字変更連番
 
-class Sofusaki(_Record):
+class Sofusaki(Record):
     """送付先情報: mailing data sent to J-LIS (67 items)."""
+
+    layout_name: ClassVar[str] = "sofusaki"
 
     destination_management_number: str = ""  # 1 送付先管理番号
     destination_postal_code: str = ""  # 2 送付先郵便番号
@@ -242,23 +264,107 @@ class Sofusaki(_Record):
     former_surname_roman: str = ""  # 67 ローマ字　旧氏
 
 
-RECORDS: dict[str, type[_Record]] = {"jumin_kihon": JuminKihon, "honnin_kakunin": HonninKakunin, "sofusaki": Sofusaki}
+class Seigo(Record):
+    """The 8 reconciliation items (整合性確認, 都道府県通知)."""
+
+    layout_name: ClassVar[str] = "seigo"
+
+    juminhyo_code: str = ""  # 1 住民票コード
+    name: str = ""  # 2 氏名
+    birth_date: str = ""  # 3 生年月日
+    sex: str = ""  # 4 性別
+    address: str = ""  # 5 住所
+    mynumber: str = ""  # 6 個人番号
+    change_reason: str = ""  # 7 異動事由
+    change_date: str = ""  # 8 異動年月日
+
+
+class YonJoho(Record):
+    """基本4情報: name, date of birth, sex, address."""
+
+    layout_name: ClassVar[str] = "yon_joho"
+
+    name: str = ""  # 1 氏名
+    birth_date: str = ""  # 2 生年月日
+    sex: str = ""  # 3 性別
+    address: str = ""  # 4 住所
+
+
+class JuminKankei(Record):
+    """住民票関係情報: person, household, address and dates, both numbers."""
+
+    layout_name: ClassVar[str] = "jumin_kankei"
+
+    atena_number: str = ""  # 1 宛名番号
+    household_number: str = ""  # 2 世帯番号
+    head_name_kanji: str = ""  # 3 世帯主漢字氏名
+    relationship_code: str = ""  # 4 続柄コード
+    name_kanji: str = ""  # 5 漢字氏名
+    name_kana: str = ""  # 6 カナ氏名
+    birth_date: str = ""  # 7 生年月日
+    sex: str = ""  # 8 性別コード
+    postal_code: str = ""  # 9 現住所郵便番号
+    address: str = ""  # 10 現住所
+    katagaki: str = ""  # 11 現住所方書
+    change_date: str = ""  # 12 住民異動日
+    address_established_date: str = ""  # 13 住定異動日
+    change_reason: str = ""  # 14 異動事由
+    removal_category: str = ""  # 15 除票区分
+    juminhyo_code: str = ""  # 16 住民票コード
+    mynumber: str = ""  # 17 個人番号
+
+
+#: The three files.
+RECORDS: dict[str, type[Record]] = {c.layout_name: c for c in (JuminKihon, HonninKakunin, Sofusaki)}
+#: The projections.
+PROJECTIONS: dict[str, type[Record]] = {c.layout_name: c for c in (Seigo, YonJoho, JuminKankei)}
 
 _encoder = msgspec.msgpack.Encoder()
 
 
-def encode(record: _Record) -> bytes:
-    """The record as MessagePack (an array of its fields in item order)."""
+def record_class(layout_name: str) -> type[Record]:
+    """The Struct of a layout, file or projection."""
+    cls = RECORDS.get(layout_name) or PROJECTIONS.get(layout_name)
+    if cls is None:
+        raise layouts.LayoutError(f"no record class for layout {layout_name!r}")
+    return cls
+
+
+def encode(record: Record) -> bytes:
+    """The record as MessagePack: an array of its fields in item order."""
     return _encoder.encode(record)
 
 
-def decode(cls: type[_Record], data: bytes | memoryview) -> Any:
-    """A record of class ``cls`` from its MessagePack form."""
-    return msgspec.msgpack.decode(data, type=cls)
+@lru_cache(maxsize=None)
+def _decoder(cls: type[R]) -> msgspec.msgpack.Decoder[R]:
+    return msgspec.msgpack.Decoder(cls)
 
 
-def project(record: _Record, layout_name: str) -> dict[str, str]:
-    """The fields of a projection layout (``seigo``, ``yon_joho``, ``jumin_kankei``) from a master record."""
-    from jukistore.layouts import projection_fields
+def decode(cls: type[R], data: bytes | memoryview) -> R:
+    """A record of class ``cls`` from its MessagePack form (msgspec.ValidationError if it is not one)."""
+    return _decoder(cls).decode(data)
 
-    return {p: getattr(record, m) for p, m in projection_fields(layout_name)}
+
+def values(record: Record) -> tuple[str, ...]:
+    """The fields of a record in item order."""
+    return msgspec.structs.astuple(record)
+
+
+@lru_cache(maxsize=None)
+def _projector(source: str, target: str) -> Any:
+    pairs = layouts.load(target).projection_fields(source)
+    return attrgetter(*(s for _, s in pairs))
+
+
+def project(record: Record, layout_name: str) -> Record:
+    """The projection ``layout_name`` (``seigo``, ``yon_joho``, ``jumin_kankei``) of a record.
+
+    Works from every layout the projection lists as a source: ``seigo`` and ``yon_joho`` from the
+    master or the identity record, ``jumin_kankei`` from the master. A record of the projection's
+    own class is returned as it is.
+    """
+    cls = record_class(layout_name)
+    if type(record) is cls:
+        return record
+    got = _projector(record.layout_name, layout_name)(record)
+    return msgspec.convert(list(got) if isinstance(got, tuple) else [got], cls)
