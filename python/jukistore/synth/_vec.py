@@ -68,8 +68,14 @@ def scatter(n: int, rows: npt.NDArray[np.integer], values: Bytes) -> Bytes:
     """
     v = np.asarray(values)
     out = np.zeros(n, dtype=v.dtype if v.dtype.kind == "S" and v.dtype.itemsize else "S1")
-    out[np.asarray(rows, dtype=np.int64)] = v
+    np.put(out, np.asarray(rows, dtype=np.int64), v)  # np.put copies S items several times faster than out[rows] = v
     return out
+
+
+def take(table: Bytes, index: npt.ArrayLike) -> Bytes:
+    """``table[index]`` for byte strings: numpy's ``take`` copies ``S`` items several times faster
+    than fancy indexing does, and generation is mostly such gathers."""
+    return np.take(table, index)
 
 
 _PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).reshape(100, 2)

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from jukistore.ids import juminhyo, mynumber
 from jukistore.synth import codes as C
-from jukistore.synth._vec import (Bytes, cat, date_text, day_text, digits, parse_day, pick_exact, pool, scatter,
+from jukistore.synth._vec import (Bytes, cat, date_text, day_text, digits, parse_day, pick_exact, pool, scatter, take,
                                   weighted, where, ymd)
 from jukistore.synth.names import BUILDINGS
 from jukistore.synth.planted import Rates, Truth
@@ -230,8 +230,8 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     g_count = T.given_counts[sex, cohort]
     given = T.given_offsets[sex, cohort] + np.floor(rng.random(N) * g_count).astype(np.int64)
     jp_name = sur * T.n_given + given
-    kanji = T.name_kanji[jp_name]
-    kana = T.name_kana[jp_name]
+    kanji = take(T.name_kanji, jp_name)
+    kana = take(T.name_kana, jp_name)
 
     f_sur_h = rng.random(H)
     keeps_surname = np.isin(np.arange(len(T.nat_codes)), [T.nat_codes.index(c) for c in ("156", "158", "410")])
@@ -243,9 +243,9 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     has_heiki = (np.strings.str_len(T.f_heiki) > 0)[f_idx]
     fi = np.flatnonzero(foreign)  # foreign names are written on those rows only
     kanji = kanji.astype(f"S{max(kanji.dtype.itemsize, T.f_latin.dtype.itemsize, T.f_heiki.dtype.itemsize)}")
-    kanji[fi] = np.where(has_heiki[fi], T.f_heiki[f_idx[fi]], T.f_latin[f_idx[fi]])
+    kanji[fi] = np.where(has_heiki[fi], take(T.f_heiki, f_idx[fi]), take(T.f_latin, f_idx[fi]))
     kana = kana.astype(f"S{max(kana.dtype.itemsize, T.f_kana.dtype.itemsize)}")
-    kana[fi] = T.f_kana[f_idx[fi]]
+    kana[fi] = take(T.f_kana, f_idx[fi])
 
     # 4. history -----------------------------------------------------------------------------
     rng = r[5]
@@ -257,7 +257,7 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     tenkyo = tenkyo_h[hh]
     moved_in_ward = (tenkyo > entry) & (tenkyo <= p_ref)
     jutei = np.where(moved_in_ward, tenkyo, entry)
-    jutei_reason = np.where(moved_in_ward, np.bytes_(C.TENKYO), reason_code[entry_reason])
+    jutei_reason = np.where(moved_in_ward, np.bytes_(C.TENKYO), take(reason_code, entry_reason))
     latest = jutei.copy()
     latest_reason = jutei_reason.copy()
     other = rng.random(N) < 0.06
@@ -312,22 +312,22 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     head_row = np.zeros(H, dtype=np.int64)
     head_row[hh[role == HEAD]] = np.flatnonzero(role == HEAD)
     head_of = head_row[hh]
-    col[1] = hh_no[hh]
-    col[2] = kana[head_of]
-    col[3] = kanji[head_of]
+    col[1] = take(hh_no, hh)
+    col[2] = take(kana, head_of)
+    col[3] = take(kanji, head_of)
     chome = chome_h[hh]
-    col[4] = T.chome_gyoseiku[chome]
-    col[5] = T.chome_postal[chome]
+    col[4] = take(T.chome_gyoseiku, chome)
+    col[5] = take(T.chome_postal, chome)
     col[6] = np.full(N, T.ward_lgcode, dtype="S6")
-    col[7] = T.chome_machiaza[chome]
-    col[8] = T.ward_address[addr_h[hh]]
+    col[7] = take(T.chome_machiaza, chome)
+    col[8] = take(T.ward_address, addr_h[hh])
     apart = apart_h[hh]
     col[9] = where(apart, digits(bld_h[hh] + 1, 6))
-    col[10] = where(apart, T.katagaki[bld_h[hh] * (FLOORS * ROOMS) + room_h[hh]])
+    col[10] = where(apart, take(T.katagaki, bld_h[hh] * (FLOORS * ROOMS) + room_h[hh]))
 
     removal_code = np.array([b"", C.TENSHUTSU.encode(), C.SHIBO.encode(), C.SHOKKEN_SHOJO.encode()])
     abroad_out = (p_kind == MOVED_OUT) & (rng.random(N) < np.where(foreign, 0.5, 0.08))
-    rem_reason = np.where(abroad_out, np.bytes_(C.KOKUGAI_TENSHUTSU), removal_code[p_kind])
+    rem_reason = np.where(abroad_out, np.bytes_(C.KOKUGAI_TENSHUTSU), take(removal_code, p_kind))
     col[11] = np.where(is_removed, rem_reason, latest_reason)
     col[12] = atena
     col[13] = np.array([b"0", b"1", b"2", b"3"])[p_kind]
@@ -371,21 +371,21 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     hp_h = np.where(in_ward_h, T.n_honseki_out + chome_h,
                     muni_h * n_other_towns + rng.integers(0, n_other_towns, H))
     banchi_h = rng.integers(0, MAX_BANCHI, H)
-    hon_lg = np.where(in_ward_h, T.ward_lgcode, T.muni_lgcode[muni_h])[hh]
-    hon_postal = np.where(in_ward_h, T.chome_postal[chome_h],
-                          cat(T.muni_postal3[muni_h], digits(rng.integers(0, 10000, H), 4)))[hh]
+    hon_lg = take(np.where(in_ward_h, T.ward_lgcode, take(T.muni_lgcode, muni_h)), hh)
+    hon_postal = take(np.where(in_ward_h, take(T.chome_postal, chome_h),
+                               cat(take(T.muni_postal3, muni_h), digits(rng.integers(0, 10000, H), 4))), hh)
     col[25] = where(jp, hon_lg)
     col[26] = where(jp, hon_postal)
-    col[27] = where(jp, cat(T.honseki_prefix[hp_h[hh]], T.banchi[banchi_h[hh]]))
+    col[27] = where(jp, cat(take(T.honseki_prefix, hp_h[hh]), take(T.banchi, banchi_h[hh])))
     # 筆頭者: the head for the family of a married male head; else the person or an unnamed father
     family = jp & hm & (sizes[hh] > 1) & ((role == HEAD) | (role == SPOUSE) | (role == CHILD) | (role == GRANDCHILD)) & ~own_surname
     father = sur * T.n_given + T.given_male_old[rng.integers(0, len(T.given_male_old), N)]
     own = (role == HEAD) | (role == PARENT) | (rng.random(N) < 0.4) | (age >= 35)
-    hittosha = np.where(family, kanji[head_of], np.where(own, kanji, T.name_kanji[father]))
+    hittosha = np.where(family, take(kanji, head_of), np.where(own, kanji, take(T.name_kanji, father)))
     col[28] = where(jp, hittosha)
     wife = jp & (role == SPOUSE) & ~male & ~own_surname
     maiden = weighted(rng, T.sur_weights, N)
-    col[29] = where(wife & (rng.random(N) < 0.9), T.sur_kanji[maiden])
+    col[29] = where(wife & (rng.random(N) < 0.9), take(T.sur_kanji, maiden))
     col[30] = code_col
 
     # 前住所 (31-35) of persons who moved in; 最終住民登録地 (46-50) of returnees from abroad.
@@ -396,10 +396,10 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
 
     def elsewhere(muni: I64, town: I64, bango: I64) -> Bytes:
         """An address outside the ward: prefix (municipality, town, 丁目) + 番号."""
-        return cat(T.out_prefix[muni * n_out + town], T.out_bango[bango])
+        return cat(take(T.out_prefix, muni * n_out + town), take(T.out_bango, bango))
 
     def postal(muni: I64, tail: I64) -> Bytes:
-        return cat(T.muni_postal3[muni], digits(tail, 4))
+        return cat(take(T.muni_postal3, muni), digits(tail, 4))
 
     prev_muni_h = weighted(rng, T.muni_weights, H)
     prev_town_h, prev_bango_h = rng.integers(0, n_out, H), rng.integers(0, spread, H)
@@ -409,23 +409,23 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     from_home = np.flatnonzero(came & (entry_kind_h[hh] == 0))
     from_abroad = np.flatnonzero(came & (entry_kind_h[hh] == 1))
     h = hh[from_home]
-    col[31] = scatter(N, from_home, T.muni_lgcode[prev_muni_h[h]])
+    col[31] = scatter(N, from_home, take(T.muni_lgcode, prev_muni_h[h]))
     col[32] = scatter(N, from_home, postal(prev_muni_h[h], prev_tail_h[h]))
     ha_ = hh[from_abroad]
-    country = np.where(foreign[from_abroad], T.nat_label[nat[from_abroad]], T.countries[country_h[ha_]])
+    country = np.where(foreign[from_abroad], take(T.nat_label, nat[from_abroad]), take(T.countries, country_h[ha_]))
     col[33] = scatter(N, np.concatenate([from_home, from_abroad]),
                       np.concatenate([elsewhere(prev_muni_h[h], prev_town_h[h], prev_bango_h[h]), country]))
     kata_rows = from_home[prev_kata_h[h] >= 0]
-    col[34] = scatter(N, kata_rows, T.out_katagaki[prev_kata_h[hh[kata_rows]]])
-    col[35] = scatter(N, from_home, col[3][from_home])
+    col[34] = scatter(N, kata_rows, take(T.out_katagaki, prev_kata_h[hh[kata_rows]]))
+    col[35] = scatter(N, from_home, take(col[3], from_home))
     returnee = from_abroad[jp[from_abroad]]
     k = len(returnee)
     last_muni = weighted(rng, T.muni_weights, k)
-    col[46] = scatter(N, returnee, T.muni_lgcode[last_muni])
+    col[46] = scatter(N, returnee, take(T.muni_lgcode, last_muni))
     col[47] = scatter(N, returnee, postal(last_muni, rng.integers(0, 10000, k)))
     col[48] = scatter(N, returnee, elsewhere(last_muni, rng.integers(0, n_out, k), rng.integers(0, spread, k)))
     col[49] = np.zeros(N, dtype="S1")
-    col[50] = scatter(N, returnee, kanji[returnee])
+    col[50] = scatter(N, returnee, take(kanji, returnee))
 
     # 転出予定地 (36-40) and 転出確定地 (41-45) of those who moved out: one destination per household
     rng = r[9]
@@ -440,17 +440,17 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     dom = out_rows[~abroad]
     abr = out_rows[abroad]
     h = hh[dom]
-    muni_b = T.muni_lgcode[dest_muni_h[h]]
+    muni_b = take(T.muni_lgcode, dest_muni_h[h])
     postal_b = postal(dest_muni_h[h], dest_tail_h[h])
     addr_b = elsewhere(dest_muni_h[h], dest_town_h[h], dest_bango_h[h])
     has_kata = dest_kata_h[h] >= 0
-    kata_b = where(has_kata, T.out_katagaki[np.maximum(dest_kata_h[h], 0)])
-    abroad_country = np.where(foreign[abr], T.nat_label[nat[abr]], T.countries[country_h[hh[abr]]])
+    kata_b = where(has_kata, take(T.out_katagaki, np.maximum(dest_kata_h[h], 0)))
+    abroad_country = np.where(foreign[abr], take(T.nat_label, nat[abr]), take(T.countries, country_h[hh[abr]]))
     col[36] = scatter(N, dom, muni_b)
     col[37] = scatter(N, dom, postal_b)
     col[38] = scatter(N, np.concatenate([dom, abr]), np.concatenate([addr_b, abroad_country]))
     col[39] = scatter(N, dom, kata_b)
-    col[40] = scatter(N, out_rows, col[3][out_rows])
+    col[40] = scatter(N, out_rows, take(col[3], out_rows))
     conf = confirmed_h[h]
     chg = changed_h[h]
     alt_b = elsewhere(dest_muni_h[h], dest_town_h[h], alt_bango_h[h])
@@ -458,7 +458,7 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     col[42] = scatter(N, dom[conf], postal_b[conf])
     col[43] = scatter(N, dom[conf], np.where(chg, alt_b, addr_b)[conf])
     col[44] = scatter(N, dom[conf & ~chg], kata_b[conf & ~chg])
-    col[45] = scatter(N, dom[conf], col[3][dom[conf]])
+    col[45] = scatter(N, dom[conf], take(col[3], dom[conf]))
 
     # 未届期間 of persons written in ex officio; remarks; removal dates
     kisai = came & (entry_kind_h[hh] == 2)
@@ -470,10 +470,10 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     for rows, text in remarks:  # later entries win
         col[53][rows] = text.encode()
     removed_rows = np.flatnonzero(is_removed)
-    col[54] = scatter(N, removed_rows, col[14][removed_rows])
-    col[55] = scatter(N, removed_rows, col[15][removed_rows])
+    col[54] = scatter(N, removed_rows, take(col[14], removed_rows))
+    col[55] = scatter(N, removed_rows, take(col[15], removed_rows))
     col[56] = col[55].copy()  # the source lists 除票届出日 twice; both carry it
-    col[57] = scatter(N, removed_rows, col[11][removed_rows])
+    col[57] = scatter(N, removed_rows, take(col[11], removed_rows))
 
     # foreign residents (58-80), built on the foreign rows only
     rng = r[10]
@@ -488,25 +488,25 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     infant[fr[infant_f]] = True
     alias_f = ((status == 1) & (rng.random(k) < 0.7)) | ((nat_f == T.nat_codes.index("156")) & (rng.random(k) < 0.05))
     ar = fr[alias_f]
-    col[58] = scatter(N, fr, T.f_kana[f_idx[fr]])
-    col[59] = scatter(N, fr, T.f_latin[f_idx[fr]])
-    col[60] = scatter(N, ar, T.name_kana[jp_name[ar]])
-    col[61] = scatter(N, ar, T.name_kanji[jp_name[ar]])
+    col[58] = scatter(N, fr, take(T.f_kana, f_idx[fr]))
+    col[59] = scatter(N, fr, take(T.f_latin, f_idx[fr]))
+    col[60] = scatter(N, ar, take(T.name_kana, jp_name[ar]))
+    col[61] = scatter(N, ar, take(T.name_kanji, jp_name[ar]))
     hk = fr[has_heiki[fr]]
-    col[62] = scatter(N, hk, T.f_heiki[f_idx[hk]])
-    col[63] = scatter(N, hk, T.f_kana[f_idx[hk]])
-    col[64] = scatter(N, fr, T.nat_code_bytes[nat_f])
-    col[65] = scatter(N, fr, T.nat_label[nat_f])
+    col[62] = scatter(N, hk, take(T.f_heiki, f_idx[hk]))
+    col[63] = scatter(N, hk, take(T.f_kana, f_idx[hk]))
+    col[64] = scatter(N, fr, take(T.nat_code_bytes, nat_f))
+    col[65] = scatter(N, fr, take(T.nat_label, nat_f))
     letters = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype="S1")
     card_f = ~infant_f
     cr = fr[card_f]
     kc = len(cr)
     serial = _distinct(rng, kc, 0, max(1, 99_999_999 // max(kc, 1)))  # distinct 8-digit parts: no two cards alike
-    card = cat(letters[rng.integers(0, 26, kc)], letters[rng.integers(0, 26, kc)], digits(serial, 8),
-               letters[rng.integers(0, 26, kc)], letters[rng.integers(0, 26, kc)])
+    card = cat(take(letters, rng.integers(0, 26, kc)), take(letters, rng.integers(0, 26, kc)), digits(serial, 8),
+               take(letters, rng.integers(0, 26, kc)), take(letters, rng.integers(0, 26, kc)))
     col[66] = scatter(N, cr, card)
-    col[67] = scatter(N, cr, T.zairyu_codes[status[card_f]])
-    col[68] = scatter(N, cr, T.zairyu_labels[status[card_f]])
+    col[67] = scatter(N, cr, take(T.zairyu_codes, status[card_f]))
+    col[68] = scatter(N, cr, take(T.zairyu_labels, status[card_f]))
     kubun = np.where(infant_f, np.bytes_(b"5"), np.where(status == 1, np.bytes_(b"2"), np.bytes_(b"1")))
     col[69] = scatter(N, fr, kubun)
     limited = card_f & (status != 0) & (status != 1)
@@ -514,18 +514,18 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     periods = pool(C.ZAIRYU_KIKAN)
     period_days = np.array([183, 365, 456, 3 * 365, 5 * 365])
     period = rng.integers(0, len(periods), len(lr))
-    col[70] = scatter(N, lr, periods[period])
+    col[70] = scatter(N, lr, take(periods, period))
     col[71] = scatter(N, lr, day_text(p_ref[lr] + 1 + np.floor(rng.random(len(lr)) * period_days[period]).astype(np.int64)))
-    col[72] = scatter(N, fr, birth_text[fr])
+    col[72] = scatter(N, fr, take(birth_text, fr))
     for dst, src in ((73, 14), (74, 15), (75, 16), (76, 17), (77, 18), (78, 19)):
-        col[dst] = scatter(N, fr, col[src][fr])
+        col[dst] = scatter(N, fr, take(col[src], fr))
     col[79] = scatter(N, fr, np.where(came[fr] & ~infant_f, np.bytes_(b"1"), np.bytes_(b"0")))
-    col[80] = scatter(N, ar, cat(day_text(jutei[ar]), np.bytes_(b" "), T.name_kanji[jp_name[ar]]))
+    col[80] = scatter(N, ar, cat(day_text(jutei[ar]), np.bytes_(b" "), take(T.name_kanji, jp_name[ar])))
     col[81] = mn_col
     col[82] = np.zeros(N, dtype="S1")  # シリアル番号: meaning not given by the source; left empty
     kyuuji = np.flatnonzero(wife & (rng.random(N) < 0.05))
-    col[83] = scatter(N, kyuuji, T.sur_kanji[maiden[kyuuji]])
-    col[84] = scatter(N, kyuuji, T.sur_hira[maiden[kyuuji]])
+    col[83] = scatter(N, kyuuji, take(T.sur_kanji, maiden[kyuuji]))
+    col[84] = scatter(N, kyuuji, take(T.sur_hira, maiden[kyuuji]))
 
     # rows are already in order: current households first, then the former households of the
     # removed (a dead person placed in a current household keeps its row among the removed)
