@@ -72,7 +72,7 @@ def scatter(n: int, rows: npt.NDArray[np.integer], values: Bytes) -> Bytes:
     return out
 
 
-def take(table: Bytes, index: npt.ArrayLike) -> Bytes:
+def take(table: Bytes, index: npt.NDArray[np.integer] | int) -> Bytes:
     """``table[index]`` for byte strings: numpy's ``take`` copies ``S`` items several times faster
     than fancy indexing does, and generation is mostly such gathers."""
     return np.take(table, index)
