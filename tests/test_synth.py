@@ -53,6 +53,14 @@ def test_same_seed_same_columns() -> None:
     assert a.truth.mynumber_changes == b.truth.mynumber_changes
 
 
+@pytest.mark.parametrize("kwargs", [{"residents": 0}, {"seed": -1}, {"removed_fraction": -0.1}, {"as_of": "2025-04-01"},
+                                    {"as_of": "20250231"}, {"removed_since": "20200101"}])
+def test_bad_arguments(kwargs: dict) -> None:  # type: ignore[type-arg]
+    args = {"residents": 100, **kwargs}
+    with pytest.raises(ValueError):
+        synth.ward(**args)
+
+
 def test_other_seed_other_ward() -> None:
     a, b = synth.ward(3_000, seed=11), synth.ward(3_000, seed=12)
     assert not np.array_equal(a.column(30), b.column(30))
@@ -368,6 +376,7 @@ def test_cli_writes_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.parametrize("args", [["--residents", "0"], ["--removed-fraction", "-1"], ["--as-of", "2025-04-01"],
+                                  ["--as-of", "20250230"], ["--as-of", "20100101"], ["--seed", "-1"],
                                   ["--format", "xml"], ["--encoding", "latin-1"]])
 def test_cli_usage_errors(tmp_path: Path, args: list[str]) -> None:
     assert main(["synth", "--out", str(tmp_path), *args]) == 2

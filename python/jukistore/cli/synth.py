@@ -75,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     if args.as_of is not None:
         kwargs["as_of"] = args.as_of
     t0 = time.perf_counter()
-    ward = synth.ward(args.residents, args.seed, **kwargs)
+    try:
+        ward = synth.ward(args.residents, args.seed, **kwargs)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     t1 = time.perf_counter()
     reports: list[object] = []
     try:

@@ -45,9 +45,10 @@ def ward(residents: int = 300_000, seed: int = 0, removed_fraction: float = REMO
     """Generate a ward of ``residents`` current residents plus removed persons.
 
     ``removed_fraction`` removed persons (転出, 死亡, 職権消除) per resident are added, with removal
-    dates between ``removed_since`` and ``as_of`` (both ``YYYYMMDD``). ``rates`` sets how often
+    dates between ``removed_since`` and ``as_of`` (both ``YYYYMMDD``, on either side of 2014-06-20,
+    when removed records started to be kept 150 years). ``rates`` sets how often
     foreign residents and each planted case occur (:class:`Rates`). Deterministic: the same
-    arguments give the same columns.
+    arguments give the same columns. Bad arguments raise ValueError.
     """
     pop = generate(residents, seed, removed_fraction, rates or Rates(), as_of, removed_since)
     return Ward(columns=pop.columns, truth=pop.truth, seed=seed, as_of=as_of, residents=pop.residents,

@@ -109,6 +109,16 @@ def _distinct(rng: np.random.Generator, n: int, base: int, stride: int) -> I64:
     return base + rng.permutation(n).astype(np.int64) * stride + rng.integers(0, stride, n)
 
 
+def _day(text: str, name: str) -> int:
+    """Day number of a ``YYYYMMDD`` argument, or a ValueError naming it."""
+    if not (isinstance(text, str) and len(text) == 8 and text.isascii() and text.isdigit()):
+        raise ValueError(f"{name} must be a date YYYYMMDD, not {text!r}")
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a calendar date") from None
+
+
 def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, as_of: str,
              removed_since: str) -> Population:
     """Generate a ward; see :func:`jukistore.synth.ward` for the meaning of the arguments."""
@@ -116,8 +126,12 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
         raise ValueError("residents must be at least 1")
     if not 0 <= removed_fraction <= 5:
         raise ValueError("removed_fraction must be between 0 and 5")
+    if seed < 0:
+        raise ValueError("seed must be a non-negative integer")
+    today, since = _day(as_of, "as_of"), _day(removed_since, "removed_since")
+    if not since < parse_day(C.RETENTION_150_FROM) <= today:
+        raise ValueError(f"removed_since must be before and as_of on or after {C.RETENTION_150_FROM}")
     T = tables()
-    today = parse_day(as_of)
     r = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(12)]
 
     # 1. households -------------------------------------------------------------------------
@@ -137,7 +151,7 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     nat_h = weighted(rng, T.nat_weights, H)
     ret150 = parse_day(C.RETENTION_150_FROM)
     old_removal = rng.random(H) < OLD_REMOVAL_SHARE
-    ref = np.where(old_removal, _uniform_days(rng, parse_day(removed_since), ret150 - 1, H),
+    ref = np.where(old_removal, _uniform_days(rng, since, ret150 - 1, H),
                    _uniform_days(rng, ret150, today, H))
     ref = np.where(kind == CURRENT, today, ref)
 
