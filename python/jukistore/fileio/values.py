@@ -147,7 +147,8 @@ def substitute_text(value: str, codec: str, substitute: str = SUBSTITUTE) -> tup
     Changed: a character the codec reads back as another (cp932: 〜 → ～, − → －, ...) is written
     as that code and reported with what it reads back as. Left out: a variation selector the codec
     cannot hold; the base character before it is written, which is the registered character's
-    standard form. Substituted: anything else the codec cannot hold (𠮷, lone surrogates).
+    standard form. Substituted: anything else the codec cannot hold (𠮷, lone surrogates). Spaces
+    a change leaves at the end are left out too (a value may not end with a space).
     """
     try:
         value.encode(codec)
@@ -168,6 +169,14 @@ def substitute_text(value: str, codec: str, substitute: str = SUBSTITUTE) -> tup
         if back != ch:
             subs.append((pos, ch, back))
         out.append(back)
+    # A substitution may leave a space at the end (a selector after a space); the value may not end
+    # with one, so those spaces go too, reported.
+    pos = len(value)
+    while out and out[-1] in (" ", ""):
+        pos -= 1
+        if out.pop() == " ":
+            subs.append((pos, " ", ""))
+    subs.sort()
     return "".join(out), subs
 
 
