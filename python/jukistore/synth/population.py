@@ -167,7 +167,7 @@ def generate(residents: int, seed: int, removed_fraction: float, rates: Rates, a
     head_age = np.where(kind == DIED, np.clip(rng.normal(81, 10, H), 35, 108), head_age)
     head_age = np.where(kind == STRUCK_OFF, rng.uniform(20, 75, H), head_age)
     head_age = np.minimum(head_age, 108.0)
-    head_male = rng.random(H) < np.where(single, 0.52, 0.82)
+    head_male = rng.random(H) < np.where(single, 0.47, 0.82)
 
     # surname, address, building, history of the household
     sur_h = weighted(rng, T.sur_weights, H)
