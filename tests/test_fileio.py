@@ -418,7 +418,7 @@ def test_column_writer_takes_bytes_and_leaves_missing_fields_empty(tmp_path: Pat
 
 
 def test_column_writer_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jukistore.fileio import columns
+    from jukistore.fileio import colwrite as columns
 
     monkeypatch.setattr(columns, "_BLOCK", 1000)  # two rows a block
     recs = [records.Seigo(juminhyo_code=f"{i:011d}", name="𠮷" if i % 3 else "山") for i in range(7)]

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jukistore.fileio.base import PathLike, layout_of
-from jukistore.fileio.columns import Columns, decode_column, read_columns, write_fixed_columns
+from jukistore.fileio.columns import Columns, decode_column, read_columns
+from jukistore.fileio.colwrite import write_fixed_columns
 from jukistore.fileio.csvio import iter_csv, write_csv
 from jukistore.fileio.fixed import iter_fixed, write_fixed
 from jukistore.fileio.problems import (ColumnCountError, Errors, HeaderError, InvalidValue, RecordFormatError,
