@@ -55,12 +55,11 @@ fn explain_u64<'py>(py: Python<'py>, kind: &str, values: PyReadonlyArray1<'py, u
     Ok(PyArray1::from_vec(py, out))
 }
 
-/// Reason codes for packed fixed-width byte fields (a numpy `S` array viewed as uint8).
-#[pyfunction]
-fn explain_bytes<'py>(
+/// Reason codes for packed fixed-width fields of `width` code units each (bytes or UCS-4).
+fn explain_packed<'py, T: numpy::Element + Copy + Into<u32> + Sync>(
     py: Python<'py>,
     kind: &str,
-    data: PyReadonlyArray1<'py, u8>,
+    data: PyReadonlyArray1<'py, T>,
     width: usize,
 ) -> PyResult<Bound<'py, PyArray1<u8>>> {
     let kind = kind_of(kind)?;
@@ -77,26 +76,16 @@ fn explain_bytes<'py>(
     Ok(PyArray1::from_vec(py, out))
 }
 
+/// Reason codes for packed fixed-width byte fields (a numpy `S` array viewed as uint8).
+#[pyfunction]
+fn explain_bytes<'py>(py: Python<'py>, kind: &str, data: PyReadonlyArray1<'py, u8>, width: usize) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    explain_packed(py, kind, data, width)
+}
+
 /// Reason codes for packed fixed-width UCS-4 fields (a numpy `U` array viewed as uint32).
 #[pyfunction]
-fn explain_ucs4<'py>(
-    py: Python<'py>,
-    kind: &str,
-    data: PyReadonlyArray1<'py, u32>,
-    width: usize,
-) -> PyResult<Bound<'py, PyArray1<u8>>> {
-    let kind = kind_of(kind)?;
-    let d = data.as_slice()?;
-    let n = if width == 0 { 0 } else { d.len() / width };
-    if width != 0 && d.len() % width != 0 {
-        return Err(PyValueError::new_err("data length is not a multiple of width"));
-    }
-    let out = py.detach(|| {
-        let mut out = vec![0u8; n];
-        ids::explain_units_many(kind, d, width, &mut out);
-        out
-    });
-    Ok(PyArray1::from_vec(py, out))
+fn explain_ucs4<'py>(py: Python<'py>, kind: &str, data: PyReadonlyArray1<'py, u32>, width: usize) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    explain_packed(py, kind, data, width)
 }
 
 /// Reason codes for a list of Python objects; anything but a str is a format error.
