@@ -25,7 +25,7 @@ from jukistore.fileio.problems import Errors, RecordFormatError, RowLengthError,
 from jukistore.fileio.vec import byte_problems, decode_bytes
 from jukistore.layouts import Item, Layout, codec
 
-_SCAN = 1 << 26  # bytes per step when scanning a file
+_SCAN = 1 << 19  # bytes per step when scanning a file: small enough for the temporaries to stay in cache
 _LF, _CR = 0x0A, 0x0D
 
 

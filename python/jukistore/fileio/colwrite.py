@@ -18,7 +18,7 @@ from jukistore.fileio.base import PathLike, atomic_file, check_newline, layout_o
 from jukistore.fileio.problems import InvalidValue, RecordFormatError, Substitution, UndecodableBytes, WriteReport
 from jukistore.fileio.values import CP932_CHANGED, SUBSTITUTE, check_substitute, encode_text, problem
 from jukistore.fileio.vec import (SP, byte_problems, decode_bytes, nul_lengths, nul_padded_problems, u8, u32,
-                                  utf8_chars, utf8_encode, utf8_problems)
+                                  utf8_chars, utf8_problems)
 from jukistore.layouts import Item, Layout, codec
 
 _BLOCK = 1 << 26  # bytes of rows written at a time
@@ -130,13 +130,23 @@ def _encode(it: Item, col: np.ndarray, enc: str, substitute: str, row0: int) -> 
 
 
 def _encode_text(col: np.ndarray, enc: str) -> npt.NDArray[np.uint8] | None:
-    """A str column encoded, or None when some value needs a substitution."""
-    if enc == "utf-8":
-        return utf8_encode(col)
-    if np.isin(u32(col), _CHANGED_CP).any():
+    """A str column encoded, or None when some value needs a substitution.
+
+    numpy encodes value by value, so only the values that are not empty are given to it: many
+    items of the master (foreign residents', removed persons') are empty in most rows.
+    """
+    if enc == "cp932" and np.isin(u32(col), _CHANGED_CP).any():
         return None
+    full = np.flatnonzero(np.strings.str_len(col))
     try:
-        return u8(np.strings.encode(col, enc))
+        if len(full) == len(col):
+            return u8(np.strings.encode(col, enc))
+        out = np.zeros((len(col), 1), dtype=np.uint8)
+        if len(full):
+            part = u8(np.strings.encode(col[full], enc))
+            out = np.zeros((len(col), part.shape[1]), dtype=np.uint8)
+            out[full] = part
+        return out
     except UnicodeEncodeError:
         return None
 

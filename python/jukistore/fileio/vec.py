@@ -15,44 +15,39 @@ from jukistore.layouts import DIGIT_TYPES, Item
 SP = 0x20
 Bad = tuple[npt.NDArray[np.bool_], type[RecordFormatError], str]
 
-# Byte classes for the ASCII rules: 0 = not allowed, 1 = allowed, 2 = space (padding).
-_DIGIT = np.zeros(256, dtype=np.uint8)
-_DIGIT[0x30:0x3A] = 1
-_DIGIT[SP] = 2
-_HEX = _DIGIT.copy()
-_HEX[0x41:0x47] = 1
-_PRINTABLE = np.zeros(256, dtype=np.uint8)
-_PRINTABLE[0x21:0x7F] = 1
-_PRINTABLE[SP] = 2
-_CONTROL = np.zeros(256, dtype=bool)
-_CONTROL[:SP] = True
-_CONTROL[0x7F] = True
-
-
 def byte_problems(it: Item, raw: npt.NDArray[np.uint8], clean: bool = False) -> list[Bad]:
     """Rows whose space-padded bytes break the item's rule, with the error the row reader gives.
 
     ``clean`` says the caller already knows the bytes hold no control character (a whole-file
-    scan found none), which is then all a text item needs.
+    scan found none), which is then all a text item needs. Bad bytes are found element-wise on a
+    contiguous copy; rows are reduced only when some byte is bad, which in a good file none is.
     """
     if not len(raw) or not raw.shape[1]:
         return []
     t = it.type
+    raw = np.ascontiguousarray(raw)
     if it.is_text:
-        return [] if clean else [(_CONTROL[raw].any(axis=1), InvalidValue, "holds a control character")]
+        return [] if clean else [(_rows((raw < SP) | (raw == 0x7F)), InvalidValue, "holds a control character")]
     if t in ("code", "flag", "alnum"):
-        bad = (raw > 0x7E).any(axis=1) if clean else (_PRINTABLE[raw] == 0).any(axis=1)
-        return [(bad, InvalidValue, f"a {t} item holds a character other than printable ASCII")]
-    cls = (_HEX if t == "bin" else _DIGIT)[raw]
-    # allowed bytes, then padding: a space followed by anything else is a space inside the value
-    bad = (cls == 0).any(axis=1) | (cls[:, 1:] < cls[:, :-1]).any(axis=1)
-    if t == "date":  # 8 wide: all digits or all padding
-        bad |= (cls[:, 0] == 1) & (cls[:, -1] == 2)
-        return [(bad, InvalidValue, "a date is 8 digits, YYYYMMDD")]
+        m = (raw > 0x7E) if clean else ((raw < SP) | (raw > 0x7E))
+        return [(_rows(m), InvalidValue, f"a {t} item holds a character other than printable ASCII")]
+    sp = raw == SP
+    ok = (raw - np.uint8(0x30)) < 10
     if t == "bin":
-        return [(bad, InvalidValue, "a bin item holds a character other than 0-9, A-F")]
+        ok |= (raw - np.uint8(0x41)) < 6
+    m = ~(ok | sp)
+    m[:, 1:] |= sp[:, :-1] & ok[:, 1:]  # a space before a character: a space inside the value
+    if t == "date":  # 8 wide: all digits or all padding
+        m[:, 0] |= ok[:, 0] & sp[:, -1]
+        return [(_rows(m), InvalidValue, "a date is 8 digits, YYYYMMDD")]
+    if t == "bin":
+        return [(_rows(m), InvalidValue, "a bin item holds a character other than 0-9, A-F")]
     assert t in DIGIT_TYPES
-    return [(bad, InvalidValue, f"a {t} item holds a character other than 0-9")]
+    return [(_rows(m), InvalidValue, f"a {t} item holds a character other than 0-9")]
+
+
+def _rows(m: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    return m.any(axis=1) if m.any() else np.zeros(len(m), dtype=bool)
 
 
 def u8(s: np.ndarray) -> npt.NDArray[np.uint8]:
@@ -75,35 +70,6 @@ def nul_lengths(raw: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
     lens = raw.shape[1] - np.argmax(nz[:, ::-1], axis=1)
     lens[~nz.any(axis=1)] = 0
     return lens
-
-
-def utf8_encode(u: np.ndarray) -> npt.NDArray[np.uint8] | None:
-    """A str array encoded as UTF-8: a 2-D NUL-padded uint8 array, or None if it holds surrogates.
-
-    numpy's ``strings.encode`` calls the codec once per value; this computes every byte from the
-    code points at once. Each code point writes all four of its possible bytes at its offset, last
-    bytes first: a byte a short character does not use lands where a later character's earlier
-    byte goes, which is written after it, or past the value's end, which is cleared.
-    """
-    cp = u32(u)
-    if ((cp >= 0xD800) & (cp <= 0xDFFF)).any():
-        return None
-    n, k = cp.shape
-    nb = (cp != 0).astype(np.int32) + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)
-    ends = np.cumsum(nb, axis=1, dtype=np.int32)
-    lens = ends[:, -1] if k else np.zeros(n, dtype=np.int32)
-    width = int(lens.max(initial=0))
-    out = np.zeros((n, width + 4), dtype=np.uint8)
-    pos = (ends - nb) + (np.arange(n, dtype=np.int64) * (width + 4))[:, None]
-    two, three = cp < 0x800, cp < 0x10000
-    c6, c12 = cp >> 6, cp >> 12
-    flat = out.reshape(-1)
-    flat[pos + 3] = 0x80 | (cp & 0x3F)
-    flat[pos + 2] = 0x80 | np.where(three, cp, c6) & 0x3F
-    flat[pos + 1] = 0x80 | np.where(two, cp, np.where(three, c6, c12)) & 0x3F
-    flat[pos] = np.where(cp < 0x80, cp, np.where(two, 0xC0 | c6, np.where(three, 0xE0 | c12, 0xF0 | (cp >> 18))))
-    out[np.arange(width + 4) >= lens[:, None]] = 0
-    return out[:, : max(width, 1)]
 
 
 def nul_padded_problems(it: Item, raw: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
