@@ -204,7 +204,7 @@ def test_utf8_substitutes_only_lone_surrogates(tmp_path: Path) -> None:
 
 # ---- malformed files ---------------------------------------------------------------------------
 
-def _fixed_file(tmp_path: Path, n: int = 4) -> tuple[Path, list[records.Record]]:
+def _fixed_file(tmp_path: Path, n: int = 4) -> tuple[Path, list[records.Seigo]]:
     recs = [records.Seigo(juminhyo_code=f"{i:011d}", name=f"山田{i}", birth_date="19800101", mynumber=MN)
             for i in range(n)]
     p = tmp_path / "a.dat"
@@ -373,7 +373,8 @@ BAD = [("sex", "12", ValueTooLong), ("name", "山" * 33, ValueTooLong), ("name",
 
 
 @pytest.mark.parametrize("field,value,cls", BAD)
-def test_writers_refuse_bad_values_naming_row_and_field(tmp_path: Path, field: str, value: str, cls: type) -> None:
+def test_writers_refuse_bad_values_naming_row_and_field(tmp_path: Path, field: str, value: str,
+                                                         cls: type[RecordFormatError]) -> None:
     recs = [records.Seigo(name="山田"), records.Seigo(**{field: value})]
     messages = set()
     for write, target in ((fileio.write_fixed, "a.dat"), (fileio.write_csv, "a.csv")):

@@ -3,6 +3,8 @@ full 個人番号 in repr."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -68,7 +70,7 @@ def test_decode_refuses_what_is_not_a_record() -> None:
 @pytest.mark.parametrize("name", [n for n in sorted(ALL) if "mynumber" in layouts.load(n).fields])
 def test_repr_masks_the_mynumber(name: str) -> None:
     cls = records.record_class(name)
-    rec = cls(mynumber=MN, **{layouts.load(name).items[0].field: "x"})
+    rec: Any = cls(mynumber=MN, **{layouts.load(name).items[0].field: "x"})
     shown = [repr(rec), str(rec), f"{rec}", f"{rec!r}", repr([rec]), str(dict(rich=list(rec.__rich_repr__())))]
     for s in shown:
         assert MN not in s and "********0019" in s

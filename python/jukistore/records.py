@@ -50,11 +50,11 @@ class Record(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> Iterator[tuple[str, str]]:
-        yield from self._shown()
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        return list(self._shown())
 
 
-class JuminKihon(Record):
+class JuminKihon(Record, frozen=True):
     """住民基本台帳ファイル: the master record (84 items)."""
 
     layout_name: ClassVar[str] = "jumin_kihon"
@@ -144,7 +144,7 @@ class JuminKihon(Record):
     former_surname_reg_kanji: str = ""  # 83 旧氏　漢字
     former_surname_reg_furigana: str = ""  # 84 旧氏　ふりがな
 
-class HonninKakunin(Record):
+class HonninKakunin(Record, frozen=True):
     """本人確認情報ファイル: the identity record (40 items)."""
 
     layout_name: ClassVar[str] = "honnin_kakunin"
@@ -190,7 +190,7 @@ class HonninKakunin(Record):
     former_surname_furigana: str = ""  # 39 旧氏　ふりがな
     former_surname_gaiji_seq: str = ""  # 40 旧氏　外字変更連番
 
-class Sofusaki(Record):
+class Sofusaki(Record, frozen=True):
     """送付先情報: mailing data sent to J-LIS (67 items)."""
 
     layout_name: ClassVar[str] = "sofusaki"
@@ -264,7 +264,7 @@ class Sofusaki(Record):
     former_surname_roman: str = ""  # 67 ローマ字　旧氏
 
 
-class Seigo(Record):
+class Seigo(Record, frozen=True):
     """The 8 reconciliation items (整合性確認, 都道府県通知)."""
 
     layout_name: ClassVar[str] = "seigo"
@@ -279,7 +279,7 @@ class Seigo(Record):
     change_date: str = ""  # 8 異動年月日
 
 
-class YonJoho(Record):
+class YonJoho(Record, frozen=True):
     """基本4情報: name, date of birth, sex, address."""
 
     layout_name: ClassVar[str] = "yon_joho"
@@ -290,7 +290,7 @@ class YonJoho(Record):
     address: str = ""  # 4 住所
 
 
-class JuminKankei(Record):
+class JuminKankei(Record, frozen=True):
     """住民票関係情報: person, household, address and dates, both numbers."""
 
     layout_name: ClassVar[str] = "jumin_kankei"

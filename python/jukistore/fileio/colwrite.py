@@ -121,7 +121,8 @@ def _encode(it: Item, col: np.ndarray, enc: str, substitute: str, row0: int) -> 
     raw_or_none = _encode_text(col, enc)
     if raw_or_none is not None:
         return raw_or_none, None, []
-    out, subs = [], []
+    out: list[bytes] = []
+    subs: list[Substitution] = []
     for k, v in enumerate(col.tolist()):
         b, found = encode_text(v, enc, substitute)
         out.append(b)

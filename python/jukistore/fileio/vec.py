@@ -47,7 +47,7 @@ def byte_problems(it: Item, raw: npt.NDArray[np.uint8], clean: bool = False) -> 
 
 
 def _rows(m: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    return m.any(axis=1) if m.any() else np.zeros(len(m), dtype=bool)
+    return np.asarray(m.any(axis=1), dtype=bool) if m.any() else np.zeros(len(m), dtype=bool)
 
 
 def u8(s: np.ndarray) -> npt.NDArray[np.uint8]:

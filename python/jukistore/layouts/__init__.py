@@ -36,7 +36,8 @@ import keyword
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -97,7 +98,7 @@ class Item:
     type: str
     width: int
     note: str = ""
-    sources: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    sources: Mapping[str, int] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_text(self) -> bool:
