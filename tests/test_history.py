@@ -564,3 +564,84 @@ def test_cli_history_and_changes(reg, capsys):
 def test_numbers_in_tests_are_synthetic():
     r = fresh(1, start=7000)[0]
     assert juminhyo.is_valid(getattr(r, F[30])) and mynumber.is_valid(getattr(r, F[81]))
+
+
+# ---- the column path ----------------------------------------------------------------------------
+
+def _twin(tmp_path, name):  # type: ignore[no-untyped-def]
+    s = Store.create(tmp_path / name, "131075", clock=Clock())
+    s.load(make_records(10, seed=21), operator=CLERK)
+    return Register(s, roles=ROLES)
+
+
+def test_apply_many_writes_what_apply_writes(tmp_path):
+    a, b = _twin(tmp_path, "a"), _twin(tmp_path, "b")
+    spare = fresh(3, start=8000)
+    steps = [
+        (E.転居, [1, 2, 3], "20240401", {8: ["東京都墨田区押上1", "東京都墨田区押上2", "東京都墨田区向島3"], 10: "101号"}, "20240403"),
+        (E.世帯変更, [4, 5], "20240402", {1: "0000000777", 24: ["01", "04"]}, None),
+        (E.職権修正, [6], "令和6年4月3日", {20: "サトウ ハナコ", 21: "佐藤　花子", 22: "1"}, "20240404"),
+        (E.住民票コード変更, [7, 8], "20240404", {30: [code_of(r) for r in spare[:2]]}, None),
+        (E.個人番号変更, [9], "20240405", {81: getattr(spare[2], F[81])}, None),
+        (E.更新禁止, [2, 3], "20240406", None, None),
+        (E.更新禁止解除, [2], "20240407", None, None),
+        (E.転出, [1, 4], "20240408", {38: "大阪府大阪市"}, "20240401"),
+        (E.死亡, [5], "20240409", None, "20240410"),
+        (E.改製, [6, 7], "20240410", None, None),
+        (E.在留資格等変更, [8], "20240411", {67: "07", 68: "留学"}, None),
+    ]
+    for code, pids, date, changes, notified in steps:
+        op = CHIEF if code in (E.更新禁止, E.更新禁止解除) else CLERK
+        evs = [Event(code, date, person=p, notified=notified,
+                     changes={k: (v if isinstance(v, str) else v[i]) for k, v in (changes or {}).items()})
+               for i, p in enumerate(pids)]
+        got_a = [x.seq for x in a.apply(evs, operator=op)]
+        got_b = b.apply_many(code, np.array(pids, dtype=np.uint64), date, changes, notified=notified, operator=op).tolist()
+        assert got_a == got_b, code
+    for pid in range(1, 11):
+        ha, hb = a.history(pid), b.history(pid)
+        assert ha == hb, pid
+    assert [(c.seq, c.person_id, c.event) for c in a.changes()] == [(c.seq, c.person_id, c.event) for c in b.changes()]
+    for s in (a.store, b.store):
+        assert s.verify().ok
+    name = "サトウ ハナコ"
+    assert [p.person_id for p in a.store.search(name_kana=name, birth_date=getattr(a.store.get(person_id=6).record, F[23]))] == \
+        [p.person_id for p in b.store.search(name_kana=name, birth_date=getattr(b.store.get(person_id=6).record, F[23]))] == [6]
+    old = b.store.get(code=getattr(make_records(10, seed=21)[6], F[30]))
+    assert old.person_id == 7 and old.superseded
+
+
+def test_apply_many_refuses_as_apply_does(reg):
+    reg.apply(Event(E.死亡, "20240401", person=3), operator=CLERK)
+    with pytest.raises(PersonRemoved) as ei:
+        reg.apply_many(E.転居, [1, 2, 3, 4], "20240402", {8: "東京都墨田区1"}, operator=CLERK)
+    assert ei.value.row == 2
+    with pytest.raises(NoSuchPerson) as ei:
+        reg.apply_many(E.転居, [1, 99], "20240402", {8: "東京都墨田区1"}, operator=CLERK)
+    assert ei.value.row == 1
+    with pytest.raises(FieldNotAllowed):
+        reg.apply_many(E.転居, [1], "20240402", {21: "x"}, operator=CLERK)
+    with pytest.raises(RuleViolation) as ei:  # person 2 already lives there
+        reg.apply_many(E.転居, [1, 2], "20240402", {8: ["東京都墨田区1", getattr(reg.store.get(person_id=2).record, F[8])]},
+                       operator=CLERK)
+    assert ei.value.row == 1
+    with pytest.raises(ConcurrentChange):
+        reg.apply_many(E.転居, [1], "20240402", {8: "東京都墨田区1"}, operator=CLERK, expect_seqs=[99])
+    with pytest.raises(DuplicateNumber) as ei:
+        used = getattr(make_records(10, seed=21)[0], F[30])
+        reg.apply_many(E.住民票コード変更, [4, 5], "20240402", {30: [code_of(fresh(1, start=9000)[0]), used]}, operator=CLERK)
+    assert ei.value.row == 1 and used not in str(ei.value)
+    with pytest.raises(InvalidRecord):
+        reg.apply_many(E.転居, [1], np.array(["20241301"], dtype="S8"), {8: "x"}, operator=CLERK)
+    with pytest.raises(QueryError):
+        reg.apply_many(E.転居, [1, 1], "20240402", {8: "x"}, operator=CLERK)
+    with pytest.raises(QueryError):
+        reg.apply_many(E.転入, [1], "20240402", operator=CLERK)
+    with pytest.raises(NotPermitted):
+        reg.apply_many(E.記載の修正, [1], "20240402", {21: "x"}, operator=CHIEF)
+    with pytest.raises(NotPermitted):
+        reg.apply_many(E.更新禁止, [1], "20240402", operator=CLERK)
+    reg.apply_many(E.更新禁止, [6], "20240402", operator=CHIEF)
+    with pytest.raises(UpdateProhibited):
+        reg.apply_many(E.転居, [6], "20240402", {8: "x"}, operator=CLERK)
+    assert reg.last_seq() == 12 and reg.store.verify().ok

@@ -144,6 +144,31 @@ class NativeStore:
     ]:
         """Person i as known at seqs[i]: columns (found, seqs, flags, offsets, data)."""
     def changes(self, since: int, limit: int = 10000) -> list[_Change]: ...
+    def apply_patches(
+        self,
+        person_ids: npt.NDArray[np.uint64],
+        expect_seqs: npt.NDArray[np.uint64],
+        flags: npt.NDArray[np.uint8],
+        valid_from: npt.NDArray[np.uint8],
+        notified: npt.NDArray[np.uint8],
+        event: int,
+        positions: list[int],
+        values: list[list[str]],
+        must: list[int],
+        operator: str,
+        terminal: str,
+        timestamp_us: int,
+        override_prohibited: bool = False,
+        codes: npt.NDArray[np.uint64] | None = None,
+        mynumbers: npt.NDArray[np.uint64] | None = None,
+        name_keys: list[bytes] | None = None,
+        birth_keys: list[bytes] | None = None,
+        addr_keys: list[bytes] | None = None,
+        sexes: npt.NDArray[np.uint8] | None = None,
+    ) -> npt.NDArray[np.uint64]:
+        """One kind of event for many persons, as columns: items at ``positions`` (ascending) of
+        person i's record become ``values[k][i]``; keys given replace the current ones. A row
+        whose ``must`` items keep their values is refused (RuleViolation). Returns the seqs."""
     def seq_at(self, timestamp_us: int) -> int:
         """The last 更新順番号 committed at or before the time (0 when none); times never decrease."""
     def propose(self, value: bytes) -> int:

@@ -62,6 +62,7 @@ from jukistore.store import (
     Person,
     Store,
     _decoder,
+    _digit_column,
     _encoder,
     _joined,
     address_key,
@@ -379,6 +380,131 @@ class Register:
         updates = self._plan(events, operator)
         return self._write(updates, operator)
 
+    def apply_many(self, code: EventCode, persons: npt.ArrayLike, date: str | npt.ArrayLike,
+                   changes: Mapping[int | str, str | Sequence[str]] | None = None, *, operator: Operator,
+                   notified: str | npt.ArrayLike | None = None,
+                   expect_seqs: npt.ArrayLike | None = None) -> npt.NDArray[np.uint64]:
+        """Apply one kind of event to many persons in one transaction, as columns; returns the
+        更新順番号 of each.
+
+        The same rules as :meth:`apply`, the same records written, at a fraction of the cost:
+        ``persons`` is an array of distinct person ids, ``date`` and ``notified`` one date for all
+        or one per person, ``changes`` maps items to one text for all or a sequence of texts, one
+        per person. Nobody's record is decoded here: the core sets the items in place
+        (:func:`jukistore_core::store::patch`), and keys are computed only for the items that
+        change. For registrations, 転出取消, 転出確定 and mixed batches use :meth:`apply`.
+        """
+        if not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
+        r = RULES.get(code)  # type: ignore[call-overload]
+        if r is None or r.kind in ("register", "restore") or r.subject == "moved_out":
+            raise QueryError(f"apply_many takes a change, removal or lock of current records, not {code!r}; use apply")
+        if r.dual_control:
+            raise NotPermitted(f"{r.code.name} takes effect only through an approved proposal")
+        if r.role is not None and not self.roles.has_role(operator.operator_id, r.role):
+            raise NotPermitted(f"{r.code.name} needs the {r.role} role, which operator "
+                               f"{operator.operator_id!r} does not hold")
+        f = item_fields()
+        fi = field_items()
+        pids = np.ascontiguousarray(np.asarray(persons), dtype=np.uint64)
+        n = len(pids)
+        if pids.ndim != 1 or len(np.unique(pids)) != n:
+            raise QueryError("apply_many takes a one-dimensional array of distinct person ids")
+        if n == 0:
+            return np.zeros(0, dtype=np.uint64)
+        # Caller's items: checked once for the whole column.
+        cols: dict[int, list[str]] = {}
+        for key, value in (changes or {}).items():
+            no = key if isinstance(key, int) else fi.get(key)  # type: ignore[arg-type]
+            if no not in f:
+                raise InvalidRecord(f"row 0: no item {key!r} in the master record", field=str(key), row=0)
+            if no not in r.items:
+                raise FieldNotAllowed(f"row 0: field {f[no]}: {r.code.name} may not change item {no}", field=f[no], row=0)
+            col = [value] * n if isinstance(value, str) else list(value)
+            if len(col) != n or not all(type(v) is str for v in col):
+                raise InvalidRecord(f"row 0: field {f[no]}: expected one text or {n} texts", field=f[no], row=0)
+            cols[no] = col
+        if r.must_change and not cols:
+            first = f[min(r.must_change)]
+            raise RuleViolation(f"row 0: field {first}: {r.code.name} changes none of the items it is for",
+                                field=first, row=0)
+        vf = _date_column(date, n, "date")
+        nt = _date_column(notified, n, "notified") if notified is not None else None
+        # Everyone's state, in one snapshot; the first refused row is reported as apply would.
+        cur = self.store.get_many(pids, by="person_id")
+        removed = (cur.flags & FLAG_REMOVED) != 0
+        locked = (cur.flags & FLAG_PROHIBITED) != 0
+        exp = None if expect_seqs is None else np.asarray(expect_seqs, dtype=np.uint64)
+        checks: list[tuple[npt.NDArray[np.bool_], Any]] = [(~cur.found, None)]
+        if exp is not None:
+            checks.append((cur.found & (exp != cur.seqs), ConcurrentChange))
+        if r.subject == "resident":
+            checks.append((cur.found & removed, PersonRemoved))
+        checks.append((cur.found & locked if r.kind != "unlock" else cur.found & ~locked,
+                       UpdateProhibited if r.kind != "unlock" else RuleViolation))
+        bad = np.zeros(n, dtype=bool)
+        for m, _ in checks:
+            bad |= m
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            for m, cls in checks:
+                if m[i]:
+                    break
+            pid = int(pids[i])
+            if cls is None:
+                raise NoSuchPerson(f"row {i}: no person {pid}", row=i)
+            what = {ConcurrentChange: f"the person changed meanwhile (expected version {int(exp[i]) if exp is not None else 0}, "
+                                      f"found {int(cur.seqs[i])})",
+                    PersonRemoved: f"{r.code.name} does not apply to a removed person (除票)",
+                    UpdateProhibited: "the record is under 更新禁止 (update prohibited)",
+                    RuleViolation: "the record is not under 更新禁止"}[cls]
+            raise cls(f"row {i}: {what}", row=i)
+        # The items written: the caller's, then the register's own.
+        text = r.code.text
+        vf_text = vf.astype("U8").tolist()
+        nt_text = nt.astype("U8").tolist() if nt is not None else [""] * n
+        items: dict[int, list[str]] = dict(cols)
+        items.update({11: [text] * n, 14: vf_text, 15: nt_text})
+        if r.establishes_address:
+            items.update({16: vf_text, 17: [text] * n, 18: nt_text, 19: [text] * n})
+        flags = cur.flags.copy()
+        if r.kind == "remove":
+            items.update({13: [r.removal or ""] * n, 54: vf_text, 55: nt_text, 57: [text] * n})
+            flags |= FLAG_REMOVED
+        elif r.kind == "lock":
+            flags |= FLAG_PROHIBITED
+        elif r.kind == "unlock":
+            flags &= ~np.uint8(FLAG_PROHIBITED)
+        pos = _positions()
+        order = sorted(items, key=lambda no: pos[no])
+        must = [pos[no] for no in sorted(cols, key=lambda no: pos[no])] if r.must_change else []
+        kw: dict[str, Any] = {}
+        if 20 in cols:
+            kw["name_keys"] = [k.encode() for k in _joined(name_key, cols[20])]
+        if 8 in cols:
+            kw["addr_keys"] = [k.encode() for k in _joined(address_key, cols[8])]
+        if 23 in cols:
+            kw["birth_keys"] = [v.encode() for v in cols[23]]
+        if 22 in cols:
+            sx = [SEX_CODES.get(v) for v in cols[22]]
+            if None in sx:
+                i = sx.index(None)
+                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {cols[22][i]!r}", field=f[22], row=i)
+            kw["sexes"] = np.array(sx, dtype=np.uint8)
+        if CODE in cols:
+            kw["codes"] = _digit_column(cols[CODE], 11, 0, f[CODE], "住民票コード", required=True)
+        if MYNUMBER in cols:
+            kw["mynumbers"] = _digit_column(cols[MYNUMBER], 12, 0, f[MYNUMBER], "個人番号", required=False)
+        packed = np.full(n, UNKNOWN_DATE.encode(), dtype="S8") if nt is None else np.where(nt == b"", UNKNOWN_DATE.encode(), nt)
+        try:
+            return self._native.apply_patches(
+                pids, cur.seqs, flags.astype(np.uint8), np.ascontiguousarray(vf).view(np.uint8),
+                np.ascontiguousarray(packed.astype("S8")).view(np.uint8), int(r.code), [pos[no] for no in order],
+                [items[no] for no in order], must, operator.operator_id, operator.terminal_id, self._now_us(),
+                r.kind == "unlock", **kw)
+        except RecordError as e:
+            raise _column_error(e, cols) from None
+
     def _now_us(self) -> int:
         return int(self.store.clock().timestamp() * 1_000_000)
 
@@ -684,6 +810,46 @@ class Register:
         from jukistore.history.feed import Feed
 
         return Feed(self, cursor, batch_size=batch_size)
+
+
+@lru_cache(maxsize=1)
+def _positions() -> dict[int, int]:
+    """Master item number → element position in a stored record (array-like Struct order)."""
+    order = {name: k for k, name in enumerate(JuminKihon.__struct_fields__)}
+    return {no: order[name] for no, name in item_fields().items()}
+
+
+def _date_column(value: object, n: int, field: str) -> npt.NDArray[np.bytes_]:
+    """One date for all or one per row, as ``S8`` (``YYYYMMDD``), checked without a loop."""
+    if isinstance(value, str):
+        return np.full(n, compact_date(value, field, 0).encode(), dtype="S8")
+    arr = np.asarray(value)
+    if arr.dtype.kind == "U":
+        arr = arr.astype("S8")
+    if arr.dtype != np.dtype("S8") or arr.shape != (n,):
+        raise InvalidRecord(f"row 0: field {field}: one date or {n} dates YYYYMMDD (S8/U8)", field=field, row=0)
+    d = np.ascontiguousarray(arr).view(np.uint8).reshape(n, 8)
+    digits = ((d >= 48) & (d <= 57)).all(axis=1)
+    num = (d.astype(np.int32) - 48)
+    month = num[:, 4] * 10 + num[:, 5]
+    day = num[:, 6] * 10 + num[:, 7]
+    ok = digits & (month <= 12) & (day <= 31)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise InvalidRecord(f"row {i}: field {field}: a date is YYYYMMDD, got {arr[i]!r}", field=field, row=i)
+    return arr
+
+
+def _column_error(e: RecordError, cols: dict[int, list[str]]) -> RecordError:
+    """A core refusal of apply_many restated with the master field name, the value masked."""
+    row = e.row if e.row is not None else 0
+    no = _CORE_FIELDS.get(e.field or "")
+    if no is None:
+        return e
+    field = item_fields()[no]
+    shown = mask(cols[no][row]) if no in cols and row < len(cols[no]) else "****"
+    what = "is already in use" if isinstance(e, DuplicateNumber) else f"is invalid ({str(e).rsplit('(', 1)[-1]}"
+    return type(e)(f"row {row}: field {field}: {shown} {what}", field=field, row=row)
 
 
 def _person_id(person: object, row: int = 0) -> int:

@@ -131,3 +131,68 @@ fn proposals_are_decided_once_and_with_their_change() {
     // Ids are never reused.
     assert_eq!(s.propose(b"third").unwrap(), 3);
 }
+
+#[test]
+fn patches_set_items_by_position_and_keep_keys() {
+    use jukistore_core::store::Patch;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let (codes, mns) = numbers(300, 3);
+    // Records: MessagePack arrays of three strings.
+    let rec = |a: &str, b: &str, c: &str| -> Vec<u8> {
+        let mut v = vec![0x93];
+        for x in [a, b, c] {
+            v.push(0xa0 | x.len() as u8);
+            v.extend_from_slice(x.as_bytes());
+        }
+        v
+    };
+    let r1 = rec("a", "b", "c");
+    let r2 = rec("d", "e", "f");
+    let mut u1 = new_person(codes[0], mns[0], b"");
+    u1.payload = &r1;
+    let mut u2 = new_person(codes[1], mns[1], b"");
+    u2.payload = &r2;
+    s.apply_with(&[u1, u2], &meta(1), None).unwrap();
+    let patch = |pid: u64, v: &'static [u8]| Patch {
+        person_id: pid,
+        expect_seq: pid,
+        flags: 0,
+        valid_from: *b"20240101",
+        notified: *b"00000000",
+        fields: vec![(1, v), (2, b"z")],
+        code: None,
+        mynumber: None,
+        name_key: None,
+        birth_key: None,
+        addr_key: Some("新住所".as_bytes()),
+        sex: None,
+    };
+    let seqs = s.apply_patches(&[patch(1, b"B"), patch(2, b"E")], 11, &[1], false, &meta(2)).unwrap();
+    assert_eq!(seqs, vec![3, 4]);
+    assert_eq!(s.get(Lookup::PersonId, 1).unwrap().unwrap().payload, rec("a", "B", "z"));
+    assert_eq!(s.history(2).unwrap()[1].payload, rec("d", "E", "z"));
+    assert_eq!(s.history(2).unwrap()[1].event, 11);
+    // The name key stayed: search by it still finds both.
+    assert_eq!(s.search(Some("ヤマダタロウ".as_bytes()), Some(b"19800301"), None, None, 10).unwrap().len(), 2);
+    // No change at the must position: refused, nothing written.
+    let mut p = patch(1, b"B");
+    p.expect_seq = 3;
+    match s.apply_patches(&[p.clone()], 11, &[1], false, &meta(3)) {
+        Err(StoreError::Refused { row: 0, refusal: Refusal::NoChange }) => {}
+        other => panic!("{other:?}"),
+    }
+    // A stale version, and a number already used, fail the batch whole.
+    let mut q = patch(2, b"Q");
+    q.expect_seq = 2;
+    assert!(matches!(s.apply_patches(&[q], 11, &[1], false, &meta(3)),
+                     Err(StoreError::Refused { refusal: Refusal::Conflict { .. }, .. })));
+    let mut q = patch(2, b"Q");
+    q.expect_seq = 4;
+    q.code = Some(codes[0]);
+    assert!(matches!(s.apply_patches(&[q], 41, &[], false, &meta(3)), Err(StoreError::Duplicate { row: 0, .. })));
+    assert_eq!(s.last_seq().unwrap(), 4);
+    p.fields = vec![(2, b"y"), (1, b"x")];
+    assert!(matches!(s.apply_patches(&[p], 11, &[], false, &meta(3)), Err(StoreError::BadQuery(_))));
+    assert!(s.verify().unwrap().is_clean());
+}

@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, ProposalStep, Refusal,
-    StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
+    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
+    Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
 };
 
 /// Raises the matching exception of `jukistore.errors`.
@@ -37,6 +37,7 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
                 Refusal::NoSuchPerson => "NoSuchPerson",
                 Refusal::UpdateProhibited => "UpdateProhibited",
                 Refusal::Conflict { .. } => "ConcurrentChange",
+                Refusal::NoChange => "RuleViolation",
                 Refusal::NoSuchProposal { .. } | Refusal::ProposalDecided { .. } => unreachable!(),
             };
             (cls, e.to_string(), None, Some(*row))
@@ -458,6 +459,97 @@ impl NativeStore {
         let store = &self.inner;
         let r = py.detach(|| store.apply_with(&ups, &meta, step)).map_err(|e| to_py(py, e))?;
         Ok(r.into_iter().map(|a| (a.seq, a.person_id)).collect())
+    }
+
+    /// One kind of event for many persons in one transaction, as columns: the items at
+    /// `positions` (ascending) of person i's record become `values[k][i]`; keys and numbers given
+    /// replace the current ones (None keeps them). A row whose items at `must` positions keep
+    /// their values is refused. Returns the 更新順番号 of each row.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (person_ids, expect_seqs, flags, valid_from, notified, event, positions, values, must, operator, terminal, timestamp_us, override_prohibited=false, codes=None, mynumbers=None, name_keys=None, birth_keys=None, addr_keys=None, sexes=None))]
+    fn apply_patches<'py>(
+        &self,
+        py: Python<'py>,
+        person_ids: PyReadonlyArray1<'py, u64>,
+        expect_seqs: PyReadonlyArray1<'py, u64>,
+        flags: PyReadonlyArray1<'py, u8>,
+        valid_from: PyReadonlyArray1<'py, u8>,
+        notified: PyReadonlyArray1<'py, u8>,
+        event: u16,
+        positions: Vec<usize>,
+        values: &Bound<'py, PyList>,
+        must: Vec<usize>,
+        operator: &str,
+        terminal: &str,
+        timestamp_us: i64,
+        override_prohibited: bool,
+        codes: Option<PyReadonlyArray1<'py, u64>>,
+        mynumbers: Option<PyReadonlyArray1<'py, u64>>,
+        name_keys: Option<Bound<'py, PyList>>,
+        birth_keys: Option<Bound<'py, PyList>>,
+        addr_keys: Option<Bound<'py, PyList>>,
+        sexes: Option<PyReadonlyArray1<'py, u8>>,
+    ) -> PyResult<Bound<'py, PyArray1<u64>>> {
+        let err = |m: String| pyo3::exceptions::PyValueError::new_err(m);
+        let pids = person_ids.as_slice()?;
+        let n = pids.len();
+        let exp = expect_seqs.as_slice()?;
+        let flg = flags.as_slice()?;
+        let vf = dates(&valid_from, n, "valid_from")?;
+        let nt = dates(&notified, n, "notified")?;
+        if exp.len() != n || flg.len() != n {
+            return Err(err(format!("expect_seqs and flags need {n} items")));
+        }
+        if values.len() != positions.len() {
+            return Err(err(format!("{} value columns for {} positions", values.len(), positions.len())));
+        }
+        let cols: Vec<Vec<Bound<'py, pyo3::types::PyString>>> = values
+            .iter()
+            .map(|c| {
+                let l = c.cast_into::<PyList>()?;
+                if l.len() != n {
+                    return Err(err(format!("a value column has {} items, not {n}", l.len())));
+                }
+                l.iter().map(|o| o.cast_into::<pyo3::types::PyString>().map_err(PyErr::from)).collect()
+            })
+            .collect::<PyResult<_>>()?;
+        let strs: Vec<Vec<&str>> = cols.iter().map(|c| c.iter().map(|s| s.to_str()).collect::<PyResult<_>>()).collect::<PyResult<_>>()?;
+        let opt_bytes = |l: &Option<Bound<'py, PyList>>, what: &str| -> PyResult<Option<Vec<Bound<'py, PyBytes>>>> {
+            match l {
+                None => Ok(None),
+                Some(l) if l.len() == n => Ok(Some(l.iter().map(|o| o.cast_into::<PyBytes>().map_err(PyErr::from)).collect::<PyResult<_>>()?)),
+                Some(l) => Err(err(format!("{what} has {} items, not {n}", l.len()))),
+            }
+        };
+        let (nk, bk, ak) = (opt_bytes(&name_keys, "name_keys")?, opt_bytes(&birth_keys, "birth_keys")?, opt_bytes(&addr_keys, "addr_keys")?);
+        let codes = codes.as_ref().map(|a| a.as_slice()).transpose()?;
+        let mns = mynumbers.as_ref().map(|a| a.as_slice()).transpose()?;
+        let sexes = sexes.as_ref().map(|a| a.as_slice()).transpose()?;
+        for (what, len) in [("codes", codes.map(|c| c.len())), ("mynumbers", mns.map(|c| c.len())), ("sexes", sexes.map(|c| c.len()))] {
+            if len.is_some_and(|l| l != n) {
+                return Err(err(format!("{what} needs {n} items")));
+            }
+        }
+        let patches: Vec<Patch> = (0..n)
+            .map(|i| Patch {
+                person_id: pids[i],
+                expect_seq: exp[i],
+                flags: flg[i],
+                valid_from: vf[i],
+                notified: nt[i],
+                fields: positions.iter().zip(&strs).map(|(&p, col)| (p, col[i].as_bytes())).collect(),
+                code: codes.map(|c| c[i]),
+                mynumber: mns.map(|c| c[i]),
+                name_key: nk.as_ref().map(|v| v[i].as_bytes()),
+                birth_key: bk.as_ref().map(|v| v[i].as_bytes()),
+                addr_key: ak.as_ref().map(|v| v[i].as_bytes()),
+                sex: sexes.map(|c| c[i]),
+            })
+            .collect();
+        let meta = WriteMeta { operator, terminal, timestamp_us, event };
+        let store = &self.inner;
+        let r = py.detach(|| store.apply_patches(&patches, event, &must, override_prohibited, &meta)).map_err(|e| to_py(py, e))?;
+        Ok(PyArray1::from_vec(py, r))
     }
 
     /// The last 更新順番号 committed at or before `timestamp_us` (0 when none).

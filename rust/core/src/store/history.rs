@@ -26,7 +26,9 @@ use std::ops::Bound;
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{flags, Entry, NO_MYNUMBER};
+use crate::ids::{Kind, Reason};
 use super::load::{change_value, check_keys, WriteMeta};
+use super::patch::patch_array;
 use super::proposals::{put_step, StepWrite};
 use super::{be, ik, index_value, next_counter, parse_index_value, Dbs, Result, Store, StoreError, CURRENT, SUPERSEDED};
 
@@ -82,6 +84,26 @@ pub struct Change {
     pub version: Option<Version>,
 }
 
+/// Some items of a person's current record to set, by position, with the index keys that change
+/// (None keeps the current key or number).
+#[derive(Clone, Debug)]
+pub struct Patch<'a> {
+    pub person_id: u64,
+    /// The person's current 更新順番号 the caller based the change on; 0 skips the check.
+    pub expect_seq: u64,
+    pub flags: u8,
+    pub valid_from: [u8; DATE_LEN],
+    pub notified: [u8; DATE_LEN],
+    /// (element position, UTF-8 text), positions ascending.
+    pub fields: Vec<(usize, &'a [u8])>,
+    pub code: Option<u64>,
+    pub mynumber: Option<u64>,
+    pub name_key: Option<&'a [u8]>,
+    pub birth_key: Option<&'a [u8]>,
+    pub addr_key: Option<&'a [u8]>,
+    pub sex: Option<u8>,
+}
+
 /// What one update of a batch wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -101,6 +123,8 @@ pub enum Refusal {
     NoSuchProposal { id: u64 },
     /// The proposal's next step was written meanwhile (another operator decided it first).
     ProposalDecided { id: u64 },
+    /// A patch leaves every item it is for as it was.
+    NoChange,
 }
 
 pub(crate) fn hist_key(pid: u64, seq: u64) -> [u8; 16] {
@@ -236,6 +260,79 @@ fn move_key(txn: &mut RwTxn, db: &super::Db, pid: u64, old: &[u8], new: &[u8]) -
     Ok(())
 }
 
+/// Writes one update (a new person when its id is 0) as version `seq`; returns the person id.
+#[allow(clippy::too_many_arguments)]
+fn write_row(
+    txn: &mut RwTxn,
+    d: &Dbs,
+    row: usize,
+    u: &Update,
+    seq: u64,
+    ts: i64,
+    meta: &WriteMeta,
+    next_pid: &mut u64,
+    buf: &mut Vec<u8>,
+    log_change: bool,
+) -> Result<u64> {
+    let (pid, old_codes, old_mns) = if u.person_id == 0 {
+        if u.expect_seq != 0 {
+            return Err(StoreError::BadQuery(format!("row {row}: a new person has no version to expect")));
+        }
+        let pid = *next_pid;
+        *next_pid += 1;
+        insert_number(txn, &d.by_code, pid, u.code, row, "juminhyo_code")?;
+        insert_number(txn, &d.by_mynumber, pid, u.mynumber, row, "mynumber")?;
+        move_key(txn, &d.idx_name, pid, b"", u.name_key)?;
+        move_key(txn, &d.idx_birth, pid, b"", u.birth_key)?;
+        (pid, Vec::new(), Vec::new())
+    } else {
+        let pid = u.person_id;
+        let raw = d.persons.get(txn, &ik(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
+        let cur = Entry::decode(&raw)?;
+        if u.expect_seq != 0 && cur.seq != u.expect_seq {
+            return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
+        }
+        if cur.flags & flags::UPDATE_PROHIBITED != 0 && !u.override_prohibited {
+            return Err(refuse(row, Refusal::UpdateProhibited));
+        }
+        let mut old_codes = cur.old_codes.clone();
+        let mut old_mns = cur.old_mynumbers.clone();
+        if move_number(txn, &d.by_code, pid, cur.code, u.code, row, "juminhyo_code")? {
+            old_codes.push(cur.code);
+        }
+        if move_number(txn, &d.by_mynumber, pid, cur.mynumber, u.mynumber, row, "mynumber")? {
+            old_mns.push(cur.mynumber);
+        }
+        move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
+        move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+        (pid, old_codes, old_mns)
+    };
+    let entry = Entry {
+        flags: u.flags,
+        sex: u.sex,
+        seq,
+        code: u.code,
+        mynumber: u.mynumber,
+        old_codes,
+        old_mynumbers: old_mns,
+        name_key: u.name_key,
+        birth_key: u.birth_key,
+        addr_key: u.addr_key,
+        payload: u.payload,
+    };
+    buf.clear();
+    entry.encode_into(buf);
+    d.persons.put(txn, &ik(pid), buf)?;
+    version_value(&u.valid_from, &u.notified, u.event, &entry, buf);
+    d.history.put(txn, &hist_key(pid, seq), buf)?;
+    d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
+    if log_change {
+        let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
+        d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
+    }
+    Ok(pid)
+}
+
 impl Store {
     /// Applies updates in one transaction, all or nothing; returns the new 更新順番号 of each.
     pub fn apply(&self, updates: &[Update], meta: &WriteMeta) -> Result<Vec<u64>> {
@@ -264,60 +361,7 @@ impl Store {
                 put_step(txn, d, st, seq)?;
             }
             for (row, u) in updates.iter().enumerate() {
-                let (pid, flags_, old_codes, old_mns) = if u.person_id == 0 {
-                    if u.expect_seq != 0 {
-                        return Err(StoreError::BadQuery(format!("row {row}: a new person has no version to expect")));
-                    }
-                    let pid = next_pid;
-                    next_pid += 1;
-                    insert_number(txn, &d.by_code, pid, u.code, row, "juminhyo_code")?;
-                    insert_number(txn, &d.by_mynumber, pid, u.mynumber, row, "mynumber")?;
-                    move_key(txn, &d.idx_name, pid, b"", u.name_key)?;
-                    move_key(txn, &d.idx_birth, pid, b"", u.birth_key)?;
-                    (pid, u.flags, Vec::new(), Vec::new())
-                } else {
-                    let pid = u.person_id;
-                    let raw = d.persons.get(txn, &ik(pid))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?.to_vec();
-                    let cur = Entry::decode(&raw)?;
-                    if u.expect_seq != 0 && cur.seq != u.expect_seq {
-                        return Err(refuse(row, Refusal::Conflict { expected: u.expect_seq, actual: cur.seq }));
-                    }
-                    if cur.flags & flags::UPDATE_PROHIBITED != 0 && !u.override_prohibited {
-                        return Err(refuse(row, Refusal::UpdateProhibited));
-                    }
-                    let mut old_codes = cur.old_codes.clone();
-                    let mut old_mns = cur.old_mynumbers.clone();
-                    if move_number(txn, &d.by_code, pid, cur.code, u.code, row, "juminhyo_code")? {
-                        old_codes.push(cur.code);
-                    }
-                    if move_number(txn, &d.by_mynumber, pid, cur.mynumber, u.mynumber, row, "mynumber")? {
-                        old_mns.push(cur.mynumber);
-                    }
-                    move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
-                    move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
-                    (pid, u.flags, old_codes, old_mns)
-                };
-                let entry = Entry {
-                    flags: flags_,
-                    sex: u.sex,
-                    seq,
-                    code: u.code,
-                    mynumber: u.mynumber,
-                    old_codes,
-                    old_mynumbers: old_mns,
-                    name_key: u.name_key,
-                    birth_key: u.birth_key,
-                    addr_key: u.addr_key,
-                    payload: u.payload,
-                };
-                buf.clear();
-                entry.encode_into(&mut buf);
-                d.persons.put(txn, &ik(pid), &buf)?;
-                version_value(&u.valid_from, &u.notified, u.event, &entry, &mut buf);
-                d.history.put(txn, &hist_key(pid, seq), &buf)?;
-                d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
-                let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
-                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
+                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf, true)?;
                 out.push(Applied { seq, person_id: pid });
                 seq += 1;
             }
@@ -326,6 +370,87 @@ impl Store {
                 d.meta.put(txn, b"next_person", &be(next_pid))?;
             }
             Ok(out)
+        })
+    }
+
+    /// Applies one kind of event to many persons in one transaction, all or nothing: each patch
+    /// sets some items of the person's current record by position (see [`super::patch`]), so the
+    /// caller never decodes and encodes whole records. A row whose items at the `must` positions
+    /// all keep their values is refused ([`Refusal::NoChange`]). Returns the 更新順番号 of each.
+    pub fn apply_patches(
+        &self,
+        patches: &[Patch],
+        event: u16,
+        must: &[usize],
+        override_prohibited: bool,
+        meta: &WriteMeta,
+    ) -> Result<Vec<u64>> {
+        if meta.operator.is_empty() || meta.terminal.is_empty() {
+            return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
+        }
+        for (row, p) in patches.iter().enumerate() {
+            if p.person_id == 0 {
+                return Err(refuse(row, Refusal::NoSuchPerson));
+            }
+            if p.fields.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(StoreError::BadQuery(format!("row {row}: item positions must ascend")));
+            }
+            if let Some(c) = p.code {
+                super::load::check_numbers(c, NO_MYNUMBER, row, true)?;
+            }
+            if let Some(m) = p.mynumber.filter(|&m| m != NO_MYNUMBER) {
+                let r = Kind::MyNumber.explain_u64(m);
+                if r != Reason::Ok {
+                    return Err(StoreError::Invalid { row, field: "mynumber", reason: r.name() });
+                }
+            }
+            check_keys(p.name_key.unwrap_or(b""), p.birth_key.unwrap_or(b""), p.addr_key.unwrap_or(b""), row)?;
+        }
+        // Rows are written in person order (each keeps the 更新順番号 of its place in the batch):
+        // a person's entry, versions and valid-time keys all sort by person id first, so in this
+        // order the B-tree writes walk each database once instead of jumping between its pages.
+        let mut order: Vec<usize> = (0..patches.len()).collect();
+        order.sort_by_key(|&r| patches[r].person_id);
+        self.write(|txn, d| {
+            let first_seq = next_counter(d, txn, b"next_seq")?;
+            let mut next_pid = next_counter(d, txn, b"next_person")?;
+            let ts = commit_ts(d, txn, meta.timestamp_us)?;
+            let (mut payload, mut buf) = (Vec::new(), Vec::new());
+            for &row in &order {
+                let p = &patches[row];
+                let seq = first_seq + row as u64;
+                let raw = d.persons.get(txn, &ik(p.person_id))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?;
+                let cur = Entry::decode(raw)?;
+                if !patch_array(cur.payload, &p.fields, must, &mut payload)? && !must.is_empty() {
+                    return Err(refuse(row, Refusal::NoChange));
+                }
+                let (name, birth, addr) = (cur.name_key.to_vec(), cur.birth_key.to_vec(), cur.addr_key.to_vec());
+                let u = Update {
+                    person_id: p.person_id,
+                    code: p.code.unwrap_or(cur.code),
+                    mynumber: p.mynumber.unwrap_or(cur.mynumber),
+                    name_key: p.name_key.unwrap_or(&name),
+                    birth_key: p.birth_key.unwrap_or(&birth),
+                    addr_key: p.addr_key.unwrap_or(&addr),
+                    sex: p.sex.unwrap_or(cur.sex),
+                    flags: p.flags,
+                    payload: &payload,
+                    valid_from: p.valid_from,
+                    notified: p.notified,
+                    event,
+                    expect_seq: p.expect_seq,
+                    override_prohibited,
+                };
+                write_row(txn, d, row, &u, seq, ts, meta, &mut next_pid, &mut buf, false)?;
+            }
+            let m = WriteMeta { event, timestamp_us: ts, ..meta.clone() };
+            for (row, p) in patches.iter().enumerate() {
+                let seq = first_seq + row as u64;
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(p.person_id, &m))?;
+            }
+            let next = first_seq + patches.len() as u64;
+            d.meta.put(txn, b"next_seq", &be(next))?;
+            Ok((first_seq..next).collect())
         })
     }
 

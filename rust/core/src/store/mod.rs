@@ -21,6 +21,7 @@
 pub mod entry;
 mod history;
 mod load;
+pub mod patch;
 mod proposals;
 mod read;
 mod verify;
@@ -32,7 +33,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use history::{Applied, Change, Refusal, Update, Version, DATE_LEN};
+pub use history::{Applied, Change, Patch, Refusal, Update, Version, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
@@ -97,6 +98,7 @@ impl std::fmt::Display for StoreError {
                 }
                 Refusal::NoSuchProposal { id } => write!(f, "no proposal {id}"),
                 Refusal::ProposalDecided { id } => write!(f, "proposal {id} was decided meanwhile"),
+                Refusal::NoChange => write!(f, "row {row}: the event changes none of the items it is for"),
             },
         }
     }
