@@ -196,3 +196,40 @@ fn patches_set_items_by_position_and_keep_keys() {
     assert!(matches!(s.apply_patches(&[p], 11, &[], false, &meta(3)), Err(StoreError::BadQuery(_))));
     assert!(s.verify().unwrap().is_clean());
 }
+
+#[test]
+fn batch_as_of_columns_agree_with_single_lookups_on_both_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    let (codes, mns) = numbers(500, 40);
+    let news: Vec<Update> = (0..40).map(|i| new_person(codes[i], mns[i], b"v0")).collect();
+    s.apply_with(&news, &meta(1), None).unwrap();
+    let dates: [&[u8; 8]; 4] = [b"20050101", b"20100101", b"20000101", b"20100101"];
+    for (k, d) in dates.iter().enumerate() {
+        let ups: Vec<Update> = (1..=40u64)
+            .filter(|p| p % (k as u64 + 2) == 0)
+            .map(|p| {
+                let mut u = new_person(codes[p as usize - 1], mns[p as usize - 1], b"vk");
+                u.person_id = p;
+                u.valid_from = **d;
+                u
+            })
+            .collect();
+        s.apply_with(&ups, &meta(2), None).unwrap();
+    }
+    let last = s.last_seq().unwrap();
+    for n in [1000usize, 40_000] {
+        let pids: Vec<u64> = (0..n as u64).map(|i| (i * 7919) % 42 + 1).collect(); // 41, 42 unknown
+        let ds: Vec<[u8; 8]> = (0..n).map(|i| *[b"19990101", b"20000401", b"20070707", b"20100101", b"20991231"][i % 5]).collect();
+        for known in [None, Some(last - 10)] {
+            let c = s.as_of_columns(&pids, &ds, known).unwrap();
+            let one = s.as_of_many(&pids, &ds, known).unwrap();
+            assert_eq!(c.found, one.iter().map(|v| v.is_some()).collect::<Vec<_>>());
+            assert_eq!(c.seqs, one.iter().map(|v| v.as_ref().map_or(0, |v| v.seq)).collect::<Vec<_>>());
+            for (i, v) in one.iter().enumerate() {
+                let p = &c.data[c.offsets[i] as usize..c.offsets[i + 1] as usize];
+                assert_eq!(p, v.as_ref().map_or(&[][..], |v| &v.payload[..]));
+            }
+        }
+    }
+}

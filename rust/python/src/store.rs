@@ -620,8 +620,14 @@ impl NativeStore {
         let pids = person_ids.as_slice()?;
         let ds = self::dates(&dates, pids.len(), "dates")?;
         let store = &self.inner;
-        let r = py.detach(|| store.as_of_many(pids, &ds, known_at)).map_err(|e| to_py(py, e))?;
-        Ok(version_columns(py, r))
+        let c = py.detach(|| store.as_of_columns(pids, &ds, known_at)).map_err(|e| to_py(py, e))?;
+        Ok((
+            PyArray1::from_vec(py, c.found),
+            PyArray1::from_vec(py, c.seqs),
+            PyArray1::from_vec(py, c.flags),
+            PyArray1::from_vec(py, c.offsets),
+            PyArray1::from_vec(py, c.data),
+        ))
     }
 
     /// Batch as_known (person i as the store knew it at seqs[i]): columns as `as_of_many`.

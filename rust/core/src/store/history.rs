@@ -23,6 +23,8 @@
 
 use std::ops::Bound;
 
+use rayon::prelude::*;
+
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{flags, Entry, NO_MYNUMBER};
@@ -482,6 +484,28 @@ impl Store {
         self.read(|txn, d| pids.iter().zip(dates).map(|(&p, dt)| as_of_in(d, txn, p, dt, known_at)).collect())
     }
 
+    /// Batch `as_of` as columns, without a copy per version: each part of the batch is looked up
+    /// in (person, date) order, so neighbouring lookups share their B-tree path; large batches are
+    /// split across cores, every part reading the same snapshot.
+    pub fn as_of_columns(&self, pids: &[u64], dates: &[[u8; DATE_LEN]], known_at: Option<u64>) -> Result<VersionColumns> {
+        if pids.len() != dates.len() {
+            return Err(StoreError::BadQuery("as many dates as persons, please".into()));
+        }
+        if pids.len() < PARALLEL_AS_OF {
+            return self.read(|txn, d| Ok(columns(vec![as_of_part(d, txn, pids, dates, known_at)?])));
+        }
+        let parts = rayon::current_num_threads().clamp(1, 8);
+        let size = pids.len().div_ceil(parts);
+        self.read_snapshot(parts, |mut txns, d| {
+            let found: Vec<Result<Vec<Hit>>> = txns
+                .par_iter_mut()
+                .zip(pids.par_chunks(size).zip(dates.par_chunks(size)))
+                .map(|(txn, (p, dt))| as_of_part(d, txn, p, dt, known_at))
+                .collect();
+            Ok(columns(found.into_iter().collect::<Result<Vec<_>>>()?))
+        })?
+    }
+
     /// Batch `as_known`.
     pub fn as_known_many(&self, pids: &[u64], seqs: &[u64]) -> Result<Vec<Option<Version>>> {
         self.read(|txn, d| pids.iter().zip(seqs).map(|(&p, &s)| as_known_in(d, txn, p, s)).collect())
@@ -556,6 +580,81 @@ impl Store {
             }
         })
     }
+}
+
+/// Below this many lookups a batch as-of stays on one thread.
+const PARALLEL_AS_OF: usize = 1 << 14;
+
+/// Results of a batch query as columns (found, 更新順番号, entry flags, payload offsets and bytes).
+#[derive(Clone, Debug, Default)]
+pub struct VersionColumns {
+    pub found: Vec<bool>,
+    pub seqs: Vec<u64>,
+    pub flags: Vec<u8>,
+    pub offsets: Vec<u64>,
+    pub data: Vec<u8>,
+}
+
+/// One lookup's answer, borrowing the payload from its transaction.
+type Hit<'t> = Option<(u64, u8, &'t [u8])>;
+
+fn as_of_part<'t>(
+    d: &Dbs,
+    txn: &'t RoTxn<WithoutTls>,
+    pids: &[u64],
+    dates: &[[u8; DATE_LEN]],
+    known_at: Option<u64>,
+) -> Result<Vec<Hit<'t>>> {
+    let mut order: Vec<u32> = (0..pids.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| (pids[i as usize], dates[i as usize]));
+    let limit = known_at.unwrap_or(u64::MAX);
+    let mut out: Vec<Hit<'t>> = vec![None; pids.len()];
+    for &i in &order {
+        let (pid, date) = (pids[i as usize], &dates[i as usize]);
+        let hi = valid_key(pid, date, u64::MAX);
+        let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
+        for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
+            let (k, _) = item?;
+            if k.len() != 24 {
+                return Err(StoreError::Corrupt("valid key width".into()));
+            }
+            let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
+            if seq > limit {
+                continue;
+            }
+            let v = d
+                .history
+                .get(txn, &hist_key(pid, seq))?
+                .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
+            let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
+            out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn columns(parts: Vec<Vec<Hit>>) -> VersionColumns {
+    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let bytes: usize = parts.iter().flatten().map(|h| h.map_or(0, |h| h.2.len())).sum();
+    let mut c = VersionColumns {
+        found: Vec::with_capacity(n),
+        seqs: Vec::with_capacity(n),
+        flags: Vec::with_capacity(n),
+        offsets: Vec::with_capacity(n + 1),
+        data: Vec::with_capacity(bytes),
+    };
+    c.offsets.push(0);
+    for h in parts.iter().flatten() {
+        c.found.push(h.is_some());
+        c.seqs.push(h.map_or(0, |h| h.0));
+        c.flags.push(h.map_or(0, |h| h.1));
+        if let Some((_, _, p)) = h {
+            c.data.extend_from_slice(p);
+        }
+        c.offsets.push(c.data.len() as u64);
+    }
+    c
 }
 
 fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use history::{Applied, Change, Patch, Refusal, Update, Version, DATE_LEN};
+pub use history::{Applied, Change, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
