@@ -23,10 +23,20 @@ pub enum Column<'a> {
     Var { offsets: &'a [u64], data: &'a [u8] },
 }
 
-/// `v` without trailing spaces and NULs.
+/// `v` without trailing spaces and NULs. Padding is skipped eight bytes at a time: a 320-byte
+/// address field of a UTF-8 file is mostly padding, and a byte loop over it would cost more than
+/// hashing the row.
 #[inline(always)]
 pub fn trim(v: &[u8]) -> &[u8] {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
     let mut n = v.len();
+    while n >= 8 {
+        let w = u64::from_le_bytes(v[n - 8..n].try_into().unwrap());
+        if w != SPACES && w != 0 {
+            break;
+        }
+        n -= 8;
+    }
     while n > 0 && (v[n - 1] == b' ' || v[n - 1] == 0) {
         n -= 1;
     }
@@ -166,6 +176,21 @@ mod tests {
         let mut buf = Vec::new();
         // "ab" + "b" versus "a" + "bb": same bytes, different fields.
         assert_ne!(fingerprint(&[a, b], 0, 1, &mut buf), fingerprint(&[c, d], 0, 1, &mut buf));
+    }
+
+    #[test]
+    fn trimming() {
+        for (v, t) in [
+            (&b""[..], &b""[..]),
+            (b"   ", b""),
+            (b"a", b"a"),
+            (b"a b      \0\0         ", b"a b"),
+            (b"\xe5\xa2\xa8 \0 \0 \0 \0 \0 \0 \0 \0        ", b"\xe5\xa2\xa8"),
+            (b"12345678        ", b"12345678"),
+            (b" x", b" x"),
+        ] {
+            assert_eq!(trim(v), t, "{v:?}");
+        }
     }
 
     #[test]

@@ -19,8 +19,9 @@ use super::{parse_key, parse_mynumber, ReconcileError, Side, BAD_ROW};
 /// Which fields of the file a side needs, by header name.
 #[derive(Clone, Debug)]
 pub struct CsvSpec {
-    /// The fields to keep, by name; the others below index into this list.
-    pub names: Vec<String>,
+    /// The fields to keep, by header name (bytes in the file's encoding); the indexes below point
+    /// into this list.
+    pub names: Vec<Vec<u8>>,
     pub key: usize,
     pub mynumber: Option<usize>,
     pub compared: Vec<usize>,
@@ -140,9 +141,10 @@ impl CsvFile {
         let header: Vec<&[u8]> = spans.iter().map(|s| &d[s.start..s.end]).collect();
         let mut at = Vec::with_capacity(spec.names.len());
         for n in &spec.names {
-            match header.iter().position(|h| *h == n.as_bytes()) {
+            match header.iter().position(|h| *h == n.as_slice()) {
                 Some(i) => at.push(i),
                 None => {
+                    let n = String::from_utf8_lossy(n);
                     return Err(ReconcileError::Format { path: name, message: format!("the CSV header has no field {n:?}") });
                 }
             }
@@ -212,7 +214,7 @@ mod tests {
     }
 
     fn spec() -> CsvSpec {
-        CsvSpec { names: vec!["code".into(), "name".into(), "mn".into()], key: 0, mynumber: Some(2), compared: vec![1, 2] }
+        CsvSpec { names: vec![b"code".to_vec(), b"name".to_vec(), b"mn".to_vec()], key: 0, mynumber: Some(2), compared: vec![1, 2] }
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod csv;
 pub mod fixed;
 pub mod msgpack;
 pub mod source_store;
-mod sort;
+pub mod sort;
 
 use std::ops::Range;
 use std::time::Instant;
@@ -34,7 +34,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 pub use column::Column;
-use sort::{rows_where, Sorted};
+use sort::{rows_where, Pool, Sorted};
 
 use crate::ids::{self, Kind, Reason};
 
@@ -161,14 +161,24 @@ pub struct Side<'a> {
     pub superseded_new: &'a [u64],
     /// Row fingerprints computed while reading, and the seed they were computed with.
     pub fingerprints: Option<(&'a [u128], u64)>,
-    /// Called between batches of random reads so that a memory-mapped side can drop the pages it
-    /// touched (they stay in the page cache; only this process's resident set shrinks).
-    pub release: Option<&'a (dyn Fn() + Sync)>,
+    /// Reads the compared fields of a few rows, for sides whose fields lie in a file: used for
+    /// the byte comparison of pairs whose fingerprints differ, instead of reading `fields`.
+    /// Why: a mapped file makes every page it touches resident (with the page cache's large
+    /// folios, up to 2 MB a touch), so random reads through the map would bring whole files into
+    /// the resident set; positional reads copy only the rows asked for.
+    pub fetch: Option<&'a Fetch<'a>>,
 }
+
+/// Owned Arrow-like columns: per field (offsets, data).
+pub type VarColumns = Vec<(Vec<u64>, Vec<u8>)>;
+
+/// See [`Side::fetch`]: the compared fields of `rows`, each as Arrow-like (offsets, data) aligned
+/// with `rows`.
+pub type Fetch<'a> = dyn Fn(&[u32]) -> Result<VarColumns, ReconcileError> + Sync + 'a;
 
 impl<'a> Side<'a> {
     pub fn new(keys: &'a [u64], status: &'a [u8], mynumbers: &'a [u64], fields: Vec<Column<'a>>) -> Self {
-        Side { keys, status, mynumbers, fields, superseded_old: &[], superseded_new: &[], fingerprints: None, release: None }
+        Side { keys, status, mynumbers, fields, superseded_old: &[], superseded_new: &[], fingerprints: None, fetch: None }
     }
 
     pub fn rows(&self) -> usize {
@@ -218,13 +228,13 @@ pub struct Options {
     pub fingerprint: bool,
     /// Fingerprint seed (pick a fresh random one per run).
     pub seed: u64,
-    /// Release the sides' mapped pages after this many byte-for-byte comparisons.
-    pub release_every: usize,
+    /// Pairs compared byte for byte per batch of [`Side::fetch`] reads (bounds the rows held).
+    pub batch: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { strict: true, fingerprint: false, seed: 0x6a75_6b69_7374_6f72, release_every: 1 << 14 }
+        Options { strict: true, fingerprint: false, seed: 0x6a75_6b69_7374_6f72, batch: 1 << 14 }
     }
 }
 
@@ -373,7 +383,7 @@ fn set_all(classes: &mut [u8], rows: &[u32], v: u8) {
 fn merge_runs<A: Send>(
     a: &Sorted,
     b: &Sorted,
-    init: impl Fn() -> A + Sync,
+    init: impl Fn(usize, usize) -> A + Sync,
     f: impl Fn(u64, Range<usize>, Range<usize>, &mut A) + Sync,
 ) -> Vec<A> {
     let (big, total) = if a.len() >= b.len() { (a, a.len() + b.len()) } else { (b, a.len() + b.len()) };
@@ -387,7 +397,7 @@ fn merge_runs<A: Send>(
         .par_windows(2)
         .map(|w| {
             let ((a0, b0), (a1, b1)) = (w[0], w[1]);
-            let mut acc = init();
+            let mut acc = init(a1 - a0, b1 - b0);
             let (mut i, mut j) = (a0, b0);
             while i < a1 || j < b1 {
                 let k = match (i < a1, j < b1) {
@@ -412,7 +422,6 @@ fn merge_runs<A: Send>(
         .collect()
 }
 
-#[derive(Default)]
 struct JoinPart {
     pl: Vec<u32>,
     pr: Vec<u32>,
@@ -420,6 +429,15 @@ struct JoinPart {
     only_r: Vec<u32>,
     dups: Vec<It>,
     groups: u32,
+}
+
+impl JoinPart {
+    /// Room for as many pairs as the shorter list can make: growing vectors of millions of
+    /// entries would copy them, and fault in fresh pages, several times over.
+    fn with_capacity(a: usize, b: usize) -> JoinPart {
+        let n = a.min(b);
+        JoinPart { pl: Vec::with_capacity(n), pr: Vec::with_capacity(n), only_l: Vec::new(), only_r: Vec::new(), dups: Vec::new(), groups: 0 }
+    }
 }
 
 /// Reconciles `left` with `right`.
@@ -455,18 +473,13 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     let (mut lc, mut rc) = (initial(left), initial(right));
 
     // 1. Sort the joinable keys of each side.
-    let (ls, left_sorted) = {
-        let rows = rows_where(left.rows(), |i| joinable(left.status[i]));
-        Sorted::build(left.keys, &rows)
-    };
-    let (rs, right_sorted) = {
-        let rows = rows_where(right.rows(), |i| joinable(right.status[i]));
-        Sorted::build(right.keys, &rows)
-    };
+    let mut pool = Pool::default();
+    let (ls, left_sorted) = Sorted::build(left.keys, |i| joinable(left.status[i]), &mut pool);
+    let (rs, right_sorted) = Sorted::build(right.keys, |i| joinable(right.status[i]), &mut pool);
     lap("sort", &mut timings);
 
     // 2. Merge join.
-    let parts = merge_runs(&ls, &rs, JoinPart::default, |k, a, b, acc| match (a.len(), b.len()) {
+    let parts = merge_runs(&ls, &rs, JoinPart::with_capacity, |k, a, b, acc| match (a.len(), b.len()) {
         (1, 1) => {
             acc.pl.push(ls.row(a.start));
             acc.pr.push(rs.row(b.start));
@@ -539,9 +552,9 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     lap("superseded", &mut timings);
 
     // 4. Compare the pairs.
-    drop(ls);
-    drop(rs);
-    let (diff_idx, diff_mask, compared_bytes) = compare(left, right, &pl, &pr, opts);
+    ls.recycle(&mut pool);
+    rs.recycle(&mut pool);
+    let (diff_idx, diff_mask, compared_bytes) = compare(left, right, &pl, &pr, opts)?;
     let mut field_counts = vec![0u64; nf];
     for &m in &diff_mask {
         let mut m = m;
@@ -557,27 +570,28 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     set_all(&mut lc, &dl, class::DIFFERENT);
     set_all(&mut rc, &dr, class::DIFFERENT);
     let pairs = pl.len() as u64;
-    drop(pl);
-    drop(pr);
     lap("compare", &mut timings);
 
     // 5. 個人番号: invalid check digits, and one number under two persons.
-    let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r);
+    let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r, (&pl, &pr), &mut pool);
+    drop(pl);
+    drop(pr);
     let invalid_mn = |s: &Side, cls: &[u8], side: u8| -> Vec<It> {
-        let reason: Vec<u8> = s
-            .mynumbers
-            .par_iter()
-            .zip(cls.par_iter())
-            .map(|(&m, &c)| match m {
-                _ if c == class::BAD_ROW => 0,
-                MYNUMBER_EMPTY => 0,
-                MYNUMBER_BAD => Reason::Format as u8,
-                m => Kind::MyNumber.explain_u64(m) as u8,
+        (0..s.rows())
+            .into_par_iter()
+            .filter_map(|i| {
+                let reason = match s.mynumbers[i] {
+                    _ if cls[i] == class::BAD_ROW => return None,
+                    MYNUMBER_EMPTY => return None,
+                    MYNUMBER_BAD => Reason::Format,
+                    m => Kind::MyNumber.explain_u64(m),
+                };
+                (reason != Reason::Ok).then(|| It {
+                    mynumber: s.mynumbers[i],
+                    reason: reason as u8,
+                    ..It::new(item::INVALID_MYNUMBER, side, i as u32, s.keys[i])
+                })
             })
-            .collect();
-        let rows = rows_where(s.rows(), |i| reason[i] != 0);
-        rows.iter()
-            .map(|&r| It { mynumber: s.mynumbers[r as usize], reason: reason[r as usize], ..It::new(item::INVALID_MYNUMBER, side, r, s.keys[r as usize]) })
             .collect()
     };
     let invalid_mn_l = invalid_mn(left, &lc, LEFT);
@@ -660,10 +674,10 @@ fn fingerprints_of(s: &Side, seed: u64) -> Vec<u128> {
 
 /// Compares the pairs (`pl[i]`, `pr[i]`); returns the indexes of differing pairs, their masks,
 /// and how many pairs were compared byte for byte after a fingerprint mismatch.
-fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) -> (Vec<u32>, Vec<u64>, u64) {
+fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) -> Result<(Vec<u32>, Vec<u64>, u64), ReconcileError> {
     const CHUNK: usize = 1 << 14;
     if left.fields.is_empty() {
-        return (Vec::new(), Vec::new(), 0);
+        return Ok((Vec::new(), Vec::new(), 0));
     }
     if !opts.fingerprint {
         let parts: Vec<(Vec<u32>, Vec<u64>)> = pl
@@ -687,11 +701,17 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
             idx.extend(i);
             masks.extend(m);
         }
-        return (idx, masks, 0);
+        return Ok((idx, masks, 0));
     }
+    // Fingerprints the sides computed while reading are used when they were made alike (same
+    // seed and form); otherwise the kernel fingerprints the trimmed values with the run's seed.
+    let seed = match (left.fingerprints, right.fingerprints) {
+        (Some((_, a)), Some((_, b))) if a == b => a,
+        _ => opts.seed,
+    };
     let own = |s: &Side| match s.fingerprints {
-        Some((_, seed)) if seed == opts.seed => None,
-        _ => Some(fingerprints_of(s, opts.seed)),
+        Some((_, sd)) if sd == seed => None,
+        _ => Some(fingerprints_of(s, seed)),
     };
     let (own_l, own_r) = (own(left), own(right));
     let fl: &[u128] = own_l.as_deref().unwrap_or_else(|| left.fingerprints.unwrap().0);
@@ -710,54 +730,109 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
         })
         .collect();
     let (mut idx, mut masks) = (Vec::new(), Vec::new());
-    for block in candidates.chunks(opts.release_every.max(1)) {
-        let found: Vec<(u32, u64)> = block
-            .par_iter()
-            .map(|&i| (i, mask_of(left, right, pl[i as usize] as usize, pr[i as usize] as usize)))
+    for block in candidates.chunks(opts.batch.max(1)) {
+        let rows_l: Vec<u32> = block.iter().map(|&i| pl[i as usize]).collect();
+        let rows_r: Vec<u32> = block.iter().map(|&i| pr[i as usize]).collect();
+        let got_l = left.fetch.map(|f| f(&rows_l)).transpose()?;
+        let got_r = right.fetch.map(|f| f(&rows_r)).transpose()?;
+        let value = |side: &Side, got: &Option<VarColumns>, rows: &[u32], f: usize, k: usize| -> Vec<u8> {
+            match got {
+                Some(cols) => Column::Var { offsets: &cols[f].0, data: &cols[f].1 }.get(k).to_vec(),
+                None => side.fields[f].get(rows[k] as usize).to_vec(),
+            }
+        };
+        let found: Vec<(u32, u64)> = (0..block.len())
+            .into_par_iter()
+            .map(|k| {
+                let mut m = 0u64;
+                for f in 0..left.fields.len() {
+                    let (a, b) = (value(left, &got_l, &rows_l, f, k), value(right, &got_r, &rows_r, f, k));
+                    if a != b {
+                        m |= 1 << f;
+                    }
+                }
+                (block[k], m)
+            })
             .filter(|x| x.1 != 0)
             .collect();
         for (i, m) in found {
             idx.push(i);
             masks.push(m);
         }
-        for s in [left, right] {
-            if let Some(release) = s.release {
-                release();
-            }
-        }
     }
-    (idx, masks, candidates.len() as u64)
+    Ok((idx, masks, candidates.len() as u64))
 }
 
-/// 個人番号 held by more than one person: rows of both sides with a joinable key and a 12-digit
-/// number, grouped by number; a group is a conflict when its keys, each mapped to the person's
-/// current code through both sides' supersession lists, are not all one.
+/// 個人番号 held by more than one person: among the rows of both sides with a joinable key and a
+/// 12-digit number, a number whose holders' keys, each mapped to the person's current code
+/// through both sides' supersession lists, are not all one.
+///
+/// Nearly every number is held by one person, once on each side, and those two rows are a pair
+/// of the join. So the numbers are sorted once, not once per side: the left's numbers, plus the
+/// right's except where the right row's pair on the left holds the same number. A number that
+/// then appears twice is a suspect; only the suspects' holders are collected and checked.
 fn mynumber_conflicts(
     left: &Side,
     right: &Side,
     joinable: &(impl Fn(u8) -> bool + Sync),
     sup_l: &Supersession,
     sup_r: &Supersession,
+    (pl, pr): (&[u32], &[u32]),
+    pool: &mut Pool,
 ) -> Vec<It> {
-    let with_number = |s: &Side| rows_where(s.rows(), |i| joinable(s.status[i]) && s.mynumbers[i] < MYNUMBER_BAD);
-    let (ml, _) = Sorted::build(left.mynumbers, &with_number(left));
-    let (mr, _) = Sorted::build(right.mynumbers, &with_number(right));
+    let holds = |s: &Side, i: usize| joinable(s.status[i]) && s.mynumbers[i] < MYNUMBER_BAD;
+    let mut covered = vec![0u8; right.rows()];
+    let out = Scatter(covered.as_mut_ptr());
+    pl.par_chunks(1 << 14).zip(pr.par_chunks(1 << 14)).for_each(|(a, b)| {
+        for (&l, &r) in a.iter().zip(b) {
+            if left.mynumbers[l as usize] == right.mynumbers[r as usize] {
+                // SAFETY: each right row is in at most one pair, and r < right.rows().
+                unsafe { out.set(r as usize, 1) };
+            }
+        }
+    });
+    let mut all = pool.take(left.rows() + right.rows());
+    all.par_extend(
+        (0..left.rows())
+            .into_par_iter()
+            .filter(|&i| holds(left, i))
+            .map(|i| left.mynumbers[i])
+            .chain((0..right.rows()).into_par_iter().filter(|&i| covered[i] == 0 && holds(right, i)).map(|i| right.mynumbers[i])),
+    );
+    drop(covered);
+    let mut scratch = pool.take(all.len());
+    let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
+    sort::radix_sort_with(&mut all, 0, bits, &mut scratch);
+    pool.give(scratch);
+    let mut suspects: Vec<u64> = all.par_windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    pool.give(all);
+    suspects.dedup();
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    // Every holder of a suspect number, grouped by number.
+    let mut holders: Vec<(u64, u8, u32)> = (0..left.rows())
+        .into_par_iter()
+        .filter(|&i| holds(left, i) && suspects.binary_search(&left.mynumbers[i]).is_ok())
+        .map(|i| (left.mynumbers[i], LEFT, i as u32))
+        .chain(
+            (0..right.rows())
+                .into_par_iter()
+                .filter(|&i| holds(right, i) && suspects.binary_search(&right.mynumbers[i]).is_ok())
+                .map(|i| (right.mynumbers[i], RIGHT, i as u32)),
+        )
+        .collect();
+    holders.par_sort_unstable();
     let canon = |k: u64| sup_l.get(k).or_else(|| sup_r.get(k)).unwrap_or(k);
-    let parts = merge_runs(&ml, &mr, || (Vec::<It>::new(), 0u32), |m, a, b, acc| {
-        if a.len() + b.len() < 2 {
-            return;
-        }
-        let kl: Vec<u64> = a.clone().map(|i| left.keys[ml.row(i) as usize]).collect();
-        let kr: Vec<u64> = b.clone().map(|j| right.keys[mr.row(j) as usize]).collect();
-        let first = kl.first().or(kr.first()).copied().unwrap();
-        if kl.iter().chain(&kr).all(|&k| k == first) {
-            return;
-        }
-        let cl: Vec<u64> = kl.iter().map(|&k| canon(k)).collect();
-        let cr: Vec<u64> = kr.iter().map(|&k| canon(k)).collect();
+    let key_of = |side: u8, row: u32| if side == LEFT { left.keys[row as usize] } else { right.keys[row as usize] };
+    let mut out = Vec::new();
+    let mut group = 0u32;
+    for run in holders.chunk_by(|a, b| a.0 == b.0) {
+        let cl: Vec<u64> = run.iter().filter(|h| h.1 == LEFT).map(|h| canon(key_of(h.1, h.2))).collect();
+        let cr: Vec<u64> = run.iter().filter(|h| h.1 == RIGHT).map(|h| canon(key_of(h.1, h.2))).collect();
         let c0 = cl.first().or(cr.first()).copied().unwrap();
         if cl.iter().chain(&cr).all(|&c| c == c0) {
-            return;
+            continue;
         }
         let mut kind = 0;
         if cl.iter().any(|&c| c != cl[0]) {
@@ -769,20 +844,10 @@ fn mynumber_conflicts(
         if cl.iter().any(|&x| cr.iter().any(|&y| x != y)) {
             kind |= conflict::ACROSS;
         }
-        let group = acc.1;
-        acc.1 += 1;
-        for (i, k) in a.zip(kl) {
-            acc.0.push(It { mynumber: m, group, reason: kind, ..It::new(item::MYNUMBER_CONFLICT, LEFT, ml.row(i), k) });
+        for &(m, side, row) in run {
+            out.push(It { mynumber: m, group, reason: kind, ..It::new(item::MYNUMBER_CONFLICT, side, row, key_of(side, row)) });
         }
-        for (j, k) in b.zip(kr) {
-            acc.0.push(It { mynumber: m, group, reason: kind, ..It::new(item::MYNUMBER_CONFLICT, RIGHT, mr.row(j), k) });
-        }
-    });
-    let mut out = Vec::new();
-    let mut groups = 0;
-    for (its, g) in parts {
-        out.extend(its.into_iter().map(|it| It { group: it.group + groups, ..it }));
-        groups += g;
+        group += 1;
     }
     out
 }

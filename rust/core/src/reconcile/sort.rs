@@ -16,6 +16,35 @@ pub(crate) fn rows_where(n: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<u
     (0..n).into_par_iter().filter(|&i| keep(i)).map(|i| i as u32).collect()
 }
 
+/// Large u64 buffers kept for reuse within one reconciliation. Why: a fresh buffer of tens of
+/// megabytes costs a page fault per 4 KB page on first touch, and on a virtual machine those
+/// faults cost more than the radix passes that fill the buffer; four sorts of ten million keys
+/// each need a buffer and a scratch buffer.
+#[derive(Default)]
+pub(crate) struct Pool {
+    free: Vec<Vec<u64>>,
+}
+
+impl Pool {
+    /// An empty buffer with room for `n` values (the roomiest kept one, if any is big enough).
+    pub fn take(&mut self, n: usize) -> Vec<u64> {
+        match self.free.iter().position(|v| v.capacity() >= n) {
+            Some(i) => {
+                let mut v = self.free.swap_remove(i);
+                v.clear();
+                v
+            }
+            None => Vec::with_capacity(n),
+        }
+    }
+
+    pub fn give(&mut self, v: Vec<u64>) {
+        if v.capacity() >= 1 << 16 {
+            self.free.push(v);
+        }
+    }
+}
+
 /// (key, row) pairs in key order (rows ascending within a key).
 pub(crate) enum Sorted {
     Packed { v: Vec<u64>, row_bits: u32 },
@@ -23,28 +52,81 @@ pub(crate) enum Sorted {
 }
 
 impl Sorted {
-    /// The pairs (`keys[row]`, row) of `rows` (ascending row indexes), sorted by key; also whether
-    /// they were in key order already.
-    pub fn build(keys: &[u64], rows: &[u32]) -> (Sorted, bool) {
-        let max_key = rows.par_iter().map(|&r| keys[r as usize]).max().unwrap_or(0);
+    /// The pairs (`keys[row]`, row) of the rows with `keep(row)`, sorted by key; also whether they
+    /// were in key order already. Counting, packing and the order check are one parallel pass
+    /// over the keys; the radix sort follows only when needed.
+    pub fn build(keys: &[u64], keep: impl Fn(usize) -> bool + Sync, pool: &mut Pool) -> (Sorted, bool) {
+        let n = keys.len();
+        let parts = (rayon::current_num_threads() * 4).max(1);
+        let chunk = n.div_ceil(parts).max(1);
+        let ranges: Vec<Range<usize>> = (0..n.div_ceil(chunk)).map(|c| c * chunk..((c + 1) * chunk).min(n)).collect();
+        let stats: Vec<(usize, u64)> = ranges
+            .par_iter()
+            .map(|r| r.clone().filter(|&i| keep(i)).fold((0, 0), |(c, m), i| (c + 1, m.max(keys[i]))))
+            .collect();
+        let total: usize = stats.iter().map(|s| s.0).sum();
+        let max_key = stats.iter().map(|s| s.1).max().unwrap_or(0);
         let key_bits = 64 - max_key.leading_zeros();
-        let row_bits = 64 - key_bits;
-        let max_row = rows.last().copied().unwrap_or(0) as u64;
-        if row_bits >= 64 || (row_bits > 0 && max_row < (1u64 << row_bits)) {
-            let row_bits = row_bits.min(63);
-            let mut v: Vec<u64> = rows.par_iter().map(|&r| (keys[r as usize] << row_bits) | r as u64).collect();
-            let sorted = is_sorted(&v);
-            if !sorted {
-                radix_sort(&mut v, row_bits, 64);
-            }
-            (Sorted::Packed { v, row_bits }, sorted)
-        } else {
-            let mut v: Vec<(u64, u32)> = rows.par_iter().map(|&r| (keys[r as usize], r)).collect();
+        let row_bits = (64 - key_bits).min(63);
+        if key_bits == 64 || (n > 0 && (n - 1) as u64 >= 1u64 << row_bits) {
+            let mut v: Vec<(u64, u32)> = (0..n).into_par_iter().filter(|&i| keep(i)).map(|i| (keys[i], i as u32)).collect();
             let sorted = v.par_windows(2).all(|w| w[0] <= w[1]);
             if !sorted {
                 v.par_sort_unstable();
             }
-            (Sorted::Pairs(v), sorted)
+            return (Sorted::Pairs(v), sorted);
+        }
+        let mut v = pool.take(total);
+        let mut at = Vec::with_capacity(stats.len());
+        let mut acc = 0;
+        for s in &stats {
+            at.push(acc);
+            acc += s.0;
+        }
+        let out = Out(v.as_mut_ptr());
+        // Per chunk: (in order, first value, last value).
+        let order: Vec<(bool, u64, u64)> = ranges
+            .par_iter()
+            .zip(at.par_iter())
+            .map(|(r, &start)| {
+                let (mut k, mut ok, mut first, mut last) = (start, true, None, 0u64);
+                for i in r.clone() {
+                    if keep(i) {
+                        let x = (keys[i] << row_bits) | i as u64;
+                        ok &= x >= last;
+                        first.get_or_insert(x);
+                        last = x;
+                        // SAFETY: chunk c writes positions at[c]..at[c] + count[c], within the
+                        // capacity `total`, and no other chunk writes them.
+                        unsafe { *out.at(k) = x };
+                        k += 1;
+                    }
+                }
+                (ok, first.unwrap_or(u64::MAX), last)
+            })
+            .collect();
+        // SAFETY: the pass above wrote all `total` positions.
+        unsafe { v.set_len(total) };
+        let mut sorted = order.iter().all(|o| o.0);
+        let mut prev = 0u64;
+        for &(_, first, last) in &order {
+            if first != u64::MAX {
+                sorted &= first >= prev;
+                prev = last;
+            }
+        }
+        if !sorted {
+            let mut scratch = pool.take(total);
+            radix_sort_with(&mut v, row_bits, 64, &mut scratch);
+            pool.give(scratch);
+        }
+        (Sorted::Packed { v, row_bits }, sorted)
+    }
+
+    /// Hands the buffer back to the pool.
+    pub fn recycle(self, pool: &mut Pool) {
+        if let Sorted::Packed { v, .. } = self {
+            pool.give(v);
         }
     }
 
@@ -97,10 +179,6 @@ impl Sorted {
     }
 }
 
-fn is_sorted(v: &[u64]) -> bool {
-    v.par_windows(2).all(|w| w[0] <= w[1])
-}
-
 /// A raw pointer that may cross threads: each thread writes a disjoint set of positions.
 #[derive(Clone, Copy)]
 struct Out(*mut u64);
@@ -114,8 +192,19 @@ impl Out {
     }
 }
 
-/// Sorts `v` stably by bits `lo..hi` (LSD radix, up to 11 bits a pass, in parallel).
-pub(crate) fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
+/// Sorts `v` stably by bits `lo..hi`: LSD radix, in as few passes of at most 13 bits as cover
+/// the bits (3 for a 住民票コード), each pass split across threads.
+///
+/// Few passes matter more than small digits here: every pass reads and writes the whole array,
+/// and memory bandwidth, not arithmetic, is what a pass costs. The chunks are as many as the
+/// threads, so each thread writes to one region per digit.
+pub fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
+    radix_sort_with(v, lo, hi, &mut Vec::new());
+}
+
+/// [`radix_sort`] with a scratch buffer to reuse (its contents are overwritten; on return it
+/// may hold the other buffer).
+pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
     let n = v.len();
     if n < 2 || hi <= lo {
         return;
@@ -126,10 +215,11 @@ pub(crate) fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
         return;
     }
     let total = hi - lo;
-    let passes = total.div_ceil(11);
+    let passes = total.div_ceil(13);
     let per = total.div_ceil(passes);
-    let mut scratch: Vec<u64> = vec![0; n];
-    let parts = (rayon::current_num_threads() * 4).max(1);
+    scratch.clear();
+    scratch.reserve(n);
+    let parts = rayon::current_num_threads().max(1);
     let chunk = n.div_ceil(parts);
     let mut in_v = true; // the data currently lives in `v`
     let mut shift = lo;
@@ -137,7 +227,7 @@ pub(crate) fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
         let bits = per.min(hi - shift);
         let buckets = 1usize << bits;
         let mask = (buckets - 1) as u64;
-        let (src, dst): (&[u64], &mut [u64]) = if in_v { (&v[..], &mut scratch[..]) } else { (&scratch[..], &mut v[..]) };
+        let src: &[u64] = if in_v { &v[..] } else { &scratch[..] };
         let hists: Vec<Vec<usize>> = src
             .par_chunks(chunk)
             .map(|c| {
@@ -159,7 +249,10 @@ pub(crate) fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
                     at += h[b];
                 }
             }
-            let out = Out(dst.as_mut_ptr());
+            // The scratch buffer is written through a raw pointer before it is first read, so
+            // it is never zeroed (a fresh page costs a fault either way; zeroing costs a pass).
+            let (src, out): (&[u64], Out) =
+                if in_v { (&v[..], Out(scratch.as_mut_ptr())) } else { (&scratch[..], Out(v.as_mut_ptr())) };
             src.par_chunks(chunk).zip(offs.into_par_iter()).for_each(|(c, mut o)| {
                 for &x in c {
                     let d = ((x >> shift) & mask) as usize;
@@ -169,12 +262,16 @@ pub(crate) fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
                     o[d] += 1;
                 }
             });
+            if in_v {
+                // SAFETY: the pass above wrote all n positions (the histograms sum to n).
+                unsafe { scratch.set_len(n) };
+            }
             in_v = !in_v;
         }
         shift += bits;
     }
     if !in_v {
-        std::mem::swap(v, &mut scratch);
+        std::mem::swap(v, scratch);
     }
 }
 
@@ -204,7 +301,8 @@ mod tests {
     fn sorted_build_packed_and_pairs() {
         let keys: Vec<u64> = (0..50_000u64).map(|i| mix(i) % 100_000_000_000).collect();
         let rows: Vec<u32> = (0..50_000u32).filter(|r| r % 7 != 0).collect();
-        let (s, was) = Sorted::build(&keys, &rows);
+        let mut pool = Pool::default();
+        let (s, was) = Sorted::build(&keys, |r| r % 7 != 0, &mut pool);
         assert!(!was);
         assert!(matches!(s, Sorted::Packed { .. }));
         let mut want: Vec<(u64, u32)> = rows.iter().map(|&r| (keys[r as usize], r)).collect();
@@ -215,16 +313,23 @@ mod tests {
         }
         // Keys too wide to share a word with the row: tuples.
         let wide: Vec<u64> = vec![u64::MAX - 3, 5, u64::MAX - 3, 1];
-        let (s, _) = Sorted::build(&wide, &[0, 1, 2, 3]);
+        let (s, _) = Sorted::build(&wide, |_| true, &mut pool);
         assert!(matches!(s, Sorted::Pairs(_)));
         assert_eq!((0..4).map(|i| (s.key(i), s.row(i))).collect::<Vec<_>>(), vec![(1, 3), (5, 1), (u64::MAX - 3, 0), (u64::MAX - 3, 2)]);
         assert_eq!(s.find(u64::MAX - 3), 2..4);
         assert_eq!(s.find(4), 1..1);
         // Already sorted input is recognised.
-        let (s, was) = Sorted::build(&[1, 2, 2, 9], &[0, 1, 2, 3]);
+        let (s, was) = Sorted::build(&[1, 2, 2, 9], |_| true, &mut pool);
         assert!(was);
         assert_eq!(s.find(2), 1..3);
-        let (s, was) = Sorted::build(&[], &[]);
+        let (s, was) = Sorted::build(&[], |_| true, &mut pool);
         assert!(was && s.len() == 0);
+        // Sorted within chunks but not across them.
+        let keys: Vec<u64> = (0..100_000u64).map(|i| (i * 31) % 100_000).collect();
+        let (s, was) = Sorted::build(&keys, |_| true, &mut pool);
+        assert!(!was);
+        assert!((1..s.len()).all(|i| s.key(i - 1) <= s.key(i)));
+        let (s, was) = Sorted::build(&keys, |i| i < 3000, &mut pool);
+        assert!(was && s.len() == 3000);
     }
 }

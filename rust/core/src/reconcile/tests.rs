@@ -280,15 +280,30 @@ fn large_random_sides_match_a_plain_model() {
     for (k, m, a, b) in &rrows {
         r = r.row(*k, *m, &[a, b]);
     }
-    let released = AtomicUsize::new(0);
-    let hook = || {
-        released.fetch_add(1, Ordering::Relaxed);
+    // Fields of the right side read through a fetch hook, in batches of 100 rows.
+    let fetched = AtomicUsize::new(0);
+    let hook = |rows: &[u32]| -> Result<VarColumns, ReconcileError> {
+        assert!(rows.len() <= 100);
+        fetched.fetch_add(rows.len(), Ordering::Relaxed);
+        let side = r.side();
+        Ok(side
+            .fields
+            .iter()
+            .map(|c| {
+                let (mut o, mut d) = (vec![0u64], Vec::new());
+                for &row in rows {
+                    d.extend_from_slice(c.get(row as usize));
+                    o.push(d.len() as u64);
+                }
+                (o, d)
+            })
+            .collect())
     };
     let mut rs = r.side();
-    rs.release = Some(&hook);
-    let opts = Options { fingerprint: true, release_every: 100, ..Options::default() };
+    rs.fetch = Some(&hook);
+    let opts = Options { fingerprint: true, batch: 100, ..Options::default() };
     let rep = reconcile(&l.side(), &rs, &opts).unwrap();
-    assert!(released.load(Ordering::Relaxed) > 0);
+    assert_eq!(fetched.load(Ordering::Relaxed) as u64, rep.compared_bytes);
     let exact = reconcile(&l.side(), &r.side(), &Options::default()).unwrap();
     assert_eq!(rep.items, exact.items);
     assert!(rep.left_sorted && !rep.right_sorted);
