@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "NativeSide",
     "NativeStore",
     "PARALLEL_MIN",
     "__version__",
@@ -21,6 +22,8 @@ __all__ = [
     "explain_u64",
     "explain_ucs4",
     "generate",
+    "reconcile",
+    "reconcile_codes",
 ]
 __version__: str
 #: Inputs at least this long are split across cores.
@@ -186,3 +189,71 @@ class NativeStore:
     def set_sync(self, on: bool) -> None: ...
     def force_sync(self) -> None: ...
     def copy_compacted(self, dest: str | PathLike[str]) -> None: ...
+
+# ---- reconciliation (整合性確認) ------------------------------------------------------------------
+
+#: An array side: (keys, key status, 個人番号, fields, superseded old codes, their current codes);
+#: a field is ("fixed", bytes, width, stride, offset) or ("var", offsets, bytes).
+_ArraySide = tuple[
+    npt.NDArray[np.uint64],
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.uint64],
+    list[tuple[object, ...]],
+    npt.NDArray[np.uint64],
+    npt.NDArray[np.uint64],
+]
+
+@final
+class NativeSide:
+    """One side of a reconciliation read natively: a fixed-width file (memory-mapped), a CSV file
+    or a store. Key status codes: 0 ok, 1 length, 2 format, 3 checksum, 4 malformed row."""
+
+    @staticmethod
+    def fixed(
+        path: str,
+        record_width: int,
+        columns: list[tuple[int, int]],
+        key: int,
+        mynumber: int | None,
+        compared: list[int],
+        seed: int | None = None,
+        raw: bool = False,
+    ) -> NativeSide:
+        """Maps and reads a fixed-width file; ``columns`` are (offset, width) of every field."""
+    @staticmethod
+    def csv(path: str, names: list[bytes], key: int, mynumber: int | None, compared: list[int]) -> NativeSide:
+        """Reads a CSV file; ``names`` are header names (bytes in the file's encoding) to keep."""
+    @staticmethod
+    def store(path: str, positions: list[int], key: int, mynumber: int | None, compared: list[int]) -> NativeSide:
+        """Reads every person of a store; ``positions`` index the items of a stored record."""
+    @property
+    def kind(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def aligned(self) -> bool: ...
+    def keys(self) -> npt.NDArray[np.uint64]: ...
+    def status(self) -> npt.NDArray[np.uint8]: ...
+    def mynumbers(self) -> npt.NDArray[np.uint64]: ...
+    def lines(self) -> npt.NDArray[np.uint64] | None:
+        """The 1-based line of each row (files), or None (a store)."""
+    def persons(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]] | None:
+        """(person ids, entry flags) of a store side, else None."""
+    def superseded(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+    def gather(self, column: int, rows: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
+        """Values of a column at ``rows``, Arrow-like (offsets, data), padding removed."""
+    def release(self) -> None:
+        """Drops a mapped file's pages from this process (they stay in the page cache)."""
+
+def reconcile(
+    left: NativeSide | _ArraySide,
+    right: NativeSide | _ArraySide,
+    strict: bool = True,
+    fingerprint: bool = False,
+    seed: int = 0,
+    batch: int = 16384,
+) -> dict[str, object]:
+    """Reconciles two sides; a dict of numpy arrays (classes per row, findings) and counts."""
+
+def reconcile_codes() -> tuple[list[str], list[str]]:
+    """Names of the row classes and of the finding kinds, indexed by code."""

@@ -157,3 +157,8 @@ class NoSuchProposal(StoreError, LookupError):
 
 class ProposalDecided(StoreError):
     """The proposal was approved, rejected or withdrawn already (possibly just now, by another operator)."""
+
+
+class ReconcileError(JukistoreError, ValueError):
+    """Two sides cannot be reconciled as given: a layout or file that does not fit, or sides
+    whose fields differ."""

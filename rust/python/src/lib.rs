@@ -10,6 +10,7 @@ use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
+mod reconcile;
 mod store;
 
 fn kind_of(name: &str) -> PyResult<Kind> {
@@ -155,5 +156,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_list, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_class::<store::NativeStore>()?;
+    m.add_class::<reconcile::NativeSide>()?;
+    m.add_function(wrap_pyfunction!(reconcile::reconcile, m)?)?;
+    m.add_function(wrap_pyfunction!(reconcile::reconcile_codes, m)?)?;
     Ok(())
 }
