@@ -791,14 +791,37 @@ fn mynumber_conflicts(
             }
         }
     });
-    let mut all = pool.take(left.rows() + right.rows());
-    all.par_extend(
-        (0..left.rows())
-            .into_par_iter()
-            .filter(|&i| holds(left, i))
-            .map(|i| left.mynumbers[i])
-            .chain((0..right.rows()).into_par_iter().filter(|&i| covered[i] == 0 && holds(right, i)).map(|i| right.mynumbers[i])),
-    );
+    // The numbers to sort: the left's, and the right's not covered by their pair. Counted, then
+    // written in place by chunk (a filtered collect would copy them twice more).
+    let take_l = |i: usize| holds(left, i);
+    let take_r = |i: usize| covered[i] == 0 && holds(right, i);
+    let chunk = 1 << 16;
+    let count = |n: usize, take: &(dyn Fn(usize) -> bool + Sync)| -> Vec<usize> {
+        (0..n.div_ceil(chunk)).into_par_iter().map(|c| (c * chunk..((c + 1) * chunk).min(n)).filter(|&i| take(i)).count()).collect()
+    };
+    let (cl, cr) = (count(left.rows(), &take_l), count(right.rows(), &take_r));
+    let total: usize = cl.iter().chain(&cr).sum();
+    let mut all = pool.take(total);
+    let dst = sort::Out::new(&mut all);
+    let fill = |s: &Side, counts: &[usize], base: usize, take: &(dyn Fn(usize) -> bool + Sync)| {
+        let mut starts = Vec::with_capacity(counts.len());
+        let mut at = base;
+        for &c in counts {
+            starts.push(at);
+            at += c;
+        }
+        starts.into_par_iter().enumerate().for_each(|(c, mut at)| {
+            for i in (c * chunk..((c + 1) * chunk).min(s.rows())).filter(|&i| take(i)) {
+                // SAFETY: chunk c writes its counted positions only, all below `total`.
+                unsafe { dst.write(at, s.mynumbers[i]) };
+                at += 1;
+            }
+        });
+    };
+    fill(left, &cl, 0, &take_l);
+    fill(right, &cr, cl.iter().sum(), &take_r);
+    // SAFETY: the two fills wrote all `total` positions.
+    unsafe { all.set_len(total) };
     drop(covered);
     let mut scratch = pool.take(all.len());
     let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
@@ -810,15 +833,26 @@ fn mynumber_conflicts(
     if suspects.is_empty() {
         return Vec::new();
     }
+    // A bitmap of the suspects' low bits turns away nearly every row before a binary search.
+    const FILTER_BITS: u32 = 20;
+    let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
+    for &m in &suspects {
+        let h = (m & ((1 << FILTER_BITS) - 1)) as usize;
+        filter[h >> 6] |= 1 << (h & 63);
+    }
+    let suspect = |m: u64| {
+        let h = (m & ((1 << FILTER_BITS) - 1)) as usize;
+        filter[h >> 6] >> (h & 63) & 1 == 1 && suspects.binary_search(&m).is_ok()
+    };
     // Every holder of a suspect number, grouped by number.
     let mut holders: Vec<(u64, u8, u32)> = (0..left.rows())
         .into_par_iter()
-        .filter(|&i| holds(left, i) && suspects.binary_search(&left.mynumbers[i]).is_ok())
+        .filter(|&i| holds(left, i) && suspect(left.mynumbers[i]))
         .map(|i| (left.mynumbers[i], LEFT, i as u32))
         .chain(
             (0..right.rows())
                 .into_par_iter()
-                .filter(|&i| holds(right, i) && suspects.binary_search(&right.mynumbers[i]).is_ok())
+                .filter(|&i| holds(right, i) && suspect(right.mynumbers[i]))
                 .map(|i| (right.mynumbers[i], RIGHT, i as u32)),
         )
         .collect();

@@ -181,10 +181,21 @@ impl Sorted {
 
 /// A raw pointer that may cross threads: each thread writes a disjoint set of positions.
 #[derive(Clone, Copy)]
-struct Out(*mut u64);
+pub(crate) struct Out(*mut u64);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 impl Out {
+    /// Writes into the spare capacity of `v` (set its length once every position is written).
+    pub fn new(v: &mut Vec<u64>) -> Out {
+        Out(v.as_mut_ptr())
+    }
+
+    /// SAFETY: `i` is below the capacity of the buffer and no other thread writes it.
+    #[inline(always)]
+    pub unsafe fn write(self, i: usize, x: u64) {
+        unsafe { *self.0.add(i) = x };
+    }
+
     #[inline(always)]
     fn at(self, i: usize) -> *mut u64 {
         // SAFETY (of the callers): `i` is within the output buffer and written by one thread only.
@@ -192,8 +203,8 @@ impl Out {
     }
 }
 
-/// Sorts `v` stably by bits `lo..hi`: LSD radix, in as few passes of at most 13 bits as cover
-/// the bits (3 for a 住民票コード), each pass split across threads.
+/// Sorts `v` stably by bits `lo..hi`: LSD radix, in as few passes of at most 14 bits as cover
+/// the bits (3 for a 住民票コード or a 個人番号), each pass split across threads.
 ///
 /// Few passes matter more than small digits here: every pass reads and writes the whole array,
 /// and memory bandwidth, not arithmetic, is what a pass costs. The chunks are as many as the
@@ -215,7 +226,7 @@ pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut 
         return;
     }
     let total = hi - lo;
-    let passes = total.div_ceil(13);
+    let passes = total.div_ceil(14);
     let per = total.div_ceil(passes);
     scratch.clear();
     scratch.reserve(n);
