@@ -252,8 +252,10 @@ def reconcile(
     fingerprint: bool = False,
     seed: int = 0,
     batch: int = 16384,
+    mynumber_field: int | None = None,
 ) -> dict[str, object]:
-    """Reconciles two sides; a dict of numpy arrays (classes per row, findings) and counts."""
+    """Reconciles two sides; a dict of numpy arrays (classes per row, findings) and counts.
+    ``mynumber_field``: the compared field holding the 個人番号 text the sides' numbers come from."""
 
 def reconcile_codes() -> tuple[list[str], list[str]]:
     """Names of the row classes and of the finding kinds, indexed by code."""

@@ -88,8 +88,11 @@ def reconcile(left: SideLike, right: SideLike, layout: str | Layout = "seigo", *
         ls, rs = ls.to_utf8(), rs.to_utf8()
         done("transcode")
     step("compare", f"comparing {ls.rows:,} with {rs.rows:,} rows")
+    # Every side parses its 個人番号 from the very text compared in that field, which lets the
+    # kernel tell pairs holding one number from the comparison itself.
+    mn_field = p.compared.index(p.mynumber) if p.mynumber is not None else None
     raw_result: dict[str, Any] = _core.reconcile(ls.spec(), rs.spec(), strict=strict, fingerprint=fingerprint,
-                                                 seed=seed)
+                                                 seed=seed, mynumber_field=mn_field)
     done("compare")
     for k, v in raw_result["timings"].items():
         timings[f"compare.{k}"] = v

@@ -340,8 +340,10 @@ fn side_of<'a>(g: &'a Given<'a, '_>, fingerprint: bool) -> PyResult<(Side<'a>, O
 }
 
 /// Reconciles two sides; returns a dict of numpy arrays and counts (see `jukistore.reconcile`).
+/// `mynumber_field`: the compared field holding the 個人番号 text the sides' numbers were parsed
+/// from (see `Options::mynumber_field`).
 #[pyfunction]
-#[pyo3(signature = (left, right, strict=true, fingerprint=false, seed=0, batch=16384))]
+#[pyo3(signature = (left, right, strict=true, fingerprint=false, seed=0, batch=16384, mynumber_field=None))]
 pub fn reconcile<'py>(
     py: Python<'py>,
     left: &Bound<'py, PyAny>,
@@ -350,6 +352,7 @@ pub fn reconcile<'py>(
     fingerprint: bool,
     seed: u64,
     batch: usize,
+    mynumber_field: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (lb, rb) = (left.cast::<NativeSide>().ok(), right.cast::<NativeSide>().ok());
     let gl = match &lb {
@@ -360,7 +363,7 @@ pub fn reconcile<'py>(
         Some(b) => Given::Native(b.get()),
         None => Given::Arrays(ArraySide::extract(right)?),
     };
-    let opts = Options { strict, fingerprint, seed, batch };
+    let opts = Options { strict, fingerprint, seed, batch, mynumber_field };
     let (mut ls, lf) = side_of(&gl, fingerprint)?;
     let (mut rs, rf) = side_of(&gr, fingerprint)?;
     let fetch_l = lf.map(|f| move |rows: &[u32]| f.fetch(rows));

@@ -230,11 +230,15 @@ pub struct Options {
     pub seed: u64,
     /// Pairs compared byte for byte per batch of [`Side::fetch`] reads (bounds the rows held).
     pub batch: usize,
+    /// The compared field holding the 個人番号 as text, when there is one. Both sides'
+    /// `mynumbers` must then be parsed from exactly that text, so that a pair found equal in that
+    /// field holds one number: the 個人番号 check then needs no look-up per pair.
+    pub mynumber_field: Option<usize>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { strict: true, fingerprint: false, seed: 0x6a75_6b69_7374_6f72, batch: 1 << 14 }
+        Options { strict: true, fingerprint: false, seed: 0x6a75_6b69_7374_6f72, batch: 1 << 14, mynumber_field: None }
     }
 }
 
@@ -461,6 +465,9 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     if nf > 64 {
         return Err(ReconcileError::Input(format!("{nf} compared fields; at most 64")));
     }
+    if opts.mynumber_field.is_some_and(|f| f >= nf) {
+        return Err(ReconcileError::Input(format!("the 個人番号 field {:?} is not among the {nf} compared fields", opts.mynumber_field)));
+    }
     let (sup_l, sup_r) = (Supersession::of(left), Supersession::of(right));
     let strict = opts.strict;
     let joinable = move |s: u8| s == Reason::Ok as u8 || (!strict && s == Reason::Checksum as u8);
@@ -573,9 +580,34 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     lap("compare", &mut timings);
 
     // 5. 個人番号: invalid check digits, and one number under two persons.
-    let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r, (&pl, &pr), &mut pool);
+    // Right rows whose pair on the left holds the same 個人番号: known from the comparison when the
+    // number is a compared field (pairs found equal in it), else looked up pair by pair.
+    let covered: Vec<u8> = match opts.mynumber_field {
+        Some(f) => {
+            let mut differs: Vec<u32> = diff_mask.iter().zip(&dr).filter(|(&m, _)| m >> f & 1 == 1).map(|(_, &r)| r).collect();
+            differs.sort_unstable();
+            rc.par_iter()
+                .enumerate()
+                .map(|(r, &c)| (c == class::SAME || (c == class::DIFFERENT && differs.binary_search(&(r as u32)).is_err())) as u8)
+                .collect()
+        }
+        None => {
+            let mut covered = vec![0u8; right.rows()];
+            let out = Scatter(covered.as_mut_ptr());
+            pl.par_chunks(1 << 14).zip(pr.par_chunks(1 << 14)).for_each(|(a, b)| {
+                for (&l, &r) in a.iter().zip(b) {
+                    if left.mynumbers[l as usize] == right.mynumbers[r as usize] {
+                        // SAFETY: each right row is in at most one pair, and r < right.rows().
+                        unsafe { out.set(r as usize, 1) };
+                    }
+                }
+            });
+            covered
+        }
+    };
     drop(pl);
     drop(pr);
+    let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r, covered, &mut pool);
     let invalid_mn = |s: &Side, cls: &[u8], side: u8| -> Vec<It> {
         (0..s.rows())
             .into_par_iter()
@@ -769,28 +801,19 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
 ///
 /// Nearly every number is held by one person, once on each side, and those two rows are a pair
 /// of the join. So the numbers are sorted once, not once per side: the left's numbers, plus the
-/// right's except where the right row's pair on the left holds the same number. A number that
-/// then appears twice is a suspect; only the suspects' holders are collected and checked.
+/// right's except where the right row's pair on the left holds the same number (`covered`). A
+/// number that then appears twice is a suspect; only the suspects' holders are collected and
+/// checked.
 fn mynumber_conflicts(
     left: &Side,
     right: &Side,
     joinable: &(impl Fn(u8) -> bool + Sync),
     sup_l: &Supersession,
     sup_r: &Supersession,
-    (pl, pr): (&[u32], &[u32]),
+    covered: Vec<u8>,
     pool: &mut Pool,
 ) -> Vec<It> {
     let holds = |s: &Side, i: usize| joinable(s.status[i]) && s.mynumbers[i] < MYNUMBER_BAD;
-    let mut covered = vec![0u8; right.rows()];
-    let out = Scatter(covered.as_mut_ptr());
-    pl.par_chunks(1 << 14).zip(pr.par_chunks(1 << 14)).for_each(|(a, b)| {
-        for (&l, &r) in a.iter().zip(b) {
-            if left.mynumbers[l as usize] == right.mynumbers[r as usize] {
-                // SAFETY: each right row is in at most one pair, and r < right.rows().
-                unsafe { out.set(r as usize, 1) };
-            }
-        }
-    });
     // The numbers to sort: the left's, and the right's not covered by their pair. Counted, then
     // written in place by chunk (a filtered collect would copy them twice more).
     let take_l = |i: usize| holds(left, i);

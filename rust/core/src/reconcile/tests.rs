@@ -205,6 +205,31 @@ fn one_mynumber_under_two_codes() {
 }
 
 #[test]
+fn conflicts_found_through_the_compared_number_field_equal_those_looked_up() {
+    // Field 1 is the 個人番号 as text; conflicts within, across, on differing and equal pairs.
+    let t = |m: u64| if m == MYNUMBER_EMPTY { String::new() } else { m.to_string() };
+    let rows_l = [(1, mn(1)), (2, mn(1)), (3, mn(3)), (5, mn(5)), (6, MYNUMBER_EMPTY), (7, mn(7))];
+    let rows_r = [(1, mn(1)), (4, mn(3)), (3, mn(9)), (5, mn(5)), (6, mn(7)), (8, mn(8))];
+    let (mut l, mut r) = (Owned::new(2), Owned::new(2));
+    for &(k, m) in &rows_l {
+        l = l.row(code(k), m, &["x", &t(m)]);
+    }
+    for &(k, m) in &rows_r {
+        r = r.row(code(k), m, &["x", &t(m)]);
+    }
+    for fingerprint in [false, true] {
+        let base = Options { fingerprint, ..Options::default() };
+        let looked_up = reconcile(&l.side(), &r.side(), &base).unwrap();
+        let through = reconcile(&l.side(), &r.side(), &Options { mynumber_field: Some(1), ..base.clone() }).unwrap();
+        assert_eq!(looked_up.items, through.items);
+        let groups: std::collections::HashSet<u64> =
+            (0..through.items.len()).filter(|&i| through.items.class[i] == item::MYNUMBER_CONFLICT).map(|i| through.items.mynumber[i]).collect();
+        assert_eq!(groups, [mn(1), mn(3), mn(7)].into_iter().collect());
+    }
+    assert!(reconcile(&l.side(), &r.side(), &Options { mynumber_field: Some(2), ..Options::default() }).is_err());
+}
+
+#[test]
 fn invalid_mynumbers_are_reported_and_still_compared() {
     let bad = mn(1) ^ 1;
     let l = Owned::new(1).row(code(1), bad, &["a"]).row(code(2), MYNUMBER_BAD, &["b"]).row(code(3), MYNUMBER_EMPTY, &["c"]);
