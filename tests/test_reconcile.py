@@ -240,3 +240,20 @@ def test_sides_can_be_read_once_and_reused(base: dict[str, np.ndarray], tmp_path
     assert "rows=400" in repr(left)
     r1, r2 = reconcile(left, rf), reconcile(left, rf)
     assert planted.findings(r1) == planted.findings(r2) == p.expected["findings"]
+
+
+def test_whole_master_files_with_more_than_64_compared_items(tmp_path: Path) -> None:
+    from jukistore import synth
+
+    ward = synth.ward(200, seed=4)
+    cols = {f: np.char.decode(v, "utf-8") for f, v in ward.by_field().items()}
+    fileio.write_fixed_columns(tmp_path / "a.dat", "jumin_kihon", cols)
+    lay = layouts.load("jumin_kihon")
+    late = lay.by_no(84).field  # past the 64th compared item
+    changed = dict(cols)
+    changed[late] = cols[late].copy()
+    changed[late][7] = "9" if changed[late][7] != "9" else "8"
+    fileio.write_fixed_columns(tmp_path / "b.dat", "jumin_kihon", changed)
+    r = reconcile(tmp_path / "a.dat", tmp_path / "b.dat", "jumin_kihon")
+    assert r.summary["counts"]["different"] == 1 and r.summary["fields"][late] == 1
+    assert r.detail["fields"].tolist() == [late] and r.detail["mask"][0] == 0 and r.detail["mask_hi"][0] != 0

@@ -37,6 +37,12 @@ NONE = 2**32 - 1
 _ITEM = {name: code for code, name in enumerate(ITEM_NAMES) if name}
 
 
+def _bit(raw: dict[str, Any], idx: npt.NDArray[np.intp], bit: int) -> npt.NDArray[np.bool_]:
+    """Whether compared field ``bit`` differs, for the findings ``idx`` (masks of 128 bits in two words)."""
+    word, b = ("mask", bit) if bit < 64 else ("mask_hi", bit - 64)
+    return ((raw[word][idx] >> np.uint64(b)) & np.uint64(1)) == 1
+
+
 def _code_text(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.str_]:
     """Integers as zero-padded decimal text, vectorised."""
     return np.strings.zfill(values.astype(str), width) if len(values) else np.empty(0, dtype=f"U{width}")
@@ -154,7 +160,7 @@ class Result:
             per_field: dict[str, list[dict[str, Any]]] = {}
             for bit, item in enumerate(self.plan.compared):
                 field = self.plan.layout.items[item].field
-                idx = diff[(r["mask"][diff] >> np.uint64(bit)) & np.uint64(1) == 1][:k]
+                idx = diff[_bit(r, diff, bit)][:k]
                 if not len(idx):
                     continue
                 lrows, rrows = r["left_row"][idx], r["right_row"][idx]
@@ -250,12 +256,15 @@ class Result:
         masks = r["mask"]
         fields = np.full(n, "", dtype=object)
         if n:
-            uniq, inv = np.unique(masks, return_inverse=True)
+            pairs = np.stack([masks, r["mask_hi"]], axis=1)
+            uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
             names = self.plan.compared_fields
-            text = ["|".join(f for b, f in enumerate(names) if int(m) >> b & 1) for m in uniq]
-            fields = np.array(text, dtype=object)[inv]
+            text = ["|".join(f for b, f in enumerate(names) if (int(lo) | int(hi) << 64) >> b & 1) for lo, hi in uniq]
+            fields = np.array(text, dtype=object)[inv.reshape(-1)]
         out["fields"] = fields.astype(str) if n else np.empty(0, dtype="U1")
         out["mask"] = masks
+        if len(self.plan.compared) > 64:
+            out["mask_hi"] = r["mask_hi"]
         other = r["other_key"]
         out["other_key"] = np.where(other != 0, _code_text(other, 11), "") if n else np.empty(0, dtype="U1")
         mn = r["mynumber"]
@@ -289,7 +298,7 @@ class Result:
         diff = self._where("different")
         for bit, item in enumerate(self.plan.compared):
             field = self.plan.layout.items[item].field
-            idx = diff[(r["mask"][diff] >> np.uint64(bit)) & np.uint64(1) == 1]
+            idx = diff[_bit(r, diff, bit)]
             for s, name in ((0, "left"), (1, "right")):
                 col = np.full(n, "", dtype=object)
                 if len(idx):

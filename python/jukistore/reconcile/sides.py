@@ -78,8 +78,8 @@ def plan(layout: str | Layout) -> Plan:
     key = find("住民票コード", "juminhyo_code")
     if key is None:
         raise ReconcileError(f"layout {lay.name} has no 住民票コード to join the sides on")
-    if len(lay.items) > 65:
-        raise ReconcileError(f"layout {lay.name} has {len(lay.items) - 1} fields to compare; at most 64")
+    if len(lay.items) > 129:
+        raise ReconcileError(f"layout {lay.name} has {len(lay.items) - 1} fields to compare; at most 128")
     mn = find("個人番号", "mynumber")
     return Plan(lay, key, mn, tuple(i for i in range(len(lay.items)) if i != key))
 

@@ -385,6 +385,7 @@ pub fn reconcile<'py>(
     d.set_item("right_row", PyArray1::from_vec(py, it.right_row))?;
     d.set_item("key", PyArray1::from_vec(py, it.key))?;
     d.set_item("mask", PyArray1::from_vec(py, it.mask))?;
+    d.set_item("mask_hi", PyArray1::from_vec(py, it.mask_hi))?;
     d.set_item("other_key", PyArray1::from_vec(py, it.other_key))?;
     d.set_item("mynumber", PyArray1::from_vec(py, it.mynumber))?;
     d.set_item("group", PyArray1::from_vec(py, it.group))?;

@@ -243,7 +243,8 @@ impl Default for Options {
 }
 
 /// Findings, one per entry, as columns. Which columns mean something depends on `class`:
-/// - different: rows on both sides, `key`, `mask` (bit i = compared field i differs);
+/// - different: rows on both sides, `key`, `mask` (bit i = compared field i differs, for fields
+///   0..64) and `mask_hi` (bit i = field 64 + i);
 /// - only_left / only_right: the row and `key`;
 /// - duplicate / paired_with_duplicate: one entry per row, `group` numbers the key;
 /// - invalid: the row, `reason` (the key's [`Reason`] code), `key` as parsed (0 if unparsable);
@@ -262,6 +263,7 @@ pub struct Items {
     pub right_row: Vec<u32>,
     pub key: Vec<u64>,
     pub mask: Vec<u64>,
+    pub mask_hi: Vec<u64>,
     pub other_key: Vec<u64>,
     pub mynumber: Vec<u64>,
     pub group: Vec<u32>,
@@ -276,7 +278,7 @@ struct It {
     left_row: u32,
     right_row: u32,
     key: u64,
-    mask: u64,
+    mask: u128,
     other_key: u64,
     mynumber: u64,
     group: u32,
@@ -297,7 +299,8 @@ impl Items {
         self.left_row.push(it.left_row);
         self.right_row.push(it.right_row);
         self.key.push(it.key);
-        self.mask.push(it.mask);
+        self.mask.push(it.mask as u64);
+        self.mask_hi.push((it.mask >> 64) as u64);
         self.other_key.push(it.other_key);
         self.mynumber.push(it.mynumber);
         self.group.push(it.group);
@@ -462,8 +465,8 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
             right.fields.len()
         )));
     }
-    if nf > 64 {
-        return Err(ReconcileError::Input(format!("{nf} compared fields; at most 64")));
+    if nf > 128 {
+        return Err(ReconcileError::Input(format!("{nf} compared fields; at most 128")));
     }
     if opts.mynumber_field.is_some_and(|f| f >= nf) {
         return Err(ReconcileError::Input(format!("the 個人番号 field {:?} is not among the {nf} compared fields", opts.mynumber_field)));
@@ -687,8 +690,8 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
 
 /// Bit mask of the compared fields that differ between `left` row `a` and `right` row `b`.
 #[inline]
-fn mask_of(left: &Side, right: &Side, a: usize, b: usize) -> u64 {
-    let mut m = 0u64;
+fn mask_of(left: &Side, right: &Side, a: usize, b: usize) -> u128 {
+    let mut m = 0u128;
     for (f, (cl, cr)) in left.fields.iter().zip(&right.fields).enumerate() {
         if cl.get(a) != cr.get(b) {
             m |= 1 << f;
@@ -706,13 +709,13 @@ fn fingerprints_of(s: &Side, seed: u64) -> Vec<u128> {
 
 /// Compares the pairs (`pl[i]`, `pr[i]`); returns the indexes of differing pairs, their masks,
 /// and how many pairs were compared byte for byte after a fingerprint mismatch.
-fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) -> Result<(Vec<u32>, Vec<u64>, u64), ReconcileError> {
+fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) -> Result<(Vec<u32>, Vec<u128>, u64), ReconcileError> {
     const CHUNK: usize = 1 << 14;
     if left.fields.is_empty() {
         return Ok((Vec::new(), Vec::new(), 0));
     }
     if !opts.fingerprint {
-        let parts: Vec<(Vec<u32>, Vec<u64>)> = pl
+        let parts: Vec<(Vec<u32>, Vec<u128>)> = pl
             .par_chunks(CHUNK)
             .zip(pr.par_chunks(CHUNK))
             .enumerate()
@@ -773,10 +776,10 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
                 None => side.fields[f].get(rows[k] as usize).to_vec(),
             }
         };
-        let found: Vec<(u32, u64)> = (0..block.len())
+        let found: Vec<(u32, u128)> = (0..block.len())
             .into_par_iter()
             .map(|k| {
-                let mut m = 0u64;
+                let mut m = 0u128;
                 for f in 0..left.fields.len() {
                     let (a, b) = (value(left, &got_l, &rows_l, f, k), value(right, &got_r, &rows_r, f, k));
                     if a != b {

@@ -251,6 +251,24 @@ fn bad_rows_are_listed_and_skipped() {
 }
 
 #[test]
+fn more_than_64_fields_use_the_high_mask_word() {
+    let nf = 70;
+    let vals: Vec<String> = (0..nf).map(|i| format!("v{i}")).collect();
+    let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
+    let l = Owned::new(nf).row(code(1), mn(1), &refs);
+    let mut changed = refs.clone();
+    changed[3] = "x";
+    changed[66] = "y";
+    let r = Owned::new(nf).row(code(1), mn(1), &changed);
+    let rep = run(&l, &r);
+    assert_eq!((rep.items.mask[0], rep.items.mask_hi[0]), (1 << 3, 1 << 2));
+    assert_eq!(rep.field_counts.iter().sum::<u64>(), 2);
+    assert_eq!((rep.field_counts[3], rep.field_counts[66]), (1, 1));
+    let big = Owned::new(129).row(code(1), mn(1), &vec!["a"; 129]);
+    assert!(reconcile(&big.side(), &big.side(), &Options::default()).is_err());
+}
+
+#[test]
 fn inputs_that_do_not_fit_are_errors() {
     let l = Owned::new(1).row(code(1), mn(1), &["a"]);
     let r = Owned::new(2).row(code(1), mn(1), &["a", "b"]);
