@@ -344,6 +344,7 @@ fn side_of<'a>(g: &'a Given<'a, '_>, fingerprint: bool) -> PyResult<(Side<'a>, O
 /// from (see `Options::mynumber_field`).
 #[pyfunction]
 #[pyo3(signature = (left, right, strict=true, fingerprint=false, seed=0, batch=16384, mynumber_field=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn reconcile<'py>(
     py: Python<'py>,
     left: &Bound<'py, PyAny>,
