@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jukistore import _core
+from jukistore import _core, ids
 from jukistore.errors import mask
 from jukistore.ids import REASONS
 from jukistore.reconcile.sides import MYNUMBER_BAD, MYNUMBER_EMPTY, Plan, Side
@@ -44,8 +44,18 @@ def _bit(raw: dict[str, Any], idx: npt.NDArray[np.intp], bit: int) -> npt.NDArra
 
 
 def _code_text(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.str_]:
-    """Integers as zero-padded decimal text, vectorised."""
-    return np.strings.zfill(values.astype(str), width) if len(values) else np.empty(0, dtype=f"U{width}")
+    """Integers as zero-padded decimal text of ``width`` digits (wider ones keep all their
+    digits), vectorised: digits by arithmetic for the common case, ``str`` for the rest."""
+    v = np.asarray(values, dtype=np.uint64)
+    limit = np.uint64(10**width)
+    out = ids.juminhyo.to_text(np.where(v < limit, v, 0)) if width == 11 else ids.mynumber.to_text(np.where(v < limit, v, 0))
+    text = out.astype(f"U{width}")
+    wide = np.flatnonzero(v >= limit)
+    if len(wide):
+        text = text.astype(object)
+        text[wide] = [str(int(x)) for x in v[wide]]
+        text = text.astype(str)
+    return text
 
 
 class Result:
@@ -235,7 +245,7 @@ class Result:
         n = len(r["class"])
         cls = r["class"]
         out: dict[str, np.ndarray] = {
-            "class": np.array(ITEM_NAMES, dtype=object)[cls].astype(str) if n else np.empty(0, dtype="U1"),
+            "class": np.array(ITEM_NAMES)[cls] if n else np.empty(0, dtype="U1"),
             "side": np.array(SIDES)[r["side"]] if n else np.empty(0, dtype="U1"),
             "key": _code_text(r["key"], 11),
         }
@@ -256,9 +266,12 @@ class Result:
         masks = r["mask"]
         fields = np.full(n, "", dtype=object)
         if n:
-            pairs = np.stack([masks, r["mask_hi"]], axis=1)
-            uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
             names = self.plan.compared_fields
+            if r["mask_hi"].any():
+                uniq, inv = np.unique(np.stack([masks, r["mask_hi"]], axis=1), axis=0, return_inverse=True)
+            else:  # the usual case, and a much cheaper sort
+                lo, inv = np.unique(masks, return_inverse=True)
+                uniq = np.stack([lo, np.zeros_like(lo)], axis=1)
             text = ["|".join(f for b, f in enumerate(names) if (int(lo) | int(hi) << 64) >> b & 1) for lo, hi in uniq]
             fields = np.array(text, dtype=object)[inv.reshape(-1)]
         out["fields"] = fields.astype(str) if n else np.empty(0, dtype="U1")
