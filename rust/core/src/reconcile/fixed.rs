@@ -73,6 +73,7 @@ const PAGE: usize = 4096;
 
 /// A fixed-width file read as a side.
 pub struct FixedFile {
+    path: String,
     file: File,
     map: Option<Mmap>,
     spec: FixedSpec,
@@ -113,6 +114,7 @@ impl FixedFile {
         // reconciled are exchange files, not files being written.
         let map = if len == 0 { None } else { Some(unsafe { Mmap::map(&file) }.map_err(io)?) };
         let mut f = FixedFile {
+            path: name.clone(),
             file,
             map,
             spec,
@@ -321,7 +323,7 @@ impl FixedFile {
             }
         });
         match failed.into_inner().unwrap() {
-            Some(source) => Err(ReconcileError::Io { path: "fixed-width file".into(), source }),
+            Some(source) => Err(ReconcileError::Io { path: self.path.clone(), source }),
             None => Ok(raw),
         }
     }
