@@ -14,9 +14,11 @@
 //! 3. a key only on one side that the other side (or its own) knows as a superseded 住民票コード of
 //!    a person present on the other side is a stale copy, not a missing person;
 //! 4. pairs are compared field by field (or first by a row fingerprint, see
-//!    [`column::fingerprint`]), giving a bit mask of differing fields per differing pair;
-//! 5. 個人番号 are sorted the same way to find one number under two persons, within or across
-//!    sides (two codes of one person, linked by supersession, are one person).
+//!    [`column::fingerprint`], and byte for byte only where fingerprints differ, on rows a side
+//!    may read by position: [`Side::fetch`]), giving a bit mask of differing fields per pair;
+//! 5. 個人番号 are sorted once, both sides together less the pairs that hold one number alike,
+//!    to find one number under two persons, within or across sides (two codes of one person,
+//!    linked by supersession, are one person).
 //!
 //! Row indexes are u32 (a side holds fewer than 2^32 rows): half the memory of usize, for
 //! arrays of tens of millions.
