@@ -12,9 +12,14 @@ def test_demo_on_a_small_ward(tmp_path) -> None:
     out = io.StringIO()
     steps = Demo(residents=3000, seed=5, directory=tmp_path / "demo", out=out).run()
     names = [s.name for s in steps]
-    assert names == ["generate", "validate", "load", "verify", "read back", "search"]
+    assert names == ["generate", "validate", "load", "read back", "search", "events", "reconcile", "verify"]
     by = {s.name: s for s in steps}
     assert by["verify"].data["ok"] is True
+    # Every event of the year was written, one 更新順番号 each, and the reconciliation against the
+    # planted copy found exactly what was planted.
+    assert by["events"].data["ok"] is True and sum(by["events"].data["events"].values()) > 0
+    assert by["reconcile"].data["ok"] is True
+    assert by["reconcile"].data["classes"]["different"] > 0
     assert by["read back"].data["ok"] is True
     # Every generated number passes its check digit; counts add up to the ward.
     codes = by["validate"].data["codes"]

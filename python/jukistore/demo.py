@@ -2,12 +2,14 @@
 
 ``jukistore demo`` generates a ward (about 300,000 residents plus removed persons, fixed seed),
 writes it as a fixed-width master file, validates every number in it, loads it into a new store,
-verifies the store, reads every person back in bulk and searches by 4情報, and writes a readable
-report to the terminal and a self-contained HTML report (inline SVG charts, no network) beside the
-store.
+reads every person back in bulk and searches by 4情報, applies a year of residency events (moves,
+household changes, departures, deaths, arrivals), reconciles the store against a copy with
+planted differences (the report must equal what was planted), verifies the store, and writes a
+readable report to the terminal and a self-contained HTML report (inline SVG charts, no network)
+beside the store.
 
-Each step is a function of :class:`Demo` so the steps can grow as the register does (history,
-reconciliation, provision, purge) without the command changing shape.
+Each step is a function of :class:`Demo` returning a :class:`Step` (its lines for the terminal,
+its figures for the charts), so steps are added without the command changing shape.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class Demo:
         if self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
-        for fn in (self.generate, self.validate, self.load, self.verify, self.read_back, self.search):
+        for fn in (self.generate, self.validate, self.load, self.read_back, self.search, self.events,
+                   self.reconcile, self.verify):
             self._step(fn)
         self.write_html(self.directory / "report.html")
         self._print(f"\nHTML report: {self.directory / 'report.html'}")
@@ -143,6 +146,84 @@ class Demo:
         lines.append(f"{len(recs)} searches in {dt * 1000:.1f} ms")
         return Step("search", 0, lines, {"hits": hits_total})
 
+    def events(self) -> Step:
+        """A year of residency events: moves, household changes, departures, deaths, arrivals."""
+        from jukistore.history import Event, EventCode, Register
+        from jukistore.store import Operator
+        from jukistore.synth import events as synth_events
+
+        reg = Register(self.store)
+        op = Operator("demo-clerk", "demo-terminal")
+        batches = synth_events.plan_year(self.ward.current_mask, "20250402", seed=self.seed)
+        arrivals = synth_events.newcomers(set(self.ward.text(30)), set(self.ward.text(81)) - {""},
+                                          int(self.ward.residents * synth_events.MOVE_IN_RATE), seed=self.seed + 1)
+        total = sum(len(b) for b in batches) + len(arrivals)
+        counts: dict[str, int] = {}
+        first = self.store.stats()["last_seq"]
+        t0 = time.perf_counter()
+        self.store._native.set_sync(False)
+        try:
+            with Progress("events", total) as bar:
+                for b in batches:
+                    reg.apply_many(b.code, b.persons, b.dates, b.changes, operator=op)
+                    counts[b.code.name] = len(b)
+                    bar.update(bar.done + len(b))
+                for k in range(0, len(arrivals), 5_000):
+                    part = arrivals[k : k + 5_000]
+                    reg.apply([Event(EventCode.転入, "20250402", record=r) for r in part], operator=op)
+                    bar.update(bar.done + len(part))
+                counts[EventCode.転入.name] = len(arrivals)
+            self.store.sync()
+        finally:
+            self.store._native.set_sync(True)
+        dt = time.perf_counter() - t0
+        last = self.store.stats()["last_seq"]
+        feed = reg.changes(since=first, limit=5)
+        return Step("events", 0, [
+            "a year of 異動: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+            f"{total:,} events in {dt:.1f} s, {total / dt:,.0f} events/s; 更新順番号 {first + 1:,}..{last:,}",
+            f"change feed from {first:,}: first entries {[(c.seq, c.event.name if hasattr(c.event, 'name') else c.event) for c in feed]}",
+        ], {"events": counts, "rate": total / dt, "ok": last - first == total})
+
+    def reconcile(self) -> Step:
+        """The store against a copy with planted differences: the report must be exactly the truth."""
+        from jukistore import fileio
+        from jukistore.reconcile import Side, plan, planted, reconcile
+
+        t0 = time.perf_counter()
+        p = plan("seigo")
+        side = Side.from_store(self.store, p)
+        rows = np.arange(side.rows, dtype=np.uint32)
+        base = {}
+        for item, name in enumerate(p.layout.fields):
+            off, data = side.field_bytes(item, rows)
+            raw = data.tobytes()
+            base[name] = np.array([raw[int(a):int(b)] for a, b in zip(off[:-1], off[1:])])
+        k = max(1, side.rows // 10_000)
+        counts = planted.Counts(different=10 * k, only_left=3 * k, only_right=3 * k, duplicate_right=k,
+                                invalid_right=k, conflict_across=k, invalid_mynumber_right=k)
+        plant = planted.plant(base, counts, seed=self.seed)
+        copy = self.directory / "prefecture-copy.dat"
+        fileio.write_fixed_columns(copy, "seigo", {f: np.char.decode(v, "utf-8") for f, v in plant.right.items()})
+        prep = time.perf_counter() - t0
+        result = reconcile(self.store, copy)
+        got = result.summary["counts"]
+        want = plant.expected["counts"]
+        exact = planted.findings(result) == plant.expected["findings"] and all(got[c] == want[c] for c in want)
+        result.write(self.directory / "reconcile")
+        classes = {c: int(got[c]) for c in ("different", "only_left", "only_right", "duplicate_keys", "invalid_right",
+                                            "mynumber_conflicts", "invalid_mynumbers_right")}
+        t = result.summary["timings"]["total"]
+        return Step("reconcile", 0, [
+            f"store ({got['left_rows']:,} rows, removed persons included) against a copy ({got['right_rows']:,} rows) "
+            f"with planted differences, prepared in {prep:.1f} s",
+            f"compared in {t:.2f} s ({(got['left_rows'] + got['right_rows']) / 2 / t:,.0f} rows/s a side): "
+            + ", ".join(f"{k} {v:,}" for k, v in classes.items() if v),
+            "differing fields: " + ", ".join(f"{k} {v:,}" for k, v in result.summary["fields"].items() if v),
+            "report equals the planted truth exactly" if exact else "REPORT DIFFERS FROM THE PLANTED TRUTH",
+            f"detail written to {self.directory / 'reconcile'} (CSV, Parquet, JSON)",
+        ], {"classes": classes, "fields": {k: int(v) for k, v in result.summary["fields"].items()}, "ok": exact})
+
     # ---- report --------------------------------------------------------------------------
 
     def _step(self, fn: Callable[[], Step]) -> None:
@@ -194,6 +275,11 @@ def render_html(steps: list[Step], residents: int, seed: int) -> str:
         charts.append(_bar_chart("Numbers by check result",
                                  {f"住民票コード {REASONS[i]}": v["codes"][i] for i in range(4)}
                                  | {f"個人番号 {REASONS[i]}": v["mynumbers"][i] for i in range(4)}))
+    if "events" in by:
+        charts.append(_bar_chart("Events by type (a year)", by["events"].data["events"]))
+    if "reconcile" in by:
+        charts.append(_bar_chart("Reconciliation differences by class", by["reconcile"].data["classes"]))
+        charts.append(_bar_chart("Differing pairs by field", by["reconcile"].data["fields"]))
     rates = {s.name: s.data["rate"] for s in steps if "rate" in s.data}
     if rates:
         charts.append(_bar_chart("Throughput", rates, "/s"))

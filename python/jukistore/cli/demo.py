@@ -11,7 +11,7 @@ from jukistore.cli import EXIT_FINDING, EXIT_OK
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from jukistore.demo import DEFAULT_RESIDENTS, DEFAULT_SEED
 
-    p = sub.add_parser("demo", help="generate, validate, load, verify and read back a synthetic ward, with a report")
+    p = sub.add_parser("demo", help="the main job on a synthetic ward: load, validate, events, reconcile, verify, with a report")
     p.add_argument("--residents", type=int, default=DEFAULT_RESIDENTS, help=f"current residents (default {DEFAULT_RESIDENTS:,})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--dir", type=Path, default=Path("jukistore-demo"), help="working directory (replaced)")

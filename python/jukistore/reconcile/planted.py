@@ -198,6 +198,11 @@ def plant(base: Columns, counts: Counts, seed: int = 0, *, base_seed: int = 0) -
         raise ValueError(f"{counts.rows_needed()} planted changes need at least as many base rows, got {n}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
+    # A base taken from a register has persons without a 個人番号 (removed before 2015); the plants
+    # that copy or corrupt a number draw first, so rows holding one go first (a stable partition:
+    # a base where everyone holds one keeps the plain permutation).
+    has_mn = np.char.str_len(base["mynumber"][order]) > 0
+    order = np.concatenate([order[has_mn], order[~has_mn]])
     taken = 0
 
     def rows(k: int) -> npt.NDArray[np.intp]:
@@ -207,7 +212,7 @@ def plant(base: Columns, counts: Counts, seed: int = 0, *, base_seed: int = 0) -
         return out
 
     # Fresh numbers: positions of the sequences past what any base of this seed can use.
-    fresh_start = _RESERVE + seed * 4096
+    fresh_start = _RESERVE + (seed % (1 << 20)) * 4096  # below 2^33: inside the 10^10 codes
     fresh_codes = ids.juminhyo.to_text(ids.juminhyo.generate(counts.only_right + counts.superseded_left
                                                              + counts.superseded_right, base_seed, fresh_start))
     fresh_mns = ids.mynumber.to_text(ids.mynumber.generate(counts.only_right, base_seed, fresh_start))
