@@ -13,11 +13,12 @@ Run it either way:
 
     python bench/bench_ids.py                 # all implementations once, in one process: a table
     python bench/bench_ids.py --profile       # also jukistore's rate by call size (serial/parallel)
-    python -m pytest bench --benchmark-enable # the pytest-benchmark suite (bench/conftest.py)
+    python -m bench --suite ids               # the pytest-benchmark suite, with the report
 
-N comes from the environment variable JUKISTORE_BENCH_N (default 10,000,000; smoke runs use e.g.
-100,000). python-stdnum runs on a subsample of 20,000 values and its rate is per number. The data
-are synthetic (``jukistore.ids.mynumber.generate``), with invalid values mixed in.
+N is the size ``IDS_N`` of bench/sizes.py (10,000,000 at the default and full scales, 100,000 at
+the smoke scale; ``JUKISTORE_BENCH_IDS_N`` overrides it). python-stdnum runs on a subsample of
+20,000 values and its rate is per number. The data are synthetic
+(``jukistore.ids.mynumber.generate``), with invalid values mixed in.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from jukistore import _core
 from jukistore.ids import mynumber
+from sizes import size
 
-N = int(os.environ.get("JUKISTORE_BENCH_N", "10_000_000"))
+N = size("IDS_N")
 STDNUM_SAMPLE = 20_000
 SEED = 20_240_601
 FORMS = ("uint64", "S12")
@@ -320,7 +322,7 @@ def _timed_calls(fn: Callable[[npt.NDArray[np.generic]], object], pieces: list[n
 def main(argv: list[str] | None = None) -> int:
     """Measure all implementations once in this process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=N, help="numbers to validate (default: $JUKISTORE_BENCH_N or 10,000,000)")
+    parser.add_argument("--n", type=int, default=N, help="numbers to validate (default: the size IDS_N, see bench/sizes.py)")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds over all implementations; the best counts")
     parser.add_argument("--profile", action="store_true", help="also time jukistore by call size")
     args = parser.parse_args(argv)
@@ -334,43 +336,45 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---- pytest-benchmark suite -------------------------------------------------------------------
 
+IMPLS = ("python-stdnum", "numpy", "numba", "jukistore")
+
+
 @pytest.fixture(scope="module")
 def inputs() -> dict[str, npt.NDArray[np.generic]]:
+    """The N synthetic numbers in both input forms."""
     return make_inputs(N)
 
 
 @pytest.fixture(scope="module")
 def impls() -> dict[str, dict[str, Validator]]:
+    """Every implementation, numba compiled."""
     return implementations()
 
 
 @pytest.fixture(scope="module")
 def expected(impls: dict[str, dict[str, Validator]], inputs: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.bool_]]:
+    """The answer, after checking every implementation gives it."""
     return check_agreement(impls, inputs)
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize("impl", ["python-stdnum", "numpy", "numba", "jukistore"])
+@pytest.mark.parametrize("impl", IMPLS)
 def test_mynumber_validation(
-    benchmark: Any,
+    measure: Any,
     impl: str,
     form: str,
     impls: dict[str, dict[str, Validator]],
     inputs: dict[str, npt.NDArray[np.generic]],
     expected: dict[str, npt.NDArray[np.bool_]],
 ) -> None:
-    """One benchmark per implementation and form; the result is checked again before timing."""
-    fn = impls[impl][form]
+    """Validity of every number, one implementation and input form; the timed result is checked."""
     data, want = inputs[form], expected[form]
     if impl == "python-stdnum":
         data, want = subsample(data), subsample(want)
-    assert np.array_equal(fn(data), want)
-    benchmark.group = f"mynumber {form}"
-    benchmark.extra_info.update(numbers=len(data), form=form)
     rounds = 3 if impl in ("python-stdnum", "numpy") else 10
-    benchmark.pedantic(fn, args=(data,), rounds=rounds, iterations=1)
-    if benchmark.stats is not None and benchmark.stats.stats.min:
-        benchmark.extra_info["numbers_per_second"] = len(data) / benchmark.stats.stats.min
+    got = measure(impls[impl][form], data, group=f"ids: 個人番号 check digits, {form}", impl=impl,
+                  items=len(data), unit="numbers", rounds=rounds)
+    assert got.dtype == np.bool_ and np.array_equal(got, want), f"{impl} disagrees on {form}"
 
 
 if __name__ == "__main__":
