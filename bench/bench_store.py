@@ -1,6 +1,7 @@
 """Store benchmarks against sqlite3 and raw py-lmdb, measured in one run.
 
-What is compared, on the same synthetic persons (``JUKISTORE_BENCH_STORE_N``, default 1,000,000):
+What is compared, on the same synthetic persons (the size ``STORE_N`` of bench/sizes.py: 1,000,000
+at the full scale, 200,000 at the default one; ``JUKISTORE_BENCH_STORE_N`` overrides it):
 
 - bulk load: jukistore ``Store.load`` from master records, against sqlite3 ``executemany`` of the
   same keys and the same MessagePack payloads into a table with the same indexes (the keys and
@@ -11,8 +12,9 @@ What is compared, on the same synthetic persons (``JUKISTORE_BENCH_STORE_N``, de
 - ``get_many`` of random keys: jukistore against sqlite3 ``IN (...)`` queries in chunks of 500;
 - 4情報 search (name + birth date): jukistore against sqlite3 with indexes on both.
 
-Run ``python bench/bench_store.py`` for a table, or ``pytest bench/bench_store.py
---benchmark-enable`` for pytest-benchmark (sizes from the same variable).
+Run ``python bench/bench_store.py [N]`` for a table in one process, or ``python -m bench --suite
+store`` for the pytest-benchmark suite and its report. Every timed call's answer is checked
+against the records that were loaded.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ import pytest
 from jukistore import Store
 from jukistore.records import JuminKihon
 from jukistore.store import NO_MYNUMBER, Operator, _key_fields, address_key, name_key
+from sizes import size
 
-N = int(os.environ.get("JUKISTORE_BENCH_STORE_N", "1000000"))
+N = size("STORE_N")
 OP = Operator("bench", "bench-01")
 DECODER = msgspec.msgpack.Decoder(JuminKihon)
 ENCODER = msgspec.msgpack.Encoder()
@@ -290,56 +293,152 @@ def main() -> None:
 
 
 # ---- pytest-benchmark suite ---------------------------------------------------------------------
+# The same operations as run(), each a benchmark in a group shared by jukistore and its anchors.
+
+#: Single lookups per timed call (one call at a time inside), get_many keys, 4情報 queries.
+GETS, MANY, MANY_SQLITE, SEARCHES = 20_000, 1_000_000, 100_000, 2_000
+KEY_LABEL = {"code": "住民票コード", "mynumber": "個人番号"}
+
+
+@dataclass
+class Loaded:
+    """The persons, the jukistore store, the sqlite3 database and raw py-lmdb on a copy of the store."""
+
+    d: Data
+    store: Store
+    con: sqlite3.Connection
+    raw: RawLmdb
+    tmp: Path
+
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    n = int(os.environ.get("JUKISTORE_BENCH_STORE_N", "20000"))
-    d = make_data(n)
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """N persons loaded in each engine once, for the read benchmarks."""
+    d = make_data(N)
     tmp = tmp_path_factory.mktemp("store")
     store = load_jukistore(d, tmp / "store")
     con = load_sqlite(d, tmp / "anchor.sqlite")
     (tmp / "copy").mkdir()
     store._native.copy_compacted(str(tmp / "copy" / "data.mdb"))
-    return d, store, con, RawLmdb(tmp / "copy")
+    return Loaded(d, store, con, RawLmdb(tmp / "copy"), tmp)
 
 
-def test_get_jukistore(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
-    d, store, _, _ = loaded
-    code = int(d.codes[len(d.codes) // 2])
-    assert benchmark(store.get, code=code) is not None
+def _pick(n: int, k: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, min(n, k))
 
 
-def test_get_sqlite3(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
-    d, _, con, _ = loaded
-    code = int(d.codes[len(d.codes) // 2])
-    cur = con.cursor()
-    assert benchmark(lambda: DECODER.decode(cur.execute("SELECT payload FROM persons WHERE code=?", (code,)).fetchone()[0]))
+@pytest.mark.parametrize("impl", ["jukistore", "sqlite3"])
+def test_load(measure: Any, impl: str, loaded: Loaded) -> None:
+    """Bulk load of all N persons into an empty store or database (a fresh one every round)."""
+    d = loaded.d
+    rounds = iter(range(1_000))
+
+    def fresh() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (d, loaded.tmp / f"load-{impl}-{next(rounds)}"), {}
+
+    fn = load_jukistore if impl == "jukistore" else lambda d, p: load_sqlite(d, p.with_suffix(".sqlite"))
+    got = measure(fn, group="store: bulk load", impl=impl, items=len(d.records), unit="persons", rounds=2, setup=fresh)
+    mid = len(d.records) // 2
+    if impl == "jukistore":
+        assert got.stats()["persons"] == len(d.records)
+        assert got.get(code=int(d.codes[mid])).record == d.records[mid]
+    else:
+        assert got.execute("SELECT count(*) FROM persons").fetchone()[0] == len(d.records)
+        assert DECODER.decode(got.execute("SELECT payload FROM persons WHERE code=?", (int(d.codes[mid]),)).fetchone()[0]) == d.records[mid]
+        got.close()
 
 
-def test_get_pylmdb_raw(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
-    d, _, _, raw = loaded
-    code = int(d.codes[len(d.codes) // 2])
-    assert benchmark(raw.get, code, raw.by_code) is not None
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
+@pytest.mark.parametrize("by", ["code", "mynumber"])
+@pytest.mark.parametrize("impl", ["jukistore", "sqlite3", "py-lmdb raw"])
+def test_get(measure: Any, impl: str, by: str, decode: bool, loaded: Loaded) -> None:
+    """Single lookups, one call at a time; with ``decoded`` each record is also decoded into a
+    JuminKihon (jukistore decodes lazily, on first access to ``.record``)."""
+    d, store, con, raw = loaded.d, loaded.store, loaded.con, loaded.raw
+    pick = _pick(len(d.records), GETS, 11)
+    keys = [int(k) for k in (d.codes if by == "code" else d.mynumbers)[pick]]
+
+    def j_get() -> list[Any]:
+        out = [store.get(code=k) if by == "code" else store.get(mynumber=k) for k in keys]
+        return [p.record for p in out] if decode else out
+
+    def s_get() -> list[Any]:
+        cur = con.cursor()
+        q = f"SELECT payload FROM persons WHERE {by}=?"
+        out = [cur.execute(q, (k,)).fetchone()[0] for k in keys]
+        return [DECODER.decode(b) for b in out] if decode else out
+
+    def r_get() -> list[Any]:
+        db = raw.by_code if by == "code" else raw.by_mn
+        out = [raw.get_bytes(k, db) for k in keys]
+        return [DECODER.decode(b) for b in out] if decode else out
+
+    fn = {"jukistore": j_get, "sqlite3": s_get, "py-lmdb raw": r_get}[impl]
+    what = "get + decode" if decode else "get"
+    got = measure(fn, group=f"store: {what} by {KEY_LABEL[by]}", impl=impl, items=len(keys), unit="lookups", rounds=3)
+    want = [d.records[i] for i in pick]
+    if impl == "jukistore":
+        got = got if decode else [p.record for p in got]
+    elif not decode:
+        got = [DECODER.decode(b) for b in got]
+    assert got == want, f"{impl} returned other records"
 
 
-def test_get_many_jukistore(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
-    d, store, _, _ = loaded
-    res = benchmark(store.get_many, d.codes)
-    assert res.found.all()
+@pytest.mark.parametrize("impl", ["jukistore", "sqlite3"])
+def test_get_many(measure: Any, impl: str, loaded: Loaded) -> None:
+    """Many random 住民票コード at once: jukistore ``get_many`` (one native call) against sqlite3
+    ``IN (...)`` queries of 500 keys (on fewer keys: rates are per key)."""
+    d, store, con = loaded.d, loaded.store, loaded.con
+    pick = _pick(len(d.records), MANY if impl == "jukistore" else MANY_SQLITE, 13)
+    if impl == "jukistore":
+        keys = d.codes[pick]
+        got = measure(store.get_many, keys, group="store: get_many by 住民票コード", impl=impl, items=len(keys),
+                      unit="lookups", rounds=3)
+        assert got.found.all() and len(got) == len(keys)
+        sample = range(0, len(keys), max(1, len(keys) // 1000))
+        assert all(DECODER.decode(got.payload(i)) == d.records[pick[i]] for i in sample)
+        return
+    sub = [int(c) for c in d.codes[pick]]
+
+    def s_many() -> dict[int, bytes]:
+        cur = con.cursor()
+        out: dict[int, bytes] = {}
+        for i in range(0, len(sub), 500):
+            chunk = sub[i : i + 500]
+            out.update(cur.execute(f"SELECT code, payload FROM persons WHERE code IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    got = measure(s_many, group="store: get_many by 住民票コード", impl=impl, items=len(sub), unit="lookups", rounds=3)
+    assert len(got) == len(set(sub))
+    assert all(DECODER.decode(got[int(d.codes[i])]) == d.records[i] for i in pick[:1000])
 
 
-def test_get_many_sqlite3(benchmark, loaded) -> None:  # type: ignore[no-untyped-def]
-    d, _, con, _ = loaded
-    codes = [int(c) for c in d.codes[:5000]]
+@pytest.mark.parametrize("impl", ["jukistore", "sqlite3"])
+def test_search(measure: Any, impl: str, loaded: Loaded) -> None:
+    """4情報 search by カナ name and birth date, records decoded; the name key is computed per
+    query on both sides, as jukistore does."""
+    d, store, con = loaded.d, loaded.store, loaded.con
+    f = _key_fields()
+    qs = [(getattr(d.records[i], f["kana"]), d.births[i]) for i in _pick(len(d.records), SEARCHES, 17)]
 
-    def many() -> int:
-        got = 0
-        for i in range(0, len(codes), 500):
-            chunk = codes[i : i + 500]
-            got += len(con.execute(f"SELECT payload FROM persons WHERE code IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-        return got
+    def j_search() -> list[list[str]]:
+        return [sorted(getattr(p.record, f["code"]) for p in store.search(name_kana=k, birth_date=b)) for k, b in qs]
 
-    assert benchmark(many) == len(codes)
+    def s_search() -> list[list[str]]:
+        cur = con.cursor()
+        out = []
+        for k, b in qs:
+            rows = cur.execute("SELECT payload FROM persons WHERE name_key=? AND birth=?", (name_key(k), b)).fetchall()
+            out.append(sorted(getattr(DECODER.decode(r[0]), f["code"]) for r in rows))
+        return out
+
+    got = measure(j_search if impl == "jukistore" else s_search, group="store: 4情報 search (カナ name + birth date)",
+                  impl=impl, items=len(qs), unit="queries", rounds=3)
+    # The answer: every person with that name key and birth date (each query's own person among them).
+    want: dict[tuple[str, str], list[str]] = {}
+    for r, nk, b in zip(d.records, d.names, d.births):
+        want.setdefault((nk, b), []).append(getattr(r, f["code"]))
+    assert got == [sorted(want[(name_key(k), b)]) for k, b in qs]
 
 
 if __name__ == "__main__":
