@@ -1,22 +1,25 @@
 """Fixed-width files as numpy columns, against per-row readers and the csv module.
 
-Measured in one run, on ``JUKISTORE_BENCH_ROWS`` rows (default 1,000,000) of the ``seigo`` layout
+Measured in one run, on ``FILEIO_ROWS`` rows (bench/sizes.py; 1,000,000 at the default scale) of
+the ``seigo`` layout
 (the 8 reconciliation items: the file that arrives at ward, prefecture and national scale) in
 UTF-8, 493 bytes a row:
 
-- ``write_fixed_columns``: the vectorised column writer, every value checked;
+- ``write_fixed_columns``: the vectorised column writer, every value checked, against a Python
+  loop padding each encoded value to its width (the same bytes, nothing checked);
 - ``read_columns``: all 8 columns as bytes, every line and every ASCII value checked, and 4
   columns decoded to str;
-- anchors, on the first ``JUKISTORE_BENCH_SUBSAMPLE`` rows (default 100,000; rates are per row,
+- anchors, on the first ``FILEIO_SUBSAMPLE`` rows (100,000 at the default scale; rates are per row,
   so they compare): jukistore ``iter_records`` (a checked Struct per row), a bare Python loop
   slicing and decoding each line with no checks (the floor of any per-row reader in Python), and
   the ``csv`` module reading the same rows as CSV;
 - the 84-item master layout (7.8 KB a row in UTF-8): ``read_columns`` of 4 columns on
-  ``JUKISTORE_BENCH_MASTER_ROWS`` rows (default 100,000).
+  ``FILEIO_MASTER_ROWS`` rows (100,000 at the default scale), against the slicing loop cutting
+  the same 4 fields out of each line.
 
-Results are checked equal to what was written before anything is timed. ``python
-bench/bench_fileio.py`` prints a table; ``pytest bench/bench_fileio.py --benchmark-enable`` runs the
-same cases under pytest-benchmark (without ``--benchmark-enable`` each runs once, as a check).
+Results are checked equal to what was written. ``python bench/bench_fileio.py`` prints a table;
+``python -m bench --suite fileio`` runs the same cases under pytest-benchmark and reports them
+(``JUKISTORE_BENCH_FILEIO_ROWS`` and the like override the sizes).
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ import pytest
 
 from jukistore import fileio, layouts
 from jukistore.ids import juminhyo, mynumber
+from sizes import size
 
-ROWS = int(os.environ.get("JUKISTORE_BENCH_ROWS", "1000000"))
-SUBSAMPLE = int(os.environ.get("JUKISTORE_BENCH_SUBSAMPLE", "100000"))
-MASTER_ROWS = int(os.environ.get("JUKISTORE_BENCH_MASTER_ROWS", "100000"))
+ROWS = size("FILEIO_ROWS")
+SUBSAMPLE = size("FILEIO_SUBSAMPLE")
+MASTER_ROWS = size("FILEIO_MASTER_ROWS")
 DECODED = ["juminhyo_code", "mynumber", "name", "birth_date"]
 MASTER_COLUMNS = ["juminhyo_code", "mynumber", "name_kanji", "birth_date"]
 
@@ -168,38 +172,109 @@ def main() -> None:
         print(f"| {k} | {v:,.0f} | {v / anchor:.1f} |")
 
 
+# ---- pytest-benchmark suite ---------------------------------------------------------------------
+
+
+def write_loop(path: Path, cols: dict[str, np.ndarray]) -> None:
+    """The anchor writer: each value encoded and padded with spaces to its byte width, row by row."""
+    lay = layouts.load("seigo")
+    widths = lay.byte_widths()
+    values = [[v if isinstance(v, bytes) else v.encode() for v in cols[it.field].tolist()] for it in lay.items]
+    with open(path, "wb") as fh:
+        for row in zip(*values):
+            fh.write(b"".join(v.ljust(w, b" ") for v, w in zip(row, widths)) + b"\n")
+
+
+def sliced_columns(path: Path, layout: str, fields: list[str]) -> dict[str, list[str]]:
+    """The floor of a per-row reader: ``fields`` sliced out of each line and decoded, nothing checked."""
+    lay = layouts.load(layout)
+    spans = {it.field: (o, o + w) for it, o, w in zip(lay.items, lay.byte_offsets(), lay.byte_widths())}
+    cut = [spans[f] for f in fields]
+    out: list[list[str]] = [[] for _ in fields]
+    with open(path, "rb") as fh:
+        for line in fh:
+            for col, (a, b) in zip(out, cut):
+                col.append(line[a:b].rstrip(b" ").decode())
+    return dict(zip(fields, out))
+
+
+def csv_columns(path: Path, fields: list[str]) -> dict[str, list[str]]:
+    """The csv module reading the same rows as CSV, a list per row, ``fields`` kept."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rd = csv.reader(fh)
+        header = next(rd)
+        at = [header.index(f) for f in fields]
+        out: list[list[str]] = [[] for _ in fields]
+        for row in rd:
+            for col, k in zip(out, at):
+                col.append(row[k])
+    return dict(zip(fields, out))
+
+
+def as_text(values: Any) -> list[str]:
+    """A column as a list of str, whatever array form it came in."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()]
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
     return Files(tmp_path_factory.mktemp("fileio"), ROWS, SUBSAMPLE, MASTER_ROWS)
 
 
-def test_write_columns(benchmark: Any, files: Files, tmp_path: Path) -> None:
-    benchmark.pedantic(fileio.write_fixed_columns, args=(tmp_path / "w.dat", "seigo", files.cols), rounds=3)
-    assert (tmp_path / "w.dat").read_bytes() == files.seigo.read_bytes()
+@pytest.mark.parametrize("impl", ["jukistore", "Python loop, padded lines"])
+def test_write(measure: Any, impl: str, files: Files, tmp_path: Path) -> None:
+    """All rows of the seigo file written from columns; both writers must produce the same bytes."""
+    out = tmp_path / "w.dat"
+    fn = (lambda: fileio.write_fixed_columns(out, "seigo", files.cols)) if impl == "jukistore" else (lambda: write_loop(out, files.cols))
+    measure(fn, group="fileio: write the seigo file from columns", impl=impl, items=files.rows, unit="rows", rounds=3)
+    assert out.read_bytes() == files.seigo.read_bytes()
 
 
-def test_read_columns_bytes(benchmark: Any, files: Files) -> None:
-    assert len(benchmark(read_bytes, files.seigo)["juminhyo_code"]) == files.rows
+READERS = ["jukistore", "jukistore, 4 columns decoded to str", "jukistore, iter_records (a Struct per row)",
+           "Python loop slicing lines, unchecked", "csv module, list per row"]
 
 
-def test_read_columns_decoded(benchmark: Any, files: Files) -> None:
-    assert len(benchmark(read_decoded, files.seigo)["name"]) == files.rows
+@pytest.mark.parametrize("impl", READERS)
+def test_read(measure: Any, impl: str, files: Files) -> None:
+    """The seigo file read: jukistore ``read_columns`` (all 8 columns as checked bytes, or 4 decoded to
+    str) on all rows; ``iter_records`` and the anchors on the subsample (rates are per row)."""
+    group = "fileio: read the seigo file"
+    if impl == "jukistore":
+        got = measure(read_bytes, files.seigo, group=group, impl=impl, items=files.rows, unit="rows", rounds=5)
+        assert all(len(got[f]) == files.rows for f in files.cols)
+        assert as_text(got["juminhyo_code"]) == as_text(files.cols["juminhyo_code"])
+        return
+    if impl.startswith("jukistore, 4"):
+        got = measure(read_decoded, files.seigo, group=group, impl=impl, items=files.rows, unit="rows", rounds=5)
+        for f in DECODED:
+            assert as_text(got[f]) == as_text(files.cols[f]), f
+        return
+    k = files.subsample
+    if impl.startswith("jukistore, iter"):
+        got = measure(lambda: list(fileio.iter_records(files.sub, "seigo")), group=group, impl=impl, items=k,
+                      unit="rows", rounds=3)
+        assert [r.name for r in got] == as_text(files.cols["name"][:k])
+        return
+    if impl.startswith("Python"):
+        got = measure(sliced_columns, files.sub, "seigo", DECODED, group=group, impl=impl, items=k, unit="rows", rounds=3)
+    else:
+        got = measure(csv_columns, files.sub_csv, DECODED, group=group, impl=impl, items=k, unit="rows", rounds=3)
+    for f in DECODED:
+        assert got[f] == as_text(files.cols[f][:k]), f
 
 
-def test_iter_records_subsample(benchmark: Any, files: Files) -> None:
-    assert benchmark(rows_records, files.sub) == files.subsample
-
-
-def test_python_slicing_subsample(benchmark: Any, files: Files) -> None:
-    assert benchmark(rows_sliced, files.sub) == files.subsample
-
-
-def test_csv_module_subsample(benchmark: Any, files: Files) -> None:
-    assert benchmark(rows_csv, files.sub_csv) == files.subsample
-
-
-def test_read_master_columns(benchmark: Any, files: Files) -> None:
-    assert len(benchmark(read_master, files.master)["name_kanji"]) == files.master_rows
+@pytest.mark.parametrize("impl", ["jukistore", "Python loop slicing lines, unchecked"])
+def test_read_master(measure: Any, impl: str, files: Files) -> None:
+    """4 of the 84 columns of the master file (7.8 KB a row), decoded to str."""
+    group = "fileio: read 4 of 84 columns of the master file"
+    if impl == "jukistore":
+        got = measure(read_master, files.master, group=group, impl=impl, items=files.master_rows, unit="rows", rounds=3)
+    else:
+        got = measure(sliced_columns, files.master, "jumin_kihon", MASTER_COLUMNS, group=group, impl=impl,
+                      items=files.master_rows, unit="rows", rounds=2)
+    want = columns(files.master_rows, "name_kanji", seed=8)
+    for f in MASTER_COLUMNS:
+        assert as_text(got[f]) == as_text(want[f]), f
 
 
 if __name__ == "__main__":
