@@ -1,14 +1,17 @@
 """Generating synthetic wards: columns, and columns to a fixed-width master file.
 
-``JUKISTORE_BENCH_ROWS`` persons (default 1,000,000, current and removed together) are generated
+``SYNTH_ROWS`` persons (bench/sizes.py: 1,000,000 at the full scale, 500,000 at the default one;
+current and removed together) are generated
 by :func:`jukistore.synth.ward` as numpy columns, then written as a UTF-8 fixed-width master file
 with the vectorised column writer. The anchor, measured in the same run, is the obvious way to do
 it: a Python loop drawing each person's core items (names, sex, birth date, address, numbers,
-household) with the ``random`` module and building a dict per person, on a subsample and scaled.
+household) with the ``random`` module and building a dict per person, on ``SYNTH_ANCHOR_ROWS``
+persons (rates are per person). Writing the columns as a fixed-width file and building record
+Structs from them have no anchor: they are reported as rates.
 
-``python bench/bench_synth.py [ROWS]`` prints the table; ``pytest bench/bench_synth.py
---benchmark-enable`` runs the same as pytest-benchmark cases (set ``JUKISTORE_BENCH_ROWS`` small for
-a smoke run).
+``python bench/bench_synth.py [ROWS]`` prints the table; ``python -m bench --suite synth`` runs
+the same as pytest-benchmark cases and reports them (``JUKISTORE_BENCH_SYNTH_ROWS`` overrides the
+size). Every generated person's numbers are checked valid.
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from jukistore import layouts, synth
 from jukistore.ids import juminhyo, mynumber
 from jukistore.synth import names, places
+from sizes import size
 
-ROWS = int(os.environ.get("JUKISTORE_BENCH_ROWS", "1000000"))
-ANCHOR_ROWS = 50_000
+ROWS = size("SYNTH_ROWS")
+ANCHOR_ROWS = size("SYNTH_ANCHOR_ROWS")
 
 
 def residents_for(rows: int) -> int:
@@ -116,25 +122,50 @@ def main() -> None:
         print(f"| {k} | {v:,.0f} | {1e6 / v:,.1f} | {v / anchor:.1f} |")
 
 
+# ---- pytest-benchmark suite ---------------------------------------------------------------------
+
+ROW_BYTES = layouts.load("jumin_kihon").row_bytes("utf-8") + 1
+
+
 @pytest.fixture(scope="module")
-def rows() -> int:
-    return ROWS
+def ward() -> synth.Ward:
+    """One ward of SYNTH_ROWS persons, for the steps after generation."""
+    return generate(ROWS)
 
 
-def test_generate_columns(benchmark, rows: int) -> None:  # type: ignore[no-untyped-def]
-    ward = benchmark.pedantic(generate, args=(rows,), rounds=3, iterations=1)
-    assert abs(len(ward) - rows) <= 1
+@pytest.mark.parametrize("impl", ["jukistore", "Python loop, 10 core items, dict per person"])
+def test_generate(measure: Any, impl: str) -> None:
+    """Generating persons: ``synth.ward`` (all 84 columns) against the Python loop (10 items, on
+    fewer persons: rates are per person). Every 住民票コード and 個人番号 must be valid."""
+    group = "synth: generate persons"
+    if impl == "jukistore":
+        generate(min(ROWS, 10_000))  # tables and imports, once
+        w = measure(generate, ROWS, group=group, impl=impl, items=ROWS, unit="persons", rounds=3)
+        assert abs(len(w) - ROWS) <= 1
+        codes, mns = w.column("juminhyo_code"), w.column("mynumber")
+    else:
+        out = measure(python_loop, ANCHOR_ROWS, group=group, impl=impl, items=ANCHOR_ROWS, unit="persons", rounds=2)
+        assert len(out) == ANCHOR_ROWS and all(len(p) == 10 for p in out)
+        codes = np.array([p["juminhyo_code"] for p in out], dtype="S11")
+        mns = np.array([p["mynumber"] for p in out], dtype="S12")
+    assert juminhyo.is_valid_many(codes).all()
+    given = mns[np.char.strip(mns) != b""]
+    assert len(given) and mynumber.is_valid_many(given).all()
 
 
-def test_columns_to_fixed_width(benchmark, rows: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ward = generate(rows)
-    path = benchmark.pedantic(write_fixed, args=(ward, tmp_path), rounds=1, iterations=1)
-    assert path.stat().st_size == len(ward) * (layouts.load("jumin_kihon").row_bytes("utf-8") + 1)
+def test_columns_to_fixed_width(measure: Any, ward: synth.Ward, tmp_path: Path) -> None:
+    """The ward's 84 columns as a UTF-8 fixed-width master file (no anchor: a rate)."""
+    path = measure(write_fixed, ward, tmp_path, group="synth: ward columns to a fixed-width master file",
+                   impl="jukistore", items=len(ward), unit="persons", rounds=2)
+    assert path.stat().st_size == len(ward) * ROW_BYTES
 
 
-def test_python_loop_anchor(benchmark) -> None:  # type: ignore[no-untyped-def]
-    out = benchmark.pedantic(python_loop, args=(min(ROWS, ANCHOR_ROWS),), rounds=1, iterations=1)
-    assert len(out) == min(ROWS, ANCHOR_ROWS)
+def test_columns_to_records(measure: Any, ward: synth.Ward) -> None:
+    """The first 100,000 persons as JuminKihon Structs (no anchor: a rate)."""
+    k = min(len(ward), 100_000)
+    got = measure(lambda: list(ward.records(0, k)), group="synth: ward columns to record Structs", impl="jukistore",
+                  items=k, unit="persons", rounds=3)
+    assert len(got) == k and [r.juminhyo_code for r in got[:: max(1, k // 500)]] == ward.text("juminhyo_code")[: k : max(1, k // 500)]
 
 
 if __name__ == "__main__":
