@@ -29,9 +29,10 @@ most 2 GiB resident memory at 10 M rows a side.
 Run it either way:
 
     python bench/bench_reconcile.py            # generate (once), run everything, print the table
-    python -m pytest bench/bench_reconcile.py --benchmark-enable
+    python -m bench --suite reconcile         # pytest-benchmark, in this process, with the report
 
-Rows come from JUKISTORE_BENCH_ROWS (default 10,000,000; smoke runs use e.g. 100,000), the
+Rows come from the size ``RECONCILE_ROWS`` of bench/sizes.py (10,000,000 at the full scale,
+2,000,000 at the default one; ``JUKISTORE_BENCH_RECONCILE_ROWS`` overrides it), the
 encoding from JUKISTORE_BENCH_ENCODING (utf-8, or cp932: 269 bytes a row, measured for jukistore
 alone since polars reads UTF-8 only); files are kept in JUKISTORE_BENCH_DIR
 (default: a folder in the temporary directory) and reused while the generator stays the same.
@@ -56,8 +57,9 @@ import pytest
 
 from jukistore import ids, layouts
 from jukistore.reconcile import planted
+from sizes import size
 
-N = int(os.environ.get("JUKISTORE_BENCH_ROWS", "10_000_000"))
+N = size("RECONCILE_ROWS")
 DATA_DIR = Path(os.environ.get("JUKISTORE_BENCH_DIR", Path(tempfile.gettempdir()) / "jukistore-bench-reconcile"))
 SEED = 20_250_401
 ENCODING = os.environ.get("JUKISTORE_BENCH_ENCODING", "utf-8")
@@ -408,36 +410,56 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---- pytest-benchmark ----------------------------------------------------------------------------
+# In this process (the script above runs each implementation in its own, for its peak memory).
+
+GROUP = "reconcile: two fixed-width files, end to end"
+
 
 @pytest.fixture(scope="module")
 def data() -> tuple[Path, Path, dict[str, Any]]:
+    """The two files (generated once, then reused) in the page cache, and what was planted."""
     left, right, expected = generate(N)
     warm(left, right)
     return left, right, expected
 
 
-def test_jukistore(benchmark: Any, data: tuple[Path, Path, dict[str, Any]]) -> None:
+@pytest.fixture(scope="module")
+def jukistore_counts(data: tuple[Path, Path, dict[str, Any]]) -> dict[str, Any]:
+    """jukistore's findings, for the checks the generator's counts do not cover."""
+    return run_jukistore(data[0], data[1])
+
+
+def test_jukistore(measure: Any, data: tuple[Path, Path, dict[str, Any]]) -> None:
+    """``reconcile(left, right)`` from paths to summary and detail columns; rate in rows a side."""
     left, right, expected = data
-    got = benchmark(run_jukistore, left, right)
+    got = measure(run_jukistore, left, right, group=GROUP, impl="jukistore", items=expected["rows"], unit="rows a side",
+                  rounds=3)
     check_counts("jukistore", got, expected)
+    assert got["duplicate_keys"] > 0 and got["invalid"] > 0
 
 
-def test_polars(benchmark: Any, data: tuple[Path, Path, dict[str, Any]]) -> None:
+def test_polars(measure: Any, data: tuple[Path, Path, dict[str, Any]], jukistore_counts: dict[str, Any]) -> None:
+    """The polars join diff, with the same checks as column expressions."""
     pytest.importorskip("polars")
     if ENCODING != "utf-8":
         pytest.skip("polars reads UTF-8 only")
     left, right, expected = data
-    got = benchmark.pedantic(run_polars, args=(left, right), rounds=1, iterations=1)
+    got = measure(run_polars, left, right, group=GROUP, impl="polars", items=expected["rows"], unit="rows a side",
+                  rounds=2)
     check_counts("polars", got, expected)
-    assert got["mynumber_conflicts"] == run_jukistore(left, right)["mynumber_conflicts"]
+    for k in ("duplicate_keys", "invalid", "mynumber_conflicts"):
+        assert got[k] == jukistore_counts[k], f"polars found {k}={got[k]}, jukistore {jukistore_counts[k]}"
 
 
-def test_datacompy(benchmark: Any) -> None:
+def test_datacompy(measure: Any) -> None:
+    """datacompy on files of at most DATACOMPY_ROWS rows (rates are per row a side)."""
     pytest.importorskip("datacompy")
     if ENCODING != "utf-8":
         pytest.skip("read through polars, which reads UTF-8 only")
     left, right, expected = generate(min(N, DATACOMPY_ROWS))
-    got = benchmark.pedantic(run_datacompy, args=(left, right), rounds=1, iterations=1)
+    warm(left, right)
+    got = measure(run_datacompy, left, right, group=GROUP, impl="datacompy", items=expected["rows"],
+                  unit="rows a side", rounds=1)
     check_counts("datacompy", got, expected)
 
 
