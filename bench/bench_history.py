@@ -1,8 +1,8 @@
 """History benchmarks against sqlite3, measured in one run on the same synthetic ward.
 
 The ward (the size ``HISTORY_N`` of bench/sizes.py: 300,000 residents at the full scale, about
-Sumida's size, 100,000 at the default one; plus its removed persons) lives through a decade of events, year by year: 転居 (8% of residents a year),
-世帯変更 (3%), 職権修正 of names (1%), 転出 (4%), 死亡 (1%), and registrations of new persons
+Sumida's size, 200,000 at the default one; plus its removed persons) lives through a decade of
+events, year by year: 転居 (8% of residents a year), 世帯変更 (3%), 職権修正 of names (1%), 転出 (4%), 死亡 (1%), and registrations of new persons
 (転入 4%, 出生 1%). Then:
 
 - event application: jukistore ``Register.apply_many`` (one kind of event for many persons per

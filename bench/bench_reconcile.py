@@ -32,7 +32,7 @@ Run it either way:
     python -m bench --suite reconcile         # pytest-benchmark, in this process, with the report
 
 Rows come from the size ``RECONCILE_ROWS`` of bench/sizes.py (10,000,000 at the full scale,
-2,000,000 at the default one; ``JUKISTORE_BENCH_RECONCILE_ROWS`` overrides it), the
+5,000,000 at the default one; ``JUKISTORE_BENCH_RECONCILE_ROWS`` overrides it), the
 encoding from JUKISTORE_BENCH_ENCODING (utf-8, or cp932: 269 bytes a row, measured for jukistore
 alone since polars reads UTF-8 only); files are kept in JUKISTORE_BENCH_DIR
 (default: a folder in the temporary directory) and reused while the generator stays the same.

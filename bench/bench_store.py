@@ -1,7 +1,7 @@
 """Store benchmarks against sqlite3 and raw py-lmdb, measured in one run.
 
 What is compared, on the same synthetic persons (the size ``STORE_N`` of bench/sizes.py: 1,000,000
-at the full scale, 200,000 at the default one; ``JUKISTORE_BENCH_STORE_N`` overrides it):
+at the full scale, 500,000 at the default one; ``JUKISTORE_BENCH_STORE_N`` overrides it):
 
 - bulk load: jukistore ``Store.load`` from master records, against sqlite3 ``executemany`` of the
   same keys and the same MessagePack payloads into a table with the same indexes (the keys and

@@ -38,10 +38,10 @@ SCALES: dict[str, dict[str, int]] = {
     },
     "default": {
         "IDS_N": 10_000_000,
-        "STORE_N": 200_000,
-        "HISTORY_N": 100_000,
+        "STORE_N": 500_000,
+        "HISTORY_N": 200_000,
         "HISTORY_LOOKUPS": 500_000,
-        "RECONCILE_ROWS": 2_000_000,
+        "RECONCILE_ROWS": 5_000_000,
         "FILEIO_ROWS": 1_000_000,
         "FILEIO_SUBSAMPLE": 100_000,
         "FILEIO_MASTER_ROWS": 100_000,
