@@ -241,7 +241,7 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
         lo, hi = min(values + [1.0]), max(values + [1.0])
         ax.set_xlim(lo / 2, hi * 4)
         for k, v in enumerate(values):
-            ax.text(v * 1.08, k, f"{v:,.1f}×" if v < 100 else f"{v:,.0f}×", va="center", fontsize=8)
+            ax.text(max(v, 1.0) * 1.08, k, f"{v:,.1f}×" if v < 100 else f"{v:,.0f}×", va="center", fontsize=8)
         ax.set_xlabel("jukistore speed-up over the anchor (× , log scale; 1 = as fast)")
         ax.set_title(f"{suite}: {title}", fontsize=10)
         fig.tight_layout()
