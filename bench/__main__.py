@@ -214,10 +214,11 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
     # Fonts that can draw the Japanese of the group names, when the machine has one.
     from matplotlib import font_manager
 
-    for path in font_manager.findSystemFonts(fontext="ttc"):  # font collections are not indexed by default
-        if "CJK" in Path(path).name or "Gothic" in Path(path).name:
+    collections = font_manager.findSystemFonts(fontext="ttc")  # type: ignore[arg-type]  # not indexed by default
+    for font in collections:
+        if "CJK" in Path(font).name or "Gothic" in Path(font).name:
             try:
-                font_manager.fontManager.addfont(path)
+                font_manager.fontManager.addfont(font)
             except (OSError, RuntimeError, ValueError):
                 pass
     have = {f.name for f in font_manager.fontManager.ttflist}
@@ -245,10 +246,10 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
         ax.set_xlabel("jukistore speed-up over the anchor (× , log scale; 1 = as fast)")
         ax.set_title(f"{suite}: {title}", fontsize=10)
         fig.tight_layout()
-        path = out / f"speedup-{suite}.png"
-        fig.savefig(path, dpi=110)
+        png = out / f"speedup-{suite}.png"
+        fig.savefig(png, dpi=110)
         plt.close(fig)
-        written.append(path)
+        written.append(png)
     return written
 
 

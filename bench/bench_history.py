@@ -105,12 +105,14 @@ CREATE TABLE changes (seq INTEGER PRIMARY KEY, pid INTEGER NOT NULL, ts INTEGER 
 class SqliteRegister:
     """What a Python developer would write over sqlite3 for the same history."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, existing: bool = False, seq: int = 0, synchronous: str = "NORMAL"):
+        """A new database at ``path``, or (``existing``) one already loaded whose last 更新順番号 is ``seq``."""
         self.con = sqlite3.connect(path, isolation_level=None)
         self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute("PRAGMA synchronous=NORMAL")
-        self.con.executescript(SQL_SCHEMA)
-        self.seq = 0
+        self.con.execute(f"PRAGMA synchronous={synchronous}")
+        if not existing:
+            self.con.executescript(SQL_SCHEMA)
+        self.seq = seq
         self.f = item_fields()
 
     def load(self, records: list[JuminKihon], first_pid: int = 1) -> None:
@@ -335,13 +337,7 @@ class Ward:
             return Register(Store.open(path), roles=StaticRoles({}))
         path = self.dir / f"copy-{self.copies}.sqlite"
         shutil.copyfile(self.dir / "template.sqlite", path)
-        sq = SqliteRegister.__new__(SqliteRegister)
-        sq.con = sqlite3.connect(path, isolation_level=None)
-        sq.con.execute("PRAGMA journal_mode=WAL")
-        sq.con.execute(f"PRAGMA synchronous={synchronous}")
-        sq.seq = len(self.records)
-        sq.f = item_fields()
-        return sq
+        return SqliteRegister(path, existing=True, seq=len(self.records), synchronous=synchronous)
 
 
 def payloads(side: Any, pids: np.ndarray) -> list[bytes]:
