@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from jukistore.access.journal import Journal, verify
+from jukistore.cli import main
 
 UTC = dt.timezone.utc
 
@@ -226,3 +227,21 @@ def test_processes_appending_at_once_make_one_chain(tmp_path: Path) -> None:
     assert [e.seq for e in es] == list(range(1, 901))
     for k in range(3):
         assert [e.body["i"] for e in es if e.body["who"] == f"p{k}"] == list(range(300))
+
+
+def test_cli_audit_verify_names_the_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from store_support import new_store
+
+    s = new_store(tmp_path / "s")
+    s.get_many([1, 2, 3])
+    s.get(person_id=1)
+    s.audit.flush()  # reads are written in groups; the command reads the files
+    assert main(["audit", "verify", str(s.path)]) == 0
+    assert "intact" in capsys.readouterr().out
+    seg = next((s.path / "audit" / "access").glob("*.log"))
+    lines = seg.read_bytes().splitlines(keepends=True)
+    seg.write_bytes(lines[1] + lines[0] + b"".join(lines[2:]))
+    assert main(["audit", "verify", str(s.path), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert not out["ok"] and out["logs"]["roles"]["problems"] == []
+    assert out["logs"]["access"]["problems"][0].startswith(f"{seg.name} line 1: sequence 2 where 1 was expected")
