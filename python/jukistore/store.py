@@ -42,6 +42,8 @@ NO_MYNUMBER = 2**64 - 1
 EVENT_LOAD = 0
 
 SEX_CODES = {"1": 1, "2": 2, "9": 9, "": 0}
+#: Names of the 4情報 search criteria, as the access log records which were given (never values).
+_CRITERIA = ("name_kana", "birth_date", "address", "sex")
 
 Clock = Callable[[], _dt.datetime]
 
@@ -335,10 +337,11 @@ class Store:
 
     def _authorize(self, right: str, act: str, operator: Operator | None = None) -> Operator:
         """The operator (given, else the bound one) if it holds ``right``; else a logged refusal."""
-        op = operator if operator is not None else self.operator
-        if op is not None and not isinstance(op, Operator):
+        if operator is None:  # the bound operator, checked when bound
+            return self.audit.authorize(self.operator, right, act, self.purpose)
+        if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
-        return self.audit.authorize(op, right, act, self.purpose)
+        return self.audit.authorize(operator, right, act, self.purpose)
 
     def _logged(self, act: str, persons: "npt.ArrayLike | None", **detail: object) -> None:
         """Record a read by the bound operator (called after :meth:`_authorize` succeeded)."""
@@ -519,7 +522,7 @@ class Store:
             raise QueryError(f"unknown sex code {sex!r}")
         self._authorize("read", "search")
         found = self._search(nk, bk, ak, sx, limit)
-        given = [k for k, v in (("name_kana", nk), ("birth_date", bk), ("address", ak), ("sex", sx)) if v is not None]
+        given = [k for k, v in zip(_CRITERIA, (nk, bk, ak, sx)) if v is not None]
         self._logged("search", [p.person_id for p in found], criteria=given)
         return found
 

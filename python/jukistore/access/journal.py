@@ -85,15 +85,21 @@ def _flush_all() -> None:
             pass
 
 
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
 def _canonical(obj: Any) -> bytes:
     """Canonical JSON: keys sorted, no spaces, UTF-8 (what is hashed, and what is written)."""
-    return msgspec.json.encode(obj, order="sorted")
+    return _encode_sorted(obj)
 
 
 def _entry_bytes(prev: str, seq: int, at: int, body: dict[str, Any]) -> tuple[bytes, str]:
     """The canonical bytes of an entry without its hash, and its hash (SHA-256 over those bytes,
-    which include the previous entry's hash)."""
-    raw = _canonical({"at": at, "body": body, "prev": prev, "seq": seq})
+    which include the previous entry's hash).
+
+    The same bytes as ``_canonical({"at", "body", "prev", "seq"})``, put together around the
+    encoded body (this runs once per entry written)."""
+    raw = b'{"at":%d,"body":%b,"prev":"%b","seq":%d}' % (at, _encode_sorted(body), prev.encode("ascii"), seq)
     return raw, hashlib.sha256(raw).hexdigest()
 
 

@@ -140,7 +140,8 @@ class RoleRegistry:
         return frozenset(r for role in self.roles_of(operator_id) for r in table.get(role, ()))
 
     def has_right(self, operator_id: str, right: str) -> bool:
-        self._refresh()
+        if time.monotonic() - self._checked >= self.recheck:  # (the check of _refresh, inlined: per read)
+            self._refresh()
         return right in self._rights.get(operator_id, ())
 
     def known(self, operator_id: str) -> bool:
