@@ -391,3 +391,23 @@ def test_my_numbers_never_reach_logs_errors_or_reprs(world: dict[str, Any]) -> N
         if d.is_file() and d.name != "key":
             assert mn.encode() not in d.read_bytes(), d.name
     assert mn not in repr(s) and mn not in repr(s.get(mynumber=mn))
+
+
+def test_retention_keeps_access_7_years_and_provisions_5(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SPEC §6: whole old segments go, the chains of what remains still verify."""
+    import datetime as dt
+
+    s = new_store(tmp_path / "s", roles={"audit01": ["auditor"]})
+    a = s.audit
+    for year in (2015, 2018, 2020, 2024):
+        when = dt.datetime(year, 6, 1, tzinfo=dt.timezone.utc)
+        a.access.append({"op": "x", "act": "get", "outcome": "ok", "n": 0, "persons": []}, at=when)
+        a.provision.append({"op": "x", "recipient": "gakumu", "n": 0, "persons": []}, at=when)
+    gone = a.retire(dt.date(2025, 7, 1))
+    assert gone == {"access": ["201506.log", "201806.log"], "provision": ["201506.log", "201806.log", "202006.log"]}
+    reports = a.verify()
+    assert all(r.ok for r in reports.values()), reports
+    assert [e.time.year for e in a.access.entries()] == [2020, 2024]
+    assert main(["audit", "retire", str(s.path), "--operator", "reader01", "--terminal", "t"]) == 2
+    assert main(["audit", "retire", str(s.path), "--operator", "audit01", "--terminal", "t", "--today", "2031-01-01"]) == 0
+    assert "access: 1 segment(s) retired (202006.log)" in capsys.readouterr().out
