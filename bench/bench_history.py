@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 from jukistore import Store, synth
-from jukistore.history import Event, EventCode, Register, StaticRoles, item_fields
+from jukistore.history import Event, EventCode, Register, item_fields
 from jukistore.records import JuminKihon
 from jukistore.store import Operator
 from sizes import size
@@ -48,6 +48,7 @@ from sizes import size
 N = size("HISTORY_N")
 YEARS = range(2015, 2025)
 OP = Operator("bench", "bench-01")
+ADMIN = Operator("bench-admin", "bench-01")
 DECODER = msgspec.msgpack.Decoder(JuminKihon)
 ENCODER = msgspec.msgpack.Encoder()
 E = EventCode
@@ -219,9 +220,11 @@ def run(n: int = N, out: Callable[[str], None] = print, lookups: int = size("HIS
     out(f"ward of {len(records):,} persons ({int(resident.sum()):,} residents), a decade of {n_events:,} changes and "
         f"{len(newcomers):,} registrations, prepared in {time.perf_counter() - t0:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.create(Path(tmp) / "store", "131075")
+        store = Store.create(Path(tmp) / "store", "131075", administrator=ADMIN)
+        store.roles.grant(OP.operator_id, "clerk", by=ADMIN)
+        store = store.acting(OP, "benchmark")
         store.load(records, operator=OP, batch_size=50_000, durable=False)
-        reg = Register(store, roles=StaticRoles({}))
+        reg = Register(store)
         sq = SqliteRegister(Path(tmp) / "anchor.sqlite")
         sq.load(records)
 

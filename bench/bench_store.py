@@ -40,6 +40,7 @@ from sizes import size
 
 N = size("STORE_N")
 OP = Operator("bench", "bench-01")
+ADMIN = Operator("bench-admin", "bench-01")
 DECODER = msgspec.msgpack.Decoder(JuminKihon)
 ENCODER = msgspec.msgpack.Encoder()
 
@@ -108,9 +109,10 @@ def make_data(n: int, seed: int = 1) -> Data:
 
 
 def load_jukistore(d: Data, path: Path) -> Store:
-    s = Store.create(path, "131075")
+    s = Store.create(path, "131075", administrator=ADMIN)
+    s.roles.grant(OP.operator_id, "clerk", by=ADMIN)
     s.load(d.records, operator=OP, batch_size=10_000, durable=False)
-    return s
+    return s.acting(OP, "benchmark")
 
 
 SQL_SCHEMA = """

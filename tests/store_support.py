@@ -2,14 +2,18 @@
 
 Field names come from the layout (``jumin_kihon``), so the tests do not repeat them. Numbers are
 generated (distinct, valid) from a seed and a start position, so a test can make batch ``k`` of a
-sequence again in another process.
+sequence again in another process. :func:`new_store` makes a store with operators and roles.
 """
 
 from __future__ import annotations
 
+import os
+from typing import Any, Iterable, Mapping
+
 from jukistore import layouts
 from jukistore.ids import juminhyo, mynumber
 from jukistore.records import JuminKihon
+from jukistore.store import Operator, Store
 
 SURNAMES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("渡辺", "ワタナベ")]
 GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("純平", "ジュンペイ"), ("学", "マナブ"), ("翔", "ショウ")]
@@ -51,3 +55,33 @@ def with_field(rec: JuminKihon, no: int, value: str) -> JuminKihon:
     import msgspec
 
     return msgspec.structs.replace(rec, **{fields()[no]: value})
+
+
+# ---- stores with operators ----------------------------------------------------------------------
+
+#: The first operator of every test store (administrator role), and the operator test stores are
+#: bound to for reads (clerk role), with the purpose every read logs.
+ADMIN = Operator("admin01", "term-admin")
+READER = Operator("reader01", "term-read")
+PURPOSE = "test"
+
+
+def grant(store: Store, roles: Mapping[str, Iterable[str]]) -> None:
+    """Grant each operator id its roles, by the test administrator."""
+    for op, names in roles.items():
+        for role in names:
+            store.roles.grant(op, role, by=ADMIN)
+
+
+def new_store(path: str | os.PathLike[str], code: str = "131075", *,
+              roles: Mapping[str, Iterable[str]] | None = None, **kw: Any) -> Store:
+    """A new store with :data:`ADMIN` as its administrator, :data:`READER` a clerk, ``roles``
+    granted, bound to :data:`READER` for reads."""
+    s = Store.create(path, code, administrator=ADMIN, **kw)
+    grant(s, {READER.operator_id: ["clerk"], **(roles or {})})
+    return s.acting(READER, PURPOSE)
+
+
+def open_store(path: str | os.PathLike[str], readonly: bool = False, **kw: Any) -> Store:
+    """An existing store bound to :data:`READER`."""
+    return Store.open(path, readonly, operator=READER, purpose=PURPOSE, **kw)

@@ -23,15 +23,22 @@ def master(tmp_path):
 def test_init_load_get_search_verify(tmp_path, master, capsys, monkeypatch) -> None:
     path, recs = master
     store = tmp_path / "store"
-    assert main(["init", str(store), "--municipality", "131075"]) == 0
+    admin = ["--operator", "admin01", "--terminal", "t-0"]
+    assert main(["init", str(store), "--municipality", "131075", *admin]) == 0
     assert main(["load", str(store), str(path)]) == 2  # no operator given
     assert "operator" in capsys.readouterr().err
     monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
     monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
+    assert main(["load", str(store), str(path)]) == 2  # an operator without a role
+    assert "clerk" in capsys.readouterr().err
+    assert main(["operators", "grant", str(store), "clerk", "clerk", *admin]) == 0
     assert main(["load", str(store), str(path)]) == 0
     assert "loaded 400 persons" in capsys.readouterr().out
 
     r = recs[17]
+    assert main(["get", str(store), "--code", r.juminhyo_code, "--json"]) == 2  # a read names its purpose
+    assert "purpose" in capsys.readouterr().err
+    monkeypatch.setenv("JUKISTORE_PURPOSE", "住民票の写しの交付")
     assert main(["get", str(store), "--code", r.juminhyo_code, "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["person_id"] == 18 and got["record"]["name_kanji"] == r.name_kanji
@@ -58,7 +65,8 @@ def test_init_load_get_search_verify(tmp_path, master, capsys, monkeypatch) -> N
 
 
 def test_missing_store_and_file_are_usage_errors(tmp_path, capsys) -> None:
+    admin = ["--operator", "a", "--terminal", "b"]
     assert main(["verify", str(tmp_path / "nope")]) == 2
-    assert main(["init", str(tmp_path / "s"), "--municipality", "131075"]) == 0
-    assert main(["load", str(tmp_path / "s"), str(tmp_path / "none.txt"), "--operator", "a", "--terminal", "b"]) == 2
-    assert main(["init", str(tmp_path / "s"), "--municipality", "131075"]) == 2
+    assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 0
+    assert main(["load", str(tmp_path / "s"), str(tmp_path / "none.txt"), *admin]) == 2
+    assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 2

@@ -40,19 +40,18 @@ from jukistore.history import (
     FileCursor,
     Register,
     State,
-    StaticRoles,
     projection,
 )
 from jukistore.history.events import ADDRESS, CORRECTABLE
 from jukistore.ids import juminhyo, mynumber
 from jukistore.store import Operator
 
-from store_support import fields, make_records, with_field
+from store_support import PURPOSE, READER, fields, make_records, new_store, with_field
 
 CLERK = Operator("clerk01", "term-07")
 CLERK2 = Operator("clerk02", "term-08")
 CHIEF = Operator("chief01", "term-01")
-ROLES = StaticRoles({"chief01": {"approver"}, "chief02": {"approver"}})
+ROLES = {"clerk01": ["clerk"], "clerk02": ["clerk"], "chief01": ["approver", "clerk"], "chief02": ["approver"]}
 E = EventCode
 F = fields()
 T0 = dt.datetime(2024, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -76,9 +75,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def reg(tmp_path, clock) -> Register:
-    s = Store.create(tmp_path / "s", "131075", clock=clock)
+    s = new_store(tmp_path / "s", roles=ROLES, clock=clock)
     s.load(make_records(10, seed=21), operator=CLERK)
-    return Register(s, roles=ROLES)
+    return Register(s)
 
 
 def fresh(n: int = 1, start: int = 1000, seed: int = 21):
@@ -449,7 +448,9 @@ def test_proposals_are_durable_and_visible_to_another_process(reg):
     code = f"""
 from jukistore import Store
 from jukistore.history import Register
-r = Register(Store.open({str(reg.store.path)!r}, readonly=True))
+from jukistore.store import Operator
+r = Register(Store.open({str(reg.store.path)!r}, readonly=True, operator=Operator({READER.operator_id!r}, "t"),
+                        purpose={PURPOSE!r}))
 p = r.corrections.get({pr.id})
 print(p.state.value, p.seq, [s.operator for s in p.steps])
 """
@@ -525,7 +526,9 @@ def test_feed_resumes_from_a_file_cursor(reg, tmp_path):
 
 # ---- command line -------------------------------------------------------------------------------
 
-def test_cli_history_and_changes(reg, capsys):
+def test_cli_history_and_changes(reg, capsys, monkeypatch):
+    for var, value in (("OPERATOR", READER.operator_id), ("TERMINAL", READER.terminal_id), ("PURPOSE", PURPOSE)):
+        monkeypatch.setenv(f"JUKISTORE_{var}", value)
     p = reg.store.get(person_id=2)
     old_code, mn = getattr(p.record, F[30]), getattr(p.record, F[81])
     reg.apply(move(2, "東京都墨田区業平1-1", "20240501"), operator=CLERK)
@@ -569,9 +572,9 @@ def test_numbers_in_tests_are_synthetic():
 # ---- the column path ----------------------------------------------------------------------------
 
 def _twin(tmp_path, name):  # type: ignore[no-untyped-def]
-    s = Store.create(tmp_path / name, "131075", clock=Clock())
+    s = new_store(tmp_path / name, roles=ROLES, clock=Clock())
     s.load(make_records(10, seed=21), operator=CLERK)
-    return Register(s, roles=ROLES)
+    return Register(s)
 
 
 def test_apply_many_writes_what_apply_writes(tmp_path):

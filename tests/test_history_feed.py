@@ -21,7 +21,7 @@ from jukistore import Store
 from jukistore.history import Register
 from jukistore.store import Operator
 
-from store_support import make_records
+from store_support import READER, make_records, new_store
 
 HERE = Path(__file__).parent
 
@@ -31,9 +31,9 @@ sys.path.insert(0, {here!r})
 from jukistore import Store
 from jukistore.history import Event, EventCode, Register
 from jukistore.store import Operator
-from store_support import make_records
-reg = Register(Store.open({path!r}))
+from store_support import READER, make_records, new_store
 op = Operator("writer", "w-01")
+reg = Register(Store.open({path!r}))
 rng = random.Random(5)
 done, pos = 0, 10_000
 while done < {total}:
@@ -55,6 +55,7 @@ FOLLOWER = r"""
 import json, os, sys
 from jukistore import Store
 from jukistore.history import Feed, FileCursor, Register
+from jukistore.store import Operator
 journal, cursor, target = {journal!r}, {cursor!r}, {target}
 cur = FileCursor(cursor)
 pos = cur.load()
@@ -70,7 +71,8 @@ if os.path.exists(journal):
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(journal + ".tmp", journal)
-feed = Feed(Register(Store.open({path!r}, readonly=True)), cur, batch_size={batch})
+feed = Feed(Register(Store.open({path!r}, readonly=True, operator=Operator({reader!r}, "f-01"), purpose="都道府県への通知")),
+            cur, batch_size={batch})
 with open(journal, "a", encoding="utf-8") as out:
     for batch in feed.batches(follow=True, wait=0.005, stop=lambda: feed.position >= target):
         for ch in batch:
@@ -83,13 +85,14 @@ print(feed.position)
 
 def test_follower_killed_and_restarted_gets_every_change_once(tmp_path):
     path = tmp_path / "s"
-    s = Store.create(path, "131075")
+    s = new_store(path, roles={"loader": ["clerk"], "writer": ["clerk"]})
     s.load(make_records(50, seed=31), operator=Operator("loader", "l-01"))
     total = 1500
     target = 50 + total
     journal, cursor = tmp_path / "journal.tsv", tmp_path / "cursor"
     writer = subprocess.Popen([sys.executable, "-c", WRITER.format(here=str(HERE), path=str(path), total=total)])
-    follower_code = FOLLOWER.format(journal=str(journal), cursor=str(cursor), target=target, path=str(path), batch=37)
+    follower_code = FOLLOWER.format(journal=str(journal), cursor=str(cursor), target=target, path=str(path), batch=37,
+                                   reader=READER.operator_id)
     kills = 0
     try:
         # Kill the follower at random moments while the writer writes.
@@ -118,3 +121,10 @@ def test_follower_killed_and_restarted_gets_every_change_once(tmp_path):
         seq, pid, note = line.split("\t")
         assert (int(seq), int(pid), json.loads(note)) == (ch.seq, ch.person_id, ch.notification)
     assert os.path.exists(cursor) and int(cursor.read_text()) == target
+    # Followers killed at random moments left a log that still verifies (a killed follower loses
+    # only the entries it had not yet written, see the journal's group commit), and the follower
+    # that ran to its end logged its polls of the feed.
+    rep = s.audit.verify()["access"]
+    assert rep.ok, rep.problems
+    polls = [e for e in s.audit.access.entries() if e.body["act"] == "changes"]
+    assert polls and polls[-1].body["op"] == READER.operator_id

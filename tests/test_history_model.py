@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from jukistore import Store
 from jukistore.errors import (
     AlreadyResident,
     ConcurrentChange,
@@ -33,10 +32,10 @@ from jukistore.errors import (
     RuleViolation,
     UpdateProhibited,
 )
-from jukistore.history import Event, EventCode, Register, State, StaticRoles
+from jukistore.history import Event, EventCode, Register, State
 from jukistore.store import Operator
 
-from store_support import fields, make_records, with_field
+from store_support import fields, make_records, new_store, with_field
 
 E = EventCode
 F = fields()
@@ -266,8 +265,9 @@ class RegisterMachine(RuleBasedStateMachine):
         RegisterMachine.counter += 1
         self.dir = tempfile.mkdtemp(prefix="hist-model-")
         self.clock = Clock()
-        self.store = Store.create(f"{self.dir}/s", "131075", clock=self.clock)
-        self.reg = Register(self.store, roles=StaticRoles({k: {"approver"} for k in APPROVERS}))
+        self.store = new_store(f"{self.dir}/s", clock=self.clock,
+                               roles={CLERK.operator_id: ["clerk"], **{k: ["approver", "clerk"] for k in APPROVERS}})
+        self.reg = Register(self.store)
         self.model = Model()
         self.pos = 0
         recs = self.fresh(4)

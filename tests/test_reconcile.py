@@ -182,11 +182,14 @@ def test_lenient_keys_are_joined_and_warned(base: dict[str, np.ndarray]) -> None
 def test_the_store_as_a_side(tmp_path: Path) -> None:
     from jukistore import synth
     from jukistore.history import Event, EventCode, Register
-    from jukistore.store import Operator, Store
+    from jukistore.errors import NotPermitted
+    from jukistore.store import Operator
+
+    from store_support import new_store
 
     ward = synth.ward(300, seed=3)
     op = Operator("clerk1", "t1")
-    store = Store.create(tmp_path / "store", "131075")
+    store = new_store(tmp_path / "store", roles={op.operator_id: ["clerk"]})
     store.load(ward.records(), operator=op)
     cols = ward.by_field()
     proj = {f: cols[m] for f, m in plan("seigo").layout.projection_fields("jumin_kihon")}
@@ -200,8 +203,12 @@ def test_the_store_as_a_side(tmp_path: Path) -> None:
     old = getattr(p.record, "juminhyo_code")
     new = ids.juminhyo.to_text(ids.juminhyo.generate(1, 3, start=10**6))[0].decode()
     Register(store).apply(Event(EventCode.住民票コード変更, "20250401", person=p, changes={30: new}), operator=op)
-    r = reconcile(tmp_path / "store", tmp_path / "export.dat")
+    with pytest.raises(NotPermitted):  # a bare directory: nobody accountable for the read
+        reconcile(tmp_path / "store", tmp_path / "export.dat")
+    r = reconcile(store, tmp_path / "export.dat")
     assert not r.agree
+    reads = [e.body for e in store.audit.access.entries() if e.body["act"] == "reconcile"]
+    assert [(b["scope"], b["n"], b["op"]) for b in reads] == [("all", len(ward), "reader01")] * 2
     f = planted.findings(r)
     assert f["superseded"] == [("right", old, new)]
     assert r.summary["counts"]["only_left"] == r.summary["counts"]["only_right"] == 0

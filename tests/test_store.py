@@ -22,14 +22,15 @@ from jukistore.errors import (
 from jukistore.ids import juminhyo, mynumber
 from jukistore.store import Operator
 
-from store_support import fields, make_records, with_field
+from store_support import ADMIN, PURPOSE, READER, fields, make_records, new_store, open_store, with_field
 
 OP = Operator("clerk01", "term-07")
+ROLES = {OP.operator_id: ["clerk"]}
 
 
 @pytest.fixture
 def store(tmp_path):
-    return Store.create(tmp_path / "s", "131075")
+    return new_store(tmp_path / "s", roles=ROLES)
 
 
 def test_load_then_get_by_every_key(store):
@@ -146,18 +147,18 @@ def test_open_create_readonly(tmp_path):
     p = tmp_path / "s"
     with pytest.raises(NotAStore):
         Store.open(p)
-    s = Store.create(p, "131075")
+    s = new_store(p, roles=ROLES)
     assert s.municipality_code == "131075"
     with pytest.raises(StoreExists):
-        Store.create(p, "131075")
+        Store.create(p, "131075", administrator=ADMIN)
     with pytest.raises(ValueError):
-        Store.create(tmp_path / "t", "131076")  # bad check digit of the municipality code
+        Store.create(tmp_path / "t", "131076", administrator=ADMIN)  # bad check digit of the municipality code
     s.load(make_records(3), operator=OP)
     del s
     import gc
 
     gc.collect()
-    ro = Store.open(p, readonly=True)
+    ro = open_store(p, readonly=True)
     assert ro.get(person_id=1) is not None
     with pytest.raises(ReadOnlyStore):
         ro.load(make_records(1, start=10), operator=OP)
@@ -207,7 +208,7 @@ def test_threads_read_consistent_snapshots_while_one_writes(store):
                 min_size=1, max_size=6))
 def test_loads_and_reads_match_a_plain_model(tmp_path_factory, plan):
     """Random batches, some with a planted fault, against a dict model of what must be stored."""
-    s = Store.create(tmp_path_factory.mktemp("m") / "s", "131075")
+    s = new_store(tmp_path_factory.mktemp("m") / "s", roles=ROLES)
     f = fields()
     model: dict[str, object] = {}  # code -> record
     by_mn: dict[str, str] = {}
@@ -252,13 +253,14 @@ def test_loads_and_reads_match_a_plain_model(tmp_path_factory, plan):
     assert s.verify().ok
 
 
-READER = """
+READER_SCRIPT = """
 import sys
 import numpy as np
 from jukistore import Store
+from jukistore.store import Operator
 path, batch, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 codes = np.load(sys.argv[4])
-s = Store.open(path, readonly=True)
+s = Store.open(path, readonly=True, operator=Operator(sys.argv[5], sys.argv[6]), purpose=sys.argv[7])
 import os
 print("ready", flush=True)
 rounds = bad = 0
@@ -283,8 +285,9 @@ def test_reader_processes_see_whole_batches_while_a_writer_loads(store, tmp_path
     codes = np.array([int(getattr(r, f[30])) for r in allrecs], dtype=np.uint64)
     np.save(tmp_path / "codes.npy", codes)
     stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(store.path), str(batch), str(stop),
-                                 str(tmp_path / "codes.npy")], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    readers = [subprocess.Popen([sys.executable, "-c", READER_SCRIPT, str(store.path), str(batch), str(stop),
+                                 str(tmp_path / "codes.npy"), READER.operator_id, READER.terminal_id, PURPOSE],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
     for p in readers:
         assert p.stdout.readline().strip() == "ready"
     for k in range(nb):
@@ -295,6 +298,10 @@ def test_reader_processes_see_whole_batches_while_a_writer_loads(store, tmp_path
         rounds, bad = map(int, out.split())
         # Enough rounds that reads overlapped the loads (each load commits with an fsync).
         assert p.returncode == 0 and rounds >= nb and bad == 0
+    # Two processes logged every read into one chain, nothing lost or interleaved.
+    reports = store.audit.verify()
+    assert all(r.ok for r in reports.values()), reports
+    assert reports["access"].entries >= 2 * nb
 
 
 def test_a_forked_child_cannot_use_the_parents_store(store):

@@ -21,7 +21,7 @@ import pytest
 
 from jukistore import Store
 
-from store_support import fields, make_records
+from store_support import fields, make_records, new_store, open_store
 
 HERE = Path(__file__).parent
 BATCH = 300
@@ -45,7 +45,7 @@ while True:
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_during_loads_never_leaves_a_partial_batch(tmp_path):
     path = tmp_path / "s"
-    Store.create(path, "131075")
+    new_store(path, roles={"loader": ["clerk"]})
     rng = random.Random(5)
     f = fields()
     acked = -1
@@ -64,7 +64,7 @@ def test_sigkill_during_loads_never_leaves_a_partial_batch(tmp_path):
             if line.startswith(b"ACK "):
                 acked = max(acked, int(line.split()[1]))
 
-        s = Store.open(path)
+        s = open_store(path)
         rep = s.verify()
         assert rep.ok, rep.problems[:5]
         n = s.stats()["persons"]

@@ -97,8 +97,11 @@ class Demo:
     def load(self) -> Step:
         from jukistore.store import Operator, Store
 
-        self.store = Store.create(self.directory / "store", "131075")
+        admin = Operator("demo-admin", "demo-terminal")
         op = Operator("demo-loader", "demo-terminal")
+        store = Store.create(self.directory / "store", "131075", administrator=admin)
+        store.roles.grant(op.operator_id, "clerk", by=admin, note="demo")
+        self.store = store.acting(op, "demo: read back and search")
         total = len(self.ward)
         t0 = time.perf_counter()
         with Progress("load", total) as bar:

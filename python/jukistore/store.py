@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import msgspec
 import numpy as np
@@ -31,12 +31,19 @@ from jukistore import _core, layouts, text
 from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask
 from jukistore.records import JuminKihon
 
+if TYPE_CHECKING:
+    from jukistore.access.log import Audit
+    from jukistore.access.provide import Provision
+    from jukistore.access.roles import RoleRegistry
+
 #: Sentinel the core uses for "no 個人番号 recorded".
 NO_MYNUMBER = 2**64 - 1
 #: Change-log event code of an initial bulk registration (records carried over from a register).
 EVENT_LOAD = 0
 
 SEX_CODES = {"1": 1, "2": 2, "9": 9, "": 0}
+#: Names of the 4情報 search criteria, as the access log records which were given (never values).
+_CRITERIA = ("name_kana", "birth_date", "address", "sex")
 
 Clock = Callable[[], _dt.datetime]
 
@@ -264,24 +271,90 @@ def _date_column(values: list[str], offset: int, fieldname: str) -> npt.NDArray[
 
 
 class Store:
-    """A municipality's register in one directory. Use :meth:`create` or :meth:`open`."""
+    """A municipality's register in one directory. Use :meth:`create` or :meth:`open`.
 
-    def __init__(self, native: _core.NativeStore, clock: Clock = utc_now):
+    Access control (SPEC §7): a handle may be *bound* to an operator and a purpose
+    (``Store.open(path, operator=..., purpose=...)`` or :meth:`acting`). Every read of personal
+    data on a bound handle checks the operator's rights in the store's role register
+    (:attr:`roles`) and writes one access-log entry; on an unbound handle it is refused
+    (:class:`~jukistore.errors.NotPermitted`, itself logged). Writes name their operator
+    explicitly and are checked the same way; the change log records them.
+    """
+
+    def __init__(self, native: _core.NativeStore, clock: Clock = utc_now, *, audit: "Audit | None" = None,
+                 operator: Operator | None = None, purpose: str | None = None):
+        from jukistore.access.log import Audit
+
         self._native = native
         self.clock = clock
+        self.audit: Audit = audit if audit is not None else Audit.of(native.path)
+        if operator is not None and not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
+        if operator is not None and not (isinstance(purpose, str) and purpose.strip()):
+            raise QueryError("a store bound to an operator needs a purpose (利用目的), e.g. purpose=\"転入届の審査\"")
+        self.operator = operator
+        self.purpose = purpose
 
     @classmethod
-    def create(cls, path: str | Path, municipality_code: str, *, map_size: int | None = None,
-               clock: Clock = utc_now) -> "Store":
-        """Create a store for the municipality (its 6-digit 地方公共団体コード, check digit included)."""
+    def create(cls, path: str | Path, municipality_code: str, *, administrator: Operator,
+               map_size: int | None = None, clock: Clock = utc_now,
+               audit_key: str | Path | None = None) -> "Store":
+        """Create a store for the municipality (its 6-digit 地方公共団体コード, check digit included).
+
+        ``administrator`` becomes the store's first operator, holding the administrator role (it
+        grants the others their roles: :attr:`roles`). ``audit_key`` is the file of the key that
+        seals the logs' checkpoints (default ``<store>/audit/key``; see :mod:`jukistore.access.journal`).
+        The returned handle is not bound to an operator.
+        """
+        from jukistore.access.log import Audit
         from jukistore.ids import lgcode
 
+        if not isinstance(administrator, Operator):
+            raise TypeError("administrator must be a jukistore.store.Operator")
         code = lgcode.validate(municipality_code)
-        return cls(_core.NativeStore.create(str(path), code, map_size), clock)
+        native = _core.NativeStore.create(str(path), code, map_size)
+        audit = Audit.of(native.path, audit_key)
+        audit.roles.bootstrap(administrator)
+        return cls(native, clock, audit=audit)
 
     @classmethod
-    def open(cls, path: str | Path, readonly: bool = False, *, clock: Clock = utc_now) -> "Store":
-        return cls(_core.NativeStore.open(str(path), readonly), clock)
+    def open(cls, path: str | Path, readonly: bool = False, *, operator: Operator | None = None,
+             purpose: str | None = None, clock: Clock = utc_now, audit_key: str | Path | None = None) -> "Store":
+        """Open a store; with ``operator`` and ``purpose`` the handle is bound for reads."""
+        from jukistore.access.log import Audit
+
+        native = _core.NativeStore.open(str(path), readonly)
+        return cls(native, clock, audit=Audit.of(native.path, audit_key), operator=operator, purpose=purpose)
+
+    def acting(self, operator: Operator, purpose: str) -> "Store":
+        """A handle on the same store bound to ``operator`` for ``purpose`` (shares everything else)."""
+        return type(self)(self._native, self.clock, audit=self.audit, operator=operator, purpose=purpose)
+
+    @property
+    def roles(self) -> "RoleRegistry":
+        """The store's operators and roles (grants and revocations are recorded)."""
+        return self.audit.roles
+
+    def _authorize(self, right: str, act: str, operator: Operator | None = None) -> Operator:
+        """The operator (given, else the bound one) if it holds ``right``; else a logged refusal."""
+        if operator is None:  # the bound operator, checked when bound
+            return self.audit.authorize(self.operator, right, act, self.purpose)
+        if not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
+        return self.audit.authorize(operator, right, act, self.purpose)
+
+    def _logged(self, act: str, persons: "npt.ArrayLike | None", **detail: object) -> None:
+        """Record a read by the bound operator (called after :meth:`_authorize` succeeded)."""
+        assert self.operator is not None and self.purpose is not None
+        self.audit.accessed(self.operator, self.purpose, act, persons, **detail)
+
+    def provide(self, recipient: str, keys: "npt.ArrayLike", *, by: str = "person_id",
+                operator: Operator | None = None, approved_by: Operator | None = None) -> "Provision":
+        """Data for ``recipient``: only its projection of the persons ``keys`` (see
+        :func:`jukistore.access.provide.provide`); recorded in the provision record."""
+        from jukistore.access.provide import provide
+
+        return provide(self, recipient, keys, by=by, operator=operator, approved_by=approved_by)
 
     @property
     def path(self) -> Path:
@@ -293,7 +366,8 @@ class Store:
         return v.decode() if v else ""
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r}, municipality={self.municipality_code})"
+        who = f", operator={self.operator.operator_id!r}" if self.operator is not None else ""
+        return f"Store({str(self.path)!r}, municipality={self.municipality_code}{who})"
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -311,6 +385,7 @@ class Store:
         """
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
+        self._authorize("write", "load", operator)
         report = LoadReport()
         if not durable:
             self._native.set_sync(False)
@@ -397,17 +472,26 @@ class Store:
             how, value = "person_id", person_id
         else:
             raise QueryError("get() takes exactly one of code, mynumber, person_id")
+        self._authorize("read", "get")
         key = value if type(value) is int and 0 <= value < 2**64 else _key_int(value, how)
-        if key is None:
-            return None
-        t = self._native.get(how, key)
+        t = None if key is None else self._native.get(how, key)
+        self._logged("get", [] if t is None else [t[0]], by=how)
         return None if t is None else _person(t)
 
     def get_many(self, keys: npt.ArrayLike, *, by: str = "code") -> Persons:
         """Many persons at once from one snapshot; ``keys`` a numpy uint64 array (or sequence).
 
         Returns columns (:class:`Persons`) with no Python object per record until one is asked for.
+        One access-log entry covers the whole call.
         """
+        self._authorize("read", "get_many")
+        res = self._get_many(keys, by)
+        self._logged("get_many", res.person_ids[res.found], by=by, keys=len(res))
+        return res
+
+    def _get_many(self, keys: npt.ArrayLike, by: str = "code") -> Persons:
+        """:meth:`get_many` without the check and the log: for the store's own reads that decide a
+        write (the change log records the write) — never to hand records to a caller."""
         if by not in ("code", "mynumber", "person_id"):
             raise QueryError(f"get_many by {by!r}: use code, mynumber or person_id")
         arr = np.ascontiguousarray(np.asarray(keys), dtype=np.uint64)
@@ -436,6 +520,15 @@ class Store:
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
             raise QueryError(f"unknown sex code {sex!r}")
+        self._authorize("read", "search")
+        found = self._search(nk, bk, ak, sx, limit)
+        given = [k for k, v in zip(_CRITERIA, (nk, bk, ak, sx)) if v is not None]
+        self._logged("search", [p.person_id for p in found], criteria=given)
+        return found
+
+    def _search(self, nk: bytes | None, bk: bytes | None, ak: bytes | None, sx: int | None, limit: int) -> list[Person]:
+        """The native search on prepared keys, without the check and the log (the benchmark of
+        logging compares :meth:`search` with this)."""
         return [_person(t) for t in self._native.search(nk, bk, ak, sx, limit)]
 
     # ---- upkeep --------------------------------------------------------------------------

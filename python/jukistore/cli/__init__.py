@@ -13,8 +13,10 @@ import importlib
 import sys
 from typing import Sequence
 
+from jukistore.errors import JukistoreError
+
 #: Subcommand modules, each ``jukistore.cli.<name>`` with ``register(subparsers)``.
-GROUPS: tuple[str, ...] = ("ids", "store", "history", "reconcile", "synth", "demo")
+GROUPS: tuple[str, ...] = ("ids", "store", "history", "audit", "reconcile", "synth", "demo")
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
@@ -41,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except CliError as e:
+        print(f"jukistore: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except JukistoreError as e:  # a refusal (NotPermitted) or a bad argument the library names
         print(f"jukistore: {e}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jukistore.cli import EXIT_FINDING, EXIT_OK, CliError
+from jukistore.cli.store import _operator_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--records", action="store_true", help="print each version's whole record")
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
+    _operator_args(p, purpose=True)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("changes", help="the change feed: changes after a 更新順番号, with their 8 notification items")
@@ -35,18 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--show-mynumber", action="store_true")
+    _operator_args(p, purpose=True)
     p.set_defaults(func=cmd_changes)
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
-    from jukistore.errors import NotAStore
+def _open(path: Path, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from jukistore.cli.store import open_bound
     from jukistore.history import Register
-    from jukistore.store import Store
 
-    try:
-        return Register(Store.open(path, readonly=True))
-    except NotAStore as e:
-        raise CliError(str(e)) from None
+    return Register(open_bound(path, args))
 
 
 def _masked(d: dict[str, str], fields: set[str], show: bool) -> dict[str, str]:
@@ -90,7 +89,7 @@ def _version(reg, v, show: bool, records: bool) -> dict[str, Any]:  # type: igno
 def cmd_history(args: argparse.Namespace) -> int:
     from jukistore.errors import InvalidRecord, QueryError
 
-    reg = _open(args.store)
+    reg = _open(args.store, args)
     try:
         p = reg.store.get(code=args.code, mynumber=args.mynumber, person_id=args.person_id)
     except QueryError as e:
@@ -133,7 +132,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
     if args.since < 0 or args.limit <= 0:
         raise CliError("--since must be 0 or more and --limit above 0")
-    reg = _open(args.store)
+    reg = _open(args.store, args)
     _, note_fields = _mn_fields()
     entries = reg.changes(args.since, args.limit)
     for c in entries:

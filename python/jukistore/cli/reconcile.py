@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--exact", action="store_true", help="compare every pair byte for byte (no fingerprints)")
     p.add_argument("--samples", type=int, default=5, help="findings of each kind shown in the summary")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    from jukistore.cli.store import _operator_args
+
+    _operator_args(p, purpose=True)  # for a store side: who reads it, and why (access log)
     p.set_defaults(func=cmd_reconcile)
 
 
@@ -75,9 +78,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     for side in (args.left, args.right):
         if not side.exists():
             raise CliError(f"{side}: no such file or store directory")
+    from jukistore.cli.store import open_bound
+
+    # A store side is read by an operator, for a purpose, into the store's access log.
+    left, right = (open_bound(s, args) if s.is_dir() else s for s in (args.left, args.right))
     steps = Steps(enabled=not args.quiet)
     try:
-        result = reconcile(args.left, args.right, args.layout, strict=not args.lenient_juminhyo,
+        result = reconcile(left, right, args.layout, strict=not args.lenient_juminhyo,
                            exact=True if args.exact else None, encoding=args.encoding,
                            left_encoding=args.left_encoding, right_encoding=args.right_encoding,
                            samples=args.samples, progress=steps)

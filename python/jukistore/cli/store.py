@@ -15,14 +15,15 @@ from pathlib import Path
 from jukistore.cli import EXIT_ERROR, EXIT_FINDING, EXIT_OK, CliError
 from jukistore.cli.progress import Progress
 
-#: Operator and terminal for command-line writes come from options or these variables.
-ENV_OPERATOR, ENV_TERMINAL = "JUKISTORE_OPERATOR", "JUKISTORE_TERMINAL"
+#: Operator, terminal and purpose (利用目的, for reads) come from options or these variables.
+ENV_OPERATOR, ENV_TERMINAL, ENV_PURPOSE = "JUKISTORE_OPERATOR", "JUKISTORE_TERMINAL", "JUKISTORE_PURPOSE"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("init", help="create a store for a municipality")
     p.add_argument("store", type=Path)
     p.add_argument("--municipality", required=True, help="地方公共団体コード, 6 digits with check digit (e.g. 131075)")
+    _operator_args(p)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("load", help="load master records (住民基本台帳ファイル layout) into a store")
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     g.add_argument("--person-id", type=int)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
+    _operator_args(p, purpose=True)
     p.set_defaults(func=cmd_get)
 
     p = sub.add_parser("search", help="find persons by 4情報 (at least two of name, birth date, address)")
@@ -54,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
+    _operator_args(p, purpose=True)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("verify", help="check every index against the records (exit 1 when inconsistent)")
@@ -66,9 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_stats)
 
 
-def _operator_args(p: argparse.ArgumentParser) -> None:
+def _operator_args(p: argparse.ArgumentParser, purpose: bool = False) -> None:
     p.add_argument("--operator", help=f"operator id (or ${ENV_OPERATOR})")
     p.add_argument("--terminal", help=f"terminal id (or ${ENV_TERMINAL})")
+    if purpose:
+        p.add_argument("--purpose", help=f"purpose of the read, recorded in the access log (or ${ENV_PURPOSE})")
 
 
 def operator_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -79,8 +84,20 @@ def operator_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     op = args.operator or os.environ.get(ENV_OPERATOR)
     term = args.terminal or os.environ.get(ENV_TERMINAL)
     if not op or not term:
-        raise CliError(f"a write needs --operator and --terminal (or ${ENV_OPERATOR} and ${ENV_TERMINAL})")
+        raise CliError(f"this needs --operator and --terminal (or ${ENV_OPERATOR} and ${ENV_TERMINAL})")
     return Operator(op, term)
+
+
+def open_bound(path: Path, args: argparse.Namespace, readonly: bool = True):  # type: ignore[no-untyped-def]
+    """The store bound to the operator and purpose of the command line (every read is logged)."""
+    import os
+
+    store = _open(path, readonly)
+    op = operator_from(args)
+    purpose = getattr(args, "purpose", None) or os.environ.get(ENV_PURPOSE)
+    if not purpose:
+        raise CliError(f"a read of personal data needs --purpose (or ${ENV_PURPOSE}); it is recorded in the access log")
+    return store.acting(op, purpose)
 
 
 def _open(path: Path, readonly: bool):  # type: ignore[no-untyped-def]
@@ -97,11 +114,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     from jukistore.errors import StoreExists, ValidationError
     from jukistore.store import Store
 
+    admin = operator_from(args)
     try:
-        s = Store.create(args.store, args.municipality)
+        s = Store.create(args.store, args.municipality, administrator=admin)
     except (StoreExists, ValidationError) as e:
         raise CliError(str(e)) from None
-    print(f"created store {args.store} for municipality {s.municipality_code}")
+    print(f"created store {args.store} for municipality {s.municipality_code}; administrator {admin.operator_id}")
     return EXIT_OK
 
 
@@ -149,7 +167,7 @@ def _show(person, show_mn: bool) -> dict[str, object]:  # type: ignore[no-untype
 def cmd_get(args: argparse.Namespace) -> int:
     from jukistore.errors import QueryError
 
-    store = _open(args.store, readonly=True)
+    store = open_bound(args.store, args)
     try:
         p = store.get(code=args.code, mynumber=args.mynumber, person_id=args.person_id)
     except QueryError as e:
@@ -164,7 +182,7 @@ def cmd_get(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from jukistore.errors import QueryError
 
-    store = _open(args.store, readonly=True)
+    store = open_bound(args.store, args)
     try:
         hits = store.search(name_kana=args.name_kana, birth_date=args.birth_date, address=args.address,
                             sex=args.sex, limit=args.limit)

@@ -15,8 +15,9 @@ when, from which terminal, and which 更新順番号 the correction became. Two 
 once cannot both win: the core writes a decision only if none exists.
 
 Roles are a small interface (:class:`Roles`): whatever answers ``has_role(operator_id, role)``.
-:class:`StaticRoles` is a fixed mapping for now; a roles-and-grants system with its own history
-plugs in by providing the same method.
+:class:`jukistore.access.roles.RoleRegistry` (the store's own register of grants and revocations,
+``store.roles``) is what a :class:`Register` uses; :class:`StaticRoles` is a fixed mapping for
+code that needs the protocol without a store.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import msgspec
 
 from jukistore.errors import NoSuchProposal, NotPermitted, ProposalDecided, QueryError, StoreCorrupt
 from jukistore.history.events import APPROVER, RULES, EventCode
-from jukistore.store import Operator, Person
+from jukistore.store import Operator, Person, _person
 
 if TYPE_CHECKING:
     from jukistore.history.register import Applied, Changes, Register
@@ -168,7 +169,9 @@ class Corrections:
         from jukistore.history.register import Event, _person_id, compact_date
 
         pid = _person_id(person)
-        cur = self._reg.store.get(person_id=pid)
+        self._reg.store._authorize("propose", "propose correction", operator)
+        t = self._native.get("person_id", pid)
+        cur = None if t is None else _person(t)
         if cur is None:
             from jukistore.errors import NoSuchPerson
 
@@ -183,21 +186,23 @@ class Corrections:
         value = self._step("propose", operator, note, person_id=pid, base_seq=base, changes=fields,
                            date=compact_date(date, "date", 0),
                            notified=compact_date(notified, "notified", 0) if notified else "")
-        return self.get(self._native.propose(value))
+        return self._get(self._native.propose(value))
 
     def _decide(self, proposal_id: int, action: str, operator: Operator, note: str) -> Proposal:
-        p = self.get(proposal_id)
+        p = self._get(proposal_id)
         if p.state is not State.PENDING:
             raise ProposalDecided(f"proposal {proposal_id} is {p.state.value}")
+        audit = self._reg.store.audit
+        what = f"proposal {proposal_id}: {action}"
         if action == "withdraw":
             if operator.operator_id != p.proposer:
+                audit._refused(operator, "propose", what, self._reg.store.purpose, "not the proposer")
                 raise NotPermitted(f"only the proposer may withdraw proposal {proposal_id}")
         else:
             if operator.operator_id == p.proposer:
+                audit._refused(operator, APPROVER, what, self._reg.store.purpose, "the proposer deciding their own")
                 raise NotPermitted(f"proposal {proposal_id}: the proposer may not {action} their own correction")
-            if not self._reg.roles.has_role(operator.operator_id, APPROVER):
-                raise NotPermitted(f"proposal {proposal_id}: operator {operator.operator_id!r} does not hold "
-                                   f"the {APPROVER} role")
+            self._reg._require_role(operator, APPROVER, f"proposal {proposal_id}: {action}")
         return p
 
     def approve(self, proposal_id: int, *, operator: Operator, note: str = "") -> "Applied":
@@ -218,22 +223,32 @@ class Corrections:
         """Reject a pending proposal (an approver other than the proposer)."""
         self._decide(proposal_id, "reject", operator, note)
         self._native.proposal_step(proposal_id, 1, self._step("reject", operator, note))
-        return self.get(proposal_id)
+        return self._get(proposal_id)
 
     def withdraw(self, proposal_id: int, *, operator: Operator, note: str = "") -> Proposal:
         """Withdraw one's own pending proposal."""
         self._decide(proposal_id, "withdraw", operator, note)
         self._native.proposal_step(proposal_id, 1, self._step("withdraw", operator, note))
-        return self.get(proposal_id)
+        return self._get(proposal_id)
 
     def get(self, proposal_id: int) -> Proposal:
+        """A proposal and its decisions (a read of personal data: checked and logged)."""
+        store = self._reg.store
+        store._authorize("read", "proposal")
+        p = self._get(proposal_id)
+        store._logged("proposal", [p.person_id], proposal=proposal_id)
+        return p
+
+    def _get(self, proposal_id: int) -> Proposal:
         rows = self._native.proposal(proposal_id)
         if not rows:
             raise NoSuchProposal(f"no proposal {proposal_id}")
         return _proposal(rows)
 
     def all(self, after: int = 0, limit: int | None = None) -> list[Proposal]:
-        """Proposals with ids above ``after``, oldest first."""
+        """Proposals with ids above ``after``, oldest first (one access-log entry for them all)."""
+        store = self._reg.store
+        store._authorize("read", "proposals")
         out: list[Proposal] = []
         while limit is None or len(out) < limit:
             page = self._native.proposals(after, 1000 if limit is None else min(1000, limit - len(out)))
@@ -247,6 +262,7 @@ class Corrections:
                 group.append(row)
             out.append(_proposal(group))
             after = page[-1][0]
+        store._logged("proposals", sorted({p.person_id for p in out}))
         return out
 
     def pending(self) -> list[Proposal]:

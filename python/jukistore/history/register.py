@@ -345,16 +345,25 @@ def _digits(value: str, width: int, field: str, row: int, label: str) -> int:
 class Register:
     """Events and history over a store; see the module docstring.
 
-    ``roles`` answers whether an operator holds a role (the approver role for corrections and
-    更新禁止); without it no operator holds any, so those acts are refused.
+    Rights come from the store's role register (``store.roles``): writes need the write right,
+    corrections the propose and approve rights, 更新禁止 the approver role. Reads of history and
+    changes go through the same check and access log as the store's own reads, so they need a
+    store handle bound to an operator and a purpose (``store.acting(operator, purpose)``).
     """
 
-    def __init__(self, store: Store, *, roles: "Roles | None" = None):
-        from jukistore.history.corrections import NO_ROLES
-
+    def __init__(self, store: Store):
         self.store = store
-        self.roles = roles if roles is not None else NO_ROLES
+        self.roles: "Roles" = store.roles
         self._native = store._native
+
+    def _require_role(self, operator: Operator, role: str, what: str) -> None:
+        """Refuse (and log the refusal) an act needing ``role`` that ``operator`` does not hold."""
+        if not self.roles.has_role(operator.operator_id, role):
+            self.store.audit._refused(operator, role, what, self.store.purpose, f"does not hold the {role} role")
+            raise NotPermitted(f"{what} needs the {role} role, which operator {operator.operator_id!r} does not hold")
+
+    def _read(self, act: str) -> None:
+        self.store._authorize("read", act)
 
     def __repr__(self) -> str:
         return f"Register({self.store!r})"
@@ -377,6 +386,12 @@ class Register:
         """
         if isinstance(events, Event):
             events = [events]
+        if not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
+        # An event reserved to a role (更新禁止 and its lifting: the approver) needs that role,
+        # checked per event in _plan; any other needs the write right.
+        if any(getattr(RULES.get(ev.code), "role", None) is None for ev in events):  # type: ignore[call-overload]
+            self.store._authorize("write", "apply", operator)
         updates = self._plan(events, operator)
         return self._write(updates, operator)
 
@@ -397,13 +412,14 @@ class Register:
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
         r = RULES.get(code)  # type: ignore[call-overload]
+        if r is None or r.role is None:
+            self.store._authorize("write", "apply_many", operator)
         if r is None or r.kind in ("register", "restore") or r.subject == "moved_out":
             raise QueryError(f"apply_many takes a change, removal or lock of current records, not {code!r}; use apply")
         if r.dual_control:
             raise NotPermitted(f"{r.code.name} takes effect only through an approved proposal")
-        if r.role is not None and not self.roles.has_role(operator.operator_id, r.role):
-            raise NotPermitted(f"{r.code.name} needs the {r.role} role, which operator "
-                               f"{operator.operator_id!r} does not hold")
+        if r.role is not None:
+            self._require_role(operator, r.role, r.code.name)
         f = item_fields()
         fi = field_items()
         pids = np.ascontiguousarray(np.asarray(persons), dtype=np.uint64)
@@ -431,7 +447,7 @@ class Register:
         vf = _date_column(date, n, "date")
         nt = _date_column(notified, n, "notified") if notified is not None else None
         # Everyone's state, in one snapshot; the first refused row is reported as apply would.
-        cur = self.store.get_many(pids, by="person_id")
+        cur = self.store._get_many(pids, by="person_id")
         removed = (cur.flags & FLAG_REMOVED) != 0
         locked = (cur.flags & FLAG_PROHIBITED) != 0
         exp = None if expect_seqs is None else np.asarray(expect_seqs, dtype=np.uint64)
@@ -536,9 +552,8 @@ class Register:
                                  f"(the bulk registration is Store.load)")
             if r.dual_control and not correction:
                 raise NotPermitted(f"row {i}: {r.code.name} takes effect only through an approved proposal")
-            if r.role is not None and not self.roles.has_role(operator.operator_id, r.role):
-                raise NotPermitted(f"row {i}: {r.code.name} needs the {r.role} role, which operator "
-                                   f"{operator.operator_id!r} does not hold")
+            if r.role is not None:
+                self._require_role(operator, r.role, f"row {i}: {r.code.name}")
             if r.kind == "register":
                 if type(ev.record) is not JuminKihon or ev.person is not None or ev.changes:
                     raise QueryError(f"row {i}: {r.code.name} takes a whole record (record=JuminKihon) and no person")
@@ -554,7 +569,7 @@ class Register:
         pids_of: dict[int, int] = {}
         if upd_rows:
             pids = np.fromiter((_person_id(events[i].person, i) for i in upd_rows), dtype=np.uint64, count=len(upd_rows))
-            cur = self.store.get_many(pids, by="person_id")
+            cur = self.store._get_many(pids, by="person_id")
             for k, i in enumerate(upd_rows):
                 pid = int(pids[k])
                 pids_of[i] = pid
@@ -567,8 +582,8 @@ class Register:
             mn_text = [getattr(events[i].record, f[MYNUMBER]) for i in reg_rows]
             mns = np.array([_digits(m, 12, f[MYNUMBER], i, "個人番号") if m else NO_MYNUMBER
                             for m, i in zip(mn_text, reg_rows)], dtype=np.uint64)
-            by_code = self.store.get_many(codes, by="code")
-            by_mn = self.store.get_many(mns, by="mynumber")
+            by_code = self.store._get_many(codes, by="code")
+            by_mn = self.store._get_many(mns, by="mynumber")
             for k, i in enumerate(reg_rows):
                 pc = int(by_code.person_ids[k]) if by_code.found[k] else 0
                 pm = int(by_mn.person_ids[k]) if by_mn.found[k] else 0
@@ -726,13 +741,20 @@ class Register:
 
     def history(self, person: int | Person) -> list[Version]:
         """Every version of a person, oldest first (empty for an unknown person)."""
-        return [Version(t) for t in self._native.history(_person_id(person))]
+        pid = _person_id(person)
+        self._read("history")
+        out = [Version(t) for t in self._native.history(pid)]
+        self.store._logged("history", [pid] if out else [])
+        return out
 
     def as_of(self, person: int | Person, date: str, *, known_at: int | None = None) -> Version | None:
         """The version valid on ``date`` (the latest 異動年月日 on or before it; of equal dates the
         later recorded), as the store knows it now or as it knew it at ``known_at``."""
         d = compact_date(date, "date", 0).encode()
-        t = self._native.as_of(_person_id(person), d, known_at)
+        pid = _person_id(person)
+        self._read("as_of")
+        t = self._native.as_of(pid, d, known_at)
+        self.store._logged("as_of", [] if t is None else [pid])
         return None if t is None else Version(t)
 
     def as_known(self, person: int | Person, *, seq: int | None = None,
@@ -742,9 +764,10 @@ class Register:
         if (seq is None) == (time is None):
             raise QueryError("as_known takes exactly one of seq and time")
         s = self.seq_at(time) if time is not None else seq
-        if not s:
-            return None
-        t = self._native.as_known(_person_id(person), s)
+        pid = _person_id(person)
+        self._read("as_known")
+        t = self._native.as_known(pid, s) if s else None
+        self.store._logged("as_known", [] if t is None else [pid])
         return None if t is None else Version(t)
 
     def seq_at(self, time: _dt.datetime) -> int:
@@ -757,13 +780,14 @@ class Register:
             raise QueryError("batch queries take a one-dimensional array of keys")
         if by == "person_id":
             return arr
-        hits = self.store.get_many(arr, by=by)
+        hits = self.store._get_many(arr, by=by)
         return np.where(hits.found, hits.person_ids, np.uint64(0))
 
     def as_of_many(self, keys: npt.ArrayLike, dates_: npt.ArrayLike | str, *, by: str = "person_id",
                    known_at: int | None = None) -> Versions:
         """``as_of`` for many persons in one snapshot: ``keys`` person ids (or numbers, with ``by``),
         ``dates_`` one date for all or an array of ``YYYYMMDD`` (``S8``/``U8``), one per key."""
+        self._read("as_of_many")
         pids = self._pids(keys, by)
         n = len(pids)
         if isinstance(dates_, str):
@@ -775,11 +799,14 @@ class Register:
             if d.dtype != np.dtype("S8") or d.shape != (n,):
                 raise QueryError(f"dates must be one date or {n} dates YYYYMMDD as S8 or U8")
         packed = np.ascontiguousarray(d).view(np.uint8)
-        return Versions(pids, *self._native.as_of_many(pids, packed, known_at))
+        res = Versions(pids, *self._native.as_of_many(pids, packed, known_at))
+        self.store._logged("as_of_many", pids[res.found], keys=len(pids))
+        return res
 
     def as_known_many(self, keys: npt.ArrayLike, seqs: npt.ArrayLike | int | None = None, *,
                       time: _dt.datetime | None = None, by: str = "person_id") -> Versions:
         """``as_known`` for many persons: at one sequence (or time) for all, or one sequence per key."""
+        self._read("as_known_many")
         pids = self._pids(keys, by)
         if (seqs is None) == (time is None):
             raise QueryError("as_known_many takes exactly one of seqs and time")
@@ -787,11 +814,16 @@ class Register:
             seqs = self.seq_at(time)
         s = np.full(len(pids), seqs, dtype=np.uint64) if np.isscalar(seqs) else \
             np.ascontiguousarray(np.asarray(seqs), dtype=np.uint64)
-        return Versions(pids, *self._native.as_known_many(pids, s))
+        res = Versions(pids, *self._native.as_known_many(pids, s))
+        self.store._logged("as_known_many", pids[res.found], keys=len(pids))
+        return res
 
     def changes(self, since: int = 0, limit: int = 1000) -> list[ChangeEntry]:
         """Changes with 更新順番号 above ``since``, in order, at most ``limit``."""
-        return [ChangeEntry(t) for t in self._native.changes(since, limit)]
+        self._read("changes")
+        out = [ChangeEntry(t) for t in self._native.changes(since, limit)]
+        self.store._logged("changes", sorted({c.person_id for c in out}), since=since)
+        return out
 
     def iter_changes(self, since: int = 0, batch: int = 1000) -> Iterator[ChangeEntry]:
         """Every change above ``since`` up to the last one committed when each page is read."""

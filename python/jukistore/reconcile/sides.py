@@ -111,10 +111,19 @@ class Side:
     def from_store(cls, store: Any, plan: Plan) -> "Side":
         """Every person of a store (removed persons included), projected onto the plan's layout.
 
-        ``store`` is a :class:`jukistore.store.Store` or a store directory. The store keeps master
-        records (``jumin_kihon``); the layout must be that layout or a projection of it.
+        ``store`` is a :class:`jukistore.store.Store` bound to an operator holding the provide right
+        (reading a whole store is bulk output): the read is checked and written to its access log
+        as one entry covering every person. A bare store directory is refused, since nobody would
+        be accountable for the read. The store keeps master records (``jumin_kihon``); the layout
+        must be that layout or a projection of it.
         """
-        path = Path(store) if isinstance(store, (str, os.PathLike)) else Path(store.path)
+        from jukistore.errors import NotPermitted
+
+        if isinstance(store, (str, os.PathLike)):
+            raise NotPermitted(f"reconciling a store needs the store opened with an operator and a purpose "
+                               f"(Store.open(path, operator=..., purpose=...)), not the directory {Path(store).name!r}")
+        store._authorize("provide", "reconcile")
+        path = Path(store.path)
         lay = plan.layout
         if lay.name == STORE_LAYOUT:
             master_fields = list(lay.fields)
@@ -125,7 +134,9 @@ class Side:
         order = records.record_class(STORE_LAYOUT).__struct_fields__
         positions = [order.index(f) for f in master_fields]
         native = _core.NativeSide.store(str(path), positions, plan.key, plan.mynumber, list(plan.compared))
-        return cls("store", str(path), plan, "utf-8", native=native)
+        side = cls("store", str(path), plan, "utf-8", native=native)
+        store._logged("reconcile", None, n=side.rows, layout=lay.name)
+        return side
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], plan: Plan, *, encoding: str = "utf-8",

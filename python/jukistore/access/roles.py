@@ -1,0 +1,208 @@
+"""Roles, their rights, and the store's register of who holds which role.
+
+The rights of each role are data (``layouts/access/roles.toml``), so a municipality can read and
+adjust them without reading code. Who holds a role is kept in the store itself, as a hash-chained
+journal of grants and revocations (``<store>/audit/roles/``): the current roles are what replaying
+it gives, and the journal is the record of every grant and revocation (who, by whom, when, from
+which terminal) that the source document asks for. It answers ``has_role(operator_id, role)``,
+so dual control (corrections, purge approvals) plugs into it through the
+:class:`~jukistore.history.corrections.Roles` protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from jukistore.access.journal import Journal
+from jukistore.errors import NotPermitted, QueryError
+
+if TYPE_CHECKING:
+    from jukistore.store import Operator
+
+CLERK, APPROVER, AUDITOR, ADMINISTRATOR = "clerk", "approver", "auditor", "administrator"
+
+#: Every right a role may carry (see roles.toml for what each allows).
+RIGHTS = frozenset({"read", "write", "propose", "approve", "provide", "approve_bulk", "purge_approve",
+                    "audit", "grant"})
+
+
+@lru_cache(maxsize=1)
+def rights_table() -> dict[str, frozenset[str]]:
+    """Role → rights, from ``layouts/access/roles.toml``; an unknown right is an error naming it."""
+    text = (resources.files("jukistore.layouts") / "access" / "roles.toml").read_text(encoding="utf-8")
+    return parse_rights(text)
+
+
+def parse_rights(text: str) -> dict[str, frozenset[str]]:
+    data = tomllib.loads(text)
+    out: dict[str, frozenset[str]] = {}
+    for role, spec in data.get("roles", {}).items():
+        rights = spec.get("rights")
+        if not isinstance(rights, list) or not all(isinstance(r, str) for r in rights):
+            raise QueryError(f"roles.{role}.rights must be a list of right names")
+        unknown = set(rights) - RIGHTS
+        if unknown:
+            raise QueryError(f"roles.{role}.rights: unknown right {sorted(unknown)[0]!r}")
+        out[role] = frozenset(rights)
+    return out
+
+
+def roles_with(right: str) -> list[str]:
+    """The roles carrying ``right``."""
+    return sorted(r for r, rights in rights_table().items() if right in rights)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One grant or revocation as recorded."""
+
+    action: str  # "grant" or "revoke"
+    operator_id: str
+    role: str
+    by: str
+    terminal: str
+    at: _dt.datetime
+    note: str
+
+
+class RoleRegistry:
+    """The store's operators and their roles; see the module docstring.
+
+    Reads replay the journal and follow it when another process grants or revokes: a change of
+    the journal's newest segment is noticed by its size. That look at the files is made at most
+    every ``recheck`` seconds (default 0.02), so that a read costs no file-system call; a grant or
+    revocation made in this process is seen at once, one made in another process within
+    ``recheck`` seconds.
+    """
+
+    def __init__(self, journal: Journal, on_refused: "Callable[[Operator, str, str, str], None] | None" = None):
+        self.journal = journal
+        self._on_refused = on_refused  # (operator, right, act, why): logs a refusal
+        self._roles: dict[str, set[str]] = {}
+        self._seen: tuple[str, int] | None = None  # (newest segment, its size) last replayed
+        self._history: list[Grant] = []
+        self._rights: dict[str, frozenset[str]] = {}
+        self.recheck = 0.02
+        self._checked = -1.0  # monotonic time of the last look at the files
+
+    def __repr__(self) -> str:
+        return f"RoleRegistry({len(self.operators())} operators)"
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.recheck:
+            return
+        self._checked = now
+        segs = self.journal._segments()
+        if not segs:
+            state = None
+        else:
+            try:
+                state = (segs[-1], os.stat(self.journal.dir / segs[-1]).st_size)
+            except FileNotFoundError:
+                state = None
+        if state == self._seen and (state is not None or not self._history):
+            return
+        roles: dict[str, set[str]] = {}
+        history: list[Grant] = []
+        for e in self.journal.entries():
+            b = e.body
+            g = Grant(b["action"], b["operator"], b["role"], b["by"], b["terminal"], e.time, b.get("note", ""))
+            history.append(g)
+            held = roles.setdefault(g.operator_id, set())
+            if g.action == "grant":
+                held.add(g.role)
+            else:
+                held.discard(g.role)
+        table = rights_table()
+        self._rights = {op: frozenset(r for role in held for r in table.get(role, ())) for op, held in roles.items()}
+        self._roles, self._history, self._seen = roles, history, state
+
+    # ---- questions ---------------------------------------------------------------------------
+
+    def has_role(self, operator_id: str, role: str) -> bool:
+        self._refresh()
+        return role in self._roles.get(operator_id, ())
+
+    def roles_of(self, operator_id: str) -> frozenset[str]:
+        self._refresh()
+        return frozenset(self._roles.get(operator_id, ()))
+
+    def rights_of(self, operator_id: str) -> frozenset[str]:
+        table = rights_table()
+        return frozenset(r for role in self.roles_of(operator_id) for r in table.get(role, ()))
+
+    def has_right(self, operator_id: str, right: str) -> bool:
+        if time.monotonic() - self._checked >= self.recheck:  # (the check of _refresh, inlined: per read)
+            self._refresh()
+        return right in self._rights.get(operator_id, ())
+
+    def known(self, operator_id: str) -> bool:
+        """Whether the operator was ever granted a role (a revoked operator is still known)."""
+        self._refresh()
+        return operator_id in self._roles
+
+    def operators(self) -> dict[str, frozenset[str]]:
+        """Every operator ever granted a role, with the roles held now (empty when all revoked)."""
+        self._refresh()
+        return {op: frozenset(r) for op, r in sorted(self._roles.items())}
+
+    def history(self) -> list[Grant]:
+        """Every grant and revocation, oldest first."""
+        self._refresh()
+        return list(self._history)
+
+    # ---- changes -------------------------------------------------------------------------------
+
+    def grant(self, operator_id: str, role: str, *, by: "Operator", note: str = "") -> Grant:
+        """Grant ``role`` to ``operator_id``; ``by`` must hold the grant right."""
+        return self._change("grant", operator_id, role, by, note)
+
+    def revoke(self, operator_id: str, role: str, *, by: "Operator", note: str = "") -> Grant:
+        """Revoke ``role`` from ``operator_id``; ``by`` must hold the grant right. An administrator
+        may not revoke their own administrator role (a store must keep someone who can grant)."""
+        if operator_id == by.operator_id and role == ADMINISTRATOR:
+            raise NotPermitted(f"operator {by.operator_id!r} may not revoke their own {ADMINISTRATOR} role")
+        return self._change("revoke", operator_id, role, by, note)
+
+    def _change(self, action: str, operator_id: str, role: str, by: "Operator", note: str) -> Grant:
+        if role not in rights_table():
+            raise QueryError(f"unknown role {role!r}: one of {', '.join(sorted(rights_table()))}")
+        if not isinstance(operator_id, str) or not operator_id:
+            raise QueryError("operator_id must be a non-empty string")
+        if not self.has_right(by.operator_id, "grant"):
+            if self._on_refused is not None:
+                self._on_refused(by, "grant", f"{action} {role}", "no role with the grant right")
+            raise NotPermitted(f"operator {by.operator_id!r} may not {action} roles (no grant right)")
+        if action == "revoke" and not self.has_role(operator_id, role):
+            raise QueryError(f"operator {operator_id!r} does not hold the {role} role")
+        return self._record(action, operator_id, role, by, note)
+
+    def _record(self, action: str, operator_id: str, role: str, by: "Operator", note: str) -> Grant:
+        e = self.journal.append({"action": action, "operator": operator_id, "role": role,
+                                 "by": by.operator_id, "terminal": by.terminal_id, "note": note})
+        self.journal.checkpoint()  # grants are rare and decisive: seal each at once
+        self._seen = None
+        self._checked = -1.0
+        return Grant(action, operator_id, role, by.operator_id, by.terminal_id, e.time, note)
+
+    def bootstrap(self, administrator: "Operator") -> None:
+        """The first grant of a new store: ``administrator`` gets the administrator role, granted
+        by itself (recorded as such). Refused once anyone holds a role."""
+        if self.operators():
+            raise NotPermitted("the store already has operators; grant roles through an administrator")
+        self._record("grant", administrator.operator_id, ADMINISTRATOR, administrator, "store created")
+
+
+def require_roles(names: Iterable[str]) -> None:
+    """Refuse role names that the rights table does not know (a typo would grant nothing)."""
+    for n in names:
+        if n not in rights_table():
+            raise QueryError(f"unknown role {n!r}: one of {', '.join(sorted(rights_table()))}")

@@ -1,0 +1,247 @@
+"""The hash-chained journal: every kind of tampering found and located, retention that keeps
+verification working, torn lines, and appends from several processes into one chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jukistore.access.journal import Journal, verify
+from jukistore.cli import main
+
+UTC = dt.timezone.utc
+
+
+def at(month: int, i: int = 0) -> dt.datetime:
+    return dt.datetime(2024, month, 1, tzinfo=UTC) + dt.timedelta(minutes=i)
+
+
+def journal(tmp_path: Path, **kw) -> Journal:  # type: ignore[no-untyped-def]
+    return Journal(tmp_path / "audit" / "access", tmp_path / "audit" / "key", checkpoint_every=10, **kw)
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Journal:
+    """25 entries in March 2024, one segment, checkpoints after entries 10 and 20."""
+    j = journal(tmp_path)
+    for i in range(25):
+        j.append({"op": f"clerk{i % 3}", "act": "get_many", "n": i, "persons": [i, i + 1]}, at=at(3, i))
+    return j
+
+
+def seg_lines(j: Journal, name: str = "202403.log") -> list[bytes]:
+    return (j.dir / name).read_bytes().splitlines(keepends=True)
+
+
+def write_lines(j: Journal, lines: list[bytes], name: str = "202403.log") -> None:
+    (j.dir / name).write_bytes(b"".join(lines))
+
+
+def problems(j: Journal) -> list[str]:
+    return [str(p) for p in verify(j).problems]
+
+
+def test_an_untouched_journal_verifies(filled: Journal) -> None:
+    rep = verify(filled)
+    assert rep.ok and rep.entries == 25 and rep.checkpoints == 2 and rep.segments == ["202403.log"]
+
+
+def test_a_flipped_byte_is_found_at_its_line(filled: Journal) -> None:
+    lines = seg_lines(filled)
+    k = 7  # 0-based: line 8, entry 8
+    i = lines[k].index(b'"n":7') + 4
+    lines[k] = lines[k][:i] + b"8" + lines[k][i + 1 :]  # still valid JSON, one digit changed
+    write_lines(filled, lines)
+    assert problems(filled) == ["202403.log line 8: entry 8 was changed (its hash does not match)"]
+
+
+def test_a_byte_flip_that_breaks_the_json_is_found_too(filled: Journal) -> None:
+    lines = seg_lines(filled)
+    lines[3] = lines[3][:5] + bytes([lines[3][5] ^ 0x20]) + lines[3][6:]
+    write_lines(filled, lines)
+    found = problems(filled)
+    assert found and found[0].startswith("202403.log line 4:")
+
+
+def test_a_deleted_entry_is_found_where_the_gap_is(filled: Journal) -> None:
+    lines = seg_lines(filled)
+    del lines[4]  # entry 5
+    write_lines(filled, lines)
+    found = problems(filled)
+    assert found[0] == "202403.log line 5: sequence 6 where 5 was expected (an entry deleted before this line)"
+
+
+def test_an_inserted_entry_is_found(filled: Journal) -> None:
+    lines = seg_lines(filled)
+    lines.insert(12, lines[2])  # a copy of entry 3 put after entry 12
+    write_lines(filled, lines)
+    found = problems(filled)
+    assert found[0].startswith("202403.log line 13: sequence 3 where 13 was expected")
+
+
+def test_a_forged_entry_with_a_fresh_hash_is_found_by_its_link(filled: Journal) -> None:
+    """Someone who recomputes the changed entry's own hash still breaks the next entry's link."""
+    from jukistore.access.journal import entry_hash
+
+    lines = seg_lines(filled)
+    d = json.loads(lines[14])
+    d["body"]["op"] = "someone-else"
+    d["hash"] = entry_hash(d["prev"], d["seq"], d["at"], d["body"])
+    lines[14] = json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    write_lines(filled, lines)
+    assert problems(filled) == ["202403.log line 16: entry 16 does not link to the entry before it "
+                                "(an entry replaced, inserted or moved)"]
+
+
+def test_reordered_entries_are_found(filled: Journal) -> None:
+    lines = seg_lines(filled)
+    lines[8], lines[9] = lines[9], lines[8]
+    write_lines(filled, lines)
+    found = problems(filled)
+    assert found[0].startswith("202403.log line 9: sequence 10 where 9 was expected")
+    assert any(p.startswith("202403.log line 10: sequence 9 where 11 was expected") for p in found)
+
+
+def test_dropping_the_tail_of_a_closed_segment_is_found(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    for i in range(15):
+        j.append({"n": i}, at=at(3, i))
+    j.append({"n": 99}, at=at(4))  # closes March with a final checkpoint
+    lines = seg_lines(j)
+    write_lines(j, lines[:-2])  # entries 14 and 15 removed, chain of what is left still intact
+    found = problems(j)
+    assert "202403.log: sealed with 15 entries, holds 13 (entries deleted or added after it was closed)" in found
+    assert any(p.startswith("202404.log line 1: sequence 16 where 14 was expected") for p in found)
+
+
+def test_deleting_a_whole_segment_is_found(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    for m in (3, 4, 5):
+        for i in range(3):
+            j.append({"n": i}, at=at(m, i))
+    (j.dir / "202404.log").unlink()
+    found = problems(j)
+    assert "202404.log: segment is missing and was not retired (deleted)" in found
+
+
+def test_a_changed_or_deleted_checkpoint_is_found(filled: Journal) -> None:
+    cp = filled.dir / "checkpoints"
+    lines = cp.read_bytes().splitlines(keepends=True)
+    d = json.loads(lines[0])
+    d["count"] = 9
+    cp.write_bytes(json.dumps(d).encode() + b"\n" + b"".join(lines[1:]))
+    assert problems(filled) == ["checkpoints line 1: seal does not match (changed, or forged without the key)"]
+    cp.write_bytes(b"".join(lines[1:]))
+    assert problems(filled) == ["checkpoints line 1: does not follow the checkpoint before it "
+                                "(one deleted, inserted or moved)"]
+
+
+def test_a_rewritten_chain_fails_against_the_sealed_checkpoint(filled: Journal) -> None:
+    """Rewriting every hash from a changed entry on makes a consistent chain, but not the one sealed."""
+    from jukistore.access.journal import GENESIS, entry_hash
+
+    lines = [json.loads(x) for x in seg_lines(filled)]
+    lines[2]["body"]["op"] = "nobody"
+    prev = GENESIS
+    out = []
+    for d in lines:
+        d["prev"] = prev
+        d["hash"] = prev = entry_hash(prev, d["seq"], d["at"], d["body"])
+        out.append(json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    write_lines(filled, out)
+    assert problems(filled) == ["202403.log line 10: entry 10 differs from its sealed checkpoint",
+                                "202403.log line 20: entry 20 differs from its sealed checkpoint"]
+
+
+def test_retire_keeps_checkpoints_so_what_remains_verifies(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    for m in (1, 2, 3, 4):
+        for i in range(12):
+            j.append({"n": m * 100 + i}, at=at(m, i))
+    assert j.retire(dt.date(2024, 3, 15)) == ["202401.log", "202402.log"]
+    rep = verify(j)
+    assert rep.ok, rep.problems
+    assert rep.segments == ["202403.log", "202404.log"] and rep.retired == ["202401.log", "202402.log"]
+    assert rep.entries == 24 and [e.seq for e in j.entries()][:1] == [25]
+    # The newest segment is never retired, and appending goes on from the chain's end.
+    assert j.retire(dt.date(2030, 1, 1)) == ["202403.log"]
+    j.append({"n": 1}, at=at(4, 30))
+    assert verify(j).ok and [e.seq for e in j.entries()] == list(range(37, 50))
+    # Tampering with what remains is still found.
+    lines = seg_lines(j, "202404.log")
+    del lines[0]
+    write_lines(j, lines, "202404.log")
+    assert problems(j)[0] == "202404.log line 1: sequence 38 where 37 was expected (an entry deleted before this line)"
+
+
+def test_a_retired_segment_that_reappears_is_reported(tmp_path: Path) -> None:
+    j = journal(tmp_path)
+    for m in (1, 2):
+        j.append({"n": m}, at=at(m))
+    saved = (j.dir / "202401.log").read_bytes()
+    j.retire(dt.date(2024, 2, 1))
+    (j.dir / "202401.log").write_bytes(saved)
+    assert "202401.log: segment was recorded as retired but is present" in problems(j)
+
+
+def test_a_torn_last_line_is_closed_reported_and_the_chain_goes_on(filled: Journal, tmp_path: Path) -> None:
+    with open(filled.dir / "202403.log", "ab") as f:
+        f.write(b'{"seq":26,"prev":"ab')  # a write cut short
+    again = journal(tmp_path)  # another process, say
+    e = again.append({"n": "after"}, at=at(3, 40))
+    assert e.seq == 26 and e.line == 27
+    found = problems(again)
+    assert found == ["202403.log line 26: not an entry (changed bytes or a torn line)"]
+
+
+def test_a_clock_going_back_does_not_reorder_segments(filled: Journal) -> None:
+    filled.append({"n": "april"}, at=at(4))
+    e = filled.append({"n": "late"}, at=at(3, 50))
+    assert e.segment == "202404.log" and verify(filled).ok
+
+
+APPENDER = """
+import sys, datetime as dt
+from jukistore.access.journal import Journal
+j = Journal(sys.argv[1], sys.argv[2], checkpoint_every=7)
+for i in range(int(sys.argv[3])):
+    j.append({"who": sys.argv[4], "i": i})
+j.close()
+"""
+
+
+def test_processes_appending_at_once_make_one_chain(tmp_path: Path) -> None:
+    d, key = tmp_path / "audit" / "access", tmp_path / "audit" / "key"
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, str(d), str(key), "300", f"p{k}"]) for k in range(3)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    j = Journal(d, key)
+    rep = verify(j)
+    assert rep.ok, rep.problems[:3]
+    es = list(j.entries())
+    assert [e.seq for e in es] == list(range(1, 901))
+    for k in range(3):
+        assert [e.body["i"] for e in es if e.body["who"] == f"p{k}"] == list(range(300))
+
+
+def test_cli_audit_verify_names_the_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from store_support import new_store
+
+    s = new_store(tmp_path / "s")
+    s.get_many([1, 2, 3])
+    s.get(person_id=1)
+    s.audit.flush()  # reads are written in groups; the command reads the files
+    assert main(["audit", "verify", str(s.path)]) == 0
+    assert "intact" in capsys.readouterr().out
+    seg = next((s.path / "audit" / "access").glob("*.log"))
+    lines = seg.read_bytes().splitlines(keepends=True)
+    seg.write_bytes(lines[1] + lines[0] + b"".join(lines[2:]))
+    assert main(["audit", "verify", str(s.path), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert not out["ok"] and out["logs"]["roles"]["problems"] == []
+    assert out["logs"]["access"]["problems"][0].startswith(f"{seg.name} line 1: sequence 2 where 1 was expected")
