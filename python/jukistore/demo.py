@@ -55,7 +55,7 @@ class Demo:
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
         for fn in (self.generate, self.validate, self.load, self.read_back, self.search, self.events,
-                   self.reconcile, self.verify):
+                   self.reconcile, self.provide, self.verify, self.audit):
             self._step(fn)
         self.write_html(self.directory / "report.html")
         self._print(f"\nHTML report: {self.directory / 'report.html'}")
@@ -97,11 +97,14 @@ class Demo:
     def load(self) -> Step:
         from jukistore.store import Operator, Store
 
-        admin = Operator("demo-admin", "demo-terminal")
-        op = Operator("demo-loader", "demo-terminal")
+        admin = Operator("demo-admin", "demo-terminal-1")
+        op = Operator("demo-clerk", "demo-terminal-2")
+        self.admin, self.clerk = admin, op
+        self.approver, self.auditor = Operator("demo-approver", "demo-terminal-3"), Operator("demo-auditor", "demo-terminal-4")
         store = Store.create(self.directory / "store", "131075", administrator=admin)
-        store.roles.grant(op.operator_id, "clerk", by=admin, note="demo")
-        self.store = store.acting(op, "demo: read back and search")
+        for who, role in ((op, "clerk"), (self.approver, "approver"), (self.auditor, "auditor")):
+            store.roles.grant(who.operator_id, role, by=admin, note="demo")
+        self.store = store.acting(op, "demo: the main job on a synthetic ward")
         total = len(self.ward)
         t0 = time.perf_counter()
         with Progress("load", total) as bar:
@@ -152,17 +155,17 @@ class Demo:
     def events(self) -> Step:
         """A year of residency events: moves, household changes, departures, deaths, arrivals."""
         from jukistore.history import Event, EventCode, Register
-        from jukistore.store import Operator
         from jukistore.synth import events as synth_events
 
         reg = Register(self.store)
-        op = Operator("demo-clerk", "demo-terminal")
+        op = self.clerk
         batches = synth_events.plan_year(self.ward.current_mask, "20250402", seed=self.seed)
         arrivals = synth_events.newcomers(set(self.ward.text(30)), set(self.ward.text(81)) - {""},
                                           int(self.ward.residents * synth_events.MOVE_IN_RATE), seed=self.seed + 1)
         total = sum(len(b) for b in batches) + len(arrivals)
         counts: dict[str, int] = {}
         first = self.store.stats()["last_seq"]
+        self.first_event_seq = first
         t0 = time.perf_counter()
         self.store._native.set_sync(False)
         try:
@@ -226,6 +229,40 @@ class Demo:
             "report equals the planted truth exactly" if exact else "REPORT DIFFERS FROM THE PLANTED TRUTH",
             f"detail written to {self.directory / 'reconcile'} (CSV, Parquet, JSON)",
         ], {"classes": classes, "fields": {k: int(v) for k, v in result.summary["fields"].items()}, "ok": exact})
+
+    def provide(self) -> Step:
+        """This year's changed persons to the prefecture (本人確認情報), in its projection only: bulk
+        output, so a second operator approves it; the provision is recorded."""
+        from jukistore.history import Register
+
+        feed = Register(self.store).iter_changes(since=self.first_event_seq)
+        changed = np.unique(np.fromiter((c.person_id for c in feed), dtype=np.uint64))
+        t0 = time.perf_counter()
+        prov = self.store.provide("prefecture", changed, approved_by=self.approver)
+        dt = time.perf_counter() - t0
+        found = sum(r is not None for r in prov.rows)
+        return Step("provide", 0, [
+            f"to {prov.recipient.name_ja} ({prov.recipient.legal_basis}): {found:,} persons changed this year, "
+            f"fields {', '.join(prov.fields)} only; bulk output approved by {self.approver.operator_id}",
+            f"provision record {prov.seq} written, {dt * 1000:.0f} ms",
+        ], {"provided": found, "fields": len(prov.fields), "ok": found == len(changed) and len(prov.fields) == 8})
+
+    def audit(self) -> Step:
+        """The access and provision logs: every read of this run is there, and the chains verify."""
+        from jukistore.access.log import search
+
+        audit = self.store.audit
+        audit.flush()
+        reports = audit.verify()
+        auditor = self.store.acting(self.auditor, "demo: audit of this run")
+        entries = {name: r.entries for name, r in reports.items()}
+        mine = sum(1 for _ in search(auditor.audit, operator=self.clerk.operator_id))
+        ok = all(r.ok for r in reports.values())
+        lines = [", ".join(f"{n}: {k:,} entries" for n, k in entries.items()),
+                 f"hash chains and sealed checkpoints: {'intact' if ok else 'PROBLEMS'}"
+                 + ("" if ok else " — " + "; ".join(str(p) for r in reports.values() for p in r.problems[:3])),
+                 f"reads by {self.clerk.operator_id} found by an auditor's search: {mine:,} entries"]
+        return Step("audit", 0, lines, {"entries": entries, "ok": ok and mine > 0})
 
     # ---- report --------------------------------------------------------------------------
 
