@@ -321,9 +321,11 @@ class Ward:
         self.movers = np.sort(rng.choice(alive, int(len(alive) * RATES[E.転居]), replace=False)).astype(np.uint64)
         self.addresses = [f"東京都墨田区立花{i}" for i in range(len(self.movers))]
         self.dir = directory
-        store = Store.create(directory / "template.store", "131075")
+        store = Store.create(directory / "template.store", "131075", administrator=ADMIN)
+        store.roles.grant(OP.operator_id, "clerk", by=ADMIN)
         store.load(self.records, operator=OP, batch_size=50_000, durable=False)
         store.sync()
+        store.audit.close()
         del store
         sq = SqliteRegister(directory / "template.sqlite")
         sq.load(self.records)
@@ -337,7 +339,7 @@ class Ward:
         if impl.startswith("jukistore"):
             path = self.dir / f"copy-{self.copies}.store"
             shutil.copytree(self.dir / "template.store", path)
-            return Register(Store.open(path), roles=StaticRoles({}))
+            return Register(Store.open(path, operator=OP, purpose="benchmark"))
         path = self.dir / f"copy-{self.copies}.sqlite"
         shutil.copyfile(self.dir / "template.sqlite", path)
         return SqliteRegister(path, existing=True, seq=len(self.records), synchronous=synchronous)

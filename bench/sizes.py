@@ -35,6 +35,8 @@ SCALES: dict[str, dict[str, int]] = {
         "FILEIO_MASTER_ROWS": 2_000,  # rows of the 84-item master file
         "SYNTH_ROWS": 10_000,  # persons of the generated ward
         "SYNTH_ANCHOR_ROWS": 5_000,  # persons the Python loop generates
+        "ACCESS_N": 2_000,  # persons in the store whose reads are logged
+        "ACCESS_KEYS": 1_000,  # 住民票コード per get_many call
     },
     "default": {
         "IDS_N": 10_000_000,
@@ -47,6 +49,8 @@ SCALES: dict[str, dict[str, int]] = {
         "FILEIO_MASTER_ROWS": 100_000,
         "SYNTH_ROWS": 500_000,
         "SYNTH_ANCHOR_ROWS": 50_000,
+        "ACCESS_N": 100_000,
+        "ACCESS_KEYS": 10_000,
     },
     "full": {
         "IDS_N": 10_000_000,
@@ -59,6 +63,8 @@ SCALES: dict[str, dict[str, int]] = {
         "FILEIO_MASTER_ROWS": 100_000,
         "SYNTH_ROWS": 1_000_000,
         "SYNTH_ANCHOR_ROWS": 50_000,
+        "ACCESS_N": 1_000_000,
+        "ACCESS_KEYS": 10_000,
     },
 }
 
