@@ -33,6 +33,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -114,8 +115,12 @@ def run_pytest(args: argparse.Namespace, sizes: dict[str, int], json_path: Path)
     if args.compare is not None:
         cmd.append("--benchmark-compare" + (f"={args.compare}" if args.compare else ""))
     cmd += args.pytest_args
-    print("+ " + " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
+    # The suites' files (stores, copies, generated files: gigabytes at the larger scales) go to a
+    # temporary folder of this run, removed after it.
+    with tempfile.TemporaryDirectory(prefix="jukistore-bench-") as tmp:
+        cmd.append(f"--basetemp={Path(tmp) / 'pytest'}")
+        print("+ " + " ".join(cmd[1:]), flush=True)
+        return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
 
 
 # ---- the report ---------------------------------------------------------------------------------

@@ -27,10 +27,11 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +218,11 @@ def as_text(values: Any) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
-    return Files(tmp_path_factory.mktemp("fileio"), ROWS, SUBSAMPLE, MASTER_ROWS)
+def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files]:
+    """The files every case reads, removed at the end of the module."""
+    directory = tmp_path_factory.mktemp("fileio")
+    yield Files(directory, ROWS, SUBSAMPLE, MASTER_ROWS)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.mark.parametrize("impl", ["jukistore", "Python loop, padded lines"])
@@ -228,6 +232,7 @@ def test_write(measure: Any, impl: str, files: Files, tmp_path: Path) -> None:
     fn = (lambda: fileio.write_fixed_columns(out, "seigo", files.cols)) if impl == "jukistore" else (lambda: write_loop(out, files.cols))
     measure(fn, group="fileio: write the seigo file from columns", impl=impl, items=files.rows, unit="rows", rounds=3)
     assert out.read_bytes() == files.seigo.read_bytes()
+    out.unlink()
 
 
 READERS = ["jukistore", "jukistore, 4 columns decoded to str", "jukistore, iter_records (a Struct per row)",

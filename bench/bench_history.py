@@ -33,7 +33,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 import numpy as np
@@ -332,17 +332,33 @@ class Ward:
         sq.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         sq.con.close()
         self.copies = 0
+        self.made: list[Path] = []
 
-    def fresh(self, impl: str, *, synchronous: str = "NORMAL") -> Any:
-        """A copy of the loaded template: a Register over a store, or a SqliteRegister."""
+    def fresh(self, impl: str, *, synchronous: str = "NORMAL", keep: bool = False) -> Any:
+        """A copy of the loaded template: a Register over a store, or a SqliteRegister. Copies
+        not marked ``keep`` are removed by :meth:`discard` after each test (they take gigabytes)."""
         self.copies += 1
         if impl.startswith("jukistore"):
             path = self.dir / f"copy-{self.copies}.store"
             shutil.copytree(self.dir / "template.store", path)
-            return Register(Store.open(path, operator=OP, purpose="benchmark"))
-        path = self.dir / f"copy-{self.copies}.sqlite"
-        shutil.copyfile(self.dir / "template.sqlite", path)
-        return SqliteRegister(path, existing=True, seq=len(self.records), synchronous=synchronous)
+            side: Any = Register(Store.open(path, operator=OP, purpose="benchmark"))
+        else:
+            path = self.dir / f"copy-{self.copies}.sqlite"
+            shutil.copyfile(self.dir / "template.sqlite", path)
+            side = SqliteRegister(path, existing=True, seq=len(self.records), synchronous=synchronous)
+        if not keep:
+            self.made.append(path)
+        return side
+
+    def discard(self) -> None:
+        """Remove the copies made since the last call (open handles keep their data until closed)."""
+        for path in self.made:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    p.unlink(missing_ok=True)
+        self.made.clear()
 
 
 def payloads(side: Any, pids: np.ndarray) -> list[bytes]:
@@ -374,14 +390,25 @@ def apply_decade(side: Any, ward: Ward) -> Any:
 
 
 @pytest.fixture(scope="module")
-def ward(tmp_path_factory: pytest.TempPathFactory) -> Ward:
-    return Ward(N, tmp_path_factory.mktemp("history"))
+def ward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ward]:
+    """The ward and its templates; every file is removed at the end of the module."""
+    w = Ward(N, tmp_path_factory.mktemp("history"))
+    yield w
+    shutil.rmtree(w.dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def discard_copies(ward: Ward) -> Iterator[None]:
+    """Each test's copies removed after it."""
+    yield
+    ward.discard()
 
 
 @pytest.fixture(scope="module")
 def decade(ward: Ward) -> tuple[Register, SqliteRegister, np.ndarray, list[bytes]]:
     """Both engines after the decade (untimed), their records checked equal; a sample to compare with."""
-    reg, sq = apply_decade(ward.fresh("jukistore"), ward), apply_decade(ward.fresh("sqlite3"), ward)
+    reg = apply_decade(ward.fresh("jukistore", keep=True), ward)
+    sq = apply_decade(ward.fresh("sqlite3", keep=True), ward)
     rng = np.random.default_rng(5)
     sample = np.sort(rng.choice(len(ward.records), min(20_000, len(ward.records)), replace=False) + 1)
     want = payloads(reg, sample)

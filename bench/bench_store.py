@@ -20,6 +20,7 @@ against the records that were loaded.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import struct
 import sys
@@ -27,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 import numpy as np
@@ -314,15 +315,17 @@ class Loaded:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
-    """N persons loaded in each engine once, for the read benchmarks."""
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """N persons loaded in each engine once, for the read benchmarks; files removed at the end."""
     d = make_data(N)
     tmp = tmp_path_factory.mktemp("store")
     store = load_jukistore(d, tmp / "store")
     con = load_sqlite(d, tmp / "anchor.sqlite")
     (tmp / "copy").mkdir()
     store._native.copy_compacted(str(tmp / "copy" / "data.mdb"))
-    return Loaded(d, store, con, RawLmdb(tmp / "copy"), tmp)
+    yield Loaded(d, store, con, RawLmdb(tmp / "copy"), tmp)
+    con.close()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _pick(n: int, k: int, seed: int) -> np.ndarray:
@@ -348,6 +351,11 @@ def test_load(measure: Any, impl: str, loaded: Loaded) -> None:
         assert got.execute("SELECT count(*) FROM persons").fetchone()[0] == len(d.records)
         assert DECODER.decode(got.execute("SELECT payload FROM persons WHERE code=?", (int(d.codes[mid]),)).fetchone()[0]) == d.records[mid]
         got.close()
+    for path in loaded.tmp.glob(f"load-{impl}-*"):  # every round's copy: gigabytes at the full scale
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
 
 
 @pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])

@@ -158,6 +158,7 @@ def test_columns_to_fixed_width(measure: Any, ward: synth.Ward, tmp_path: Path) 
     path = measure(write_fixed, ward, tmp_path, group="synth: ward columns to a fixed-width master file",
                    impl="jukistore", items=len(ward), unit="persons", rounds=2)
     assert path.stat().st_size == len(ward) * ROW_BYTES
+    path.unlink()  # gigabytes
 
 
 def test_columns_to_records(measure: Any, ward: synth.Ward) -> None:
