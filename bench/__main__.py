@@ -221,6 +221,7 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     # Fonts that can draw the Japanese of the group names, when the machine has one.
     from matplotlib import font_manager
@@ -249,6 +250,8 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
         ax.barh(range(len(values)), values, color=colours)
         ax.set_yticks(range(len(values)), labels, fontsize=8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}×"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.axvline(1, color="black", linewidth=0.8)
         lo, hi = min(values + [1.0]), max(values + [1.0])
         ax.set_xlim(lo / 2, hi * 4)
