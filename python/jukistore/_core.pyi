@@ -65,7 +65,10 @@ class NativeStore:
     @staticmethod
     def create(path: str | PathLike[str], municipality: str, map_size: int | None = None) -> NativeStore: ...
     @staticmethod
-    def open(path: str | PathLike[str], readonly: bool = False, map_size: int | None = None) -> NativeStore: ...
+    def open(
+        path: str | PathLike[str], readonly: bool = False, map_size: int | None = None, exclusive: bool = False
+    ) -> NativeStore:
+        """Open a store; ``exclusive`` (a purge) is refused while any other handle has it open."""
     @property
     def path(self) -> str: ...
     @property
@@ -189,6 +192,21 @@ class NativeStore:
     def set_sync(self, on: bool) -> None: ...
     def force_sync(self) -> None: ...
     def copy_compacted(self, dest: str | PathLike[str]) -> None: ...
+    def removed_persons(self) -> tuple[npt.NDArray[np.uint64], bytes]:
+        """Removed persons and the 異動年月日 of their current version (8-byte dates, concatenated)."""
+    def superseded_versions(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], bytes]:
+        """Superseded versions of persons not removed: (person ids, 更新順番号, dates superseded)."""
+    def erase_persons(self, pids: npt.NDArray[np.uint64], proposal_ids: list[int]) -> dict[str, int]:
+        """Delete persons entirely (and the given proposals) in one transaction; counts."""
+    def erase_versions(self, pids: npt.NDArray[np.uint64], seqs: npt.NDArray[np.uint64]) -> dict[str, int]:
+        """Delete superseded versions in one transaction; counts."""
+    def hold_put(self, person_id: int, value: bytes) -> None: ...
+    def hold_delete(self, person_id: int) -> bool: ...
+    def holds(self) -> list[tuple[int, bytes]]: ...
+    def rebuild_into(self, dest: str | PathLike[str]) -> tuple[int, int]:
+        """Every database into a fresh environment in ``dest``: (entries, file bytes)."""
+    def swap_in(self, new_data: str | PathLike[str]) -> None:
+        """Rename a rebuilt data file over this store's (exclusive handles only); closes the handle."""
 
 # ---- reconciliation (整合性確認) ------------------------------------------------------------------
 

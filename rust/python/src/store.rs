@@ -9,9 +9,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
+    entry::NO_MYNUMBER, mask, Change, Erased, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
     Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
 };
+
+fn erased_dict(py: Python<'_>, r: Erased) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("persons", r.persons)?;
+    d.set_item("versions", r.versions)?;
+    d.set_item("index_entries", r.index_entries)?;
+    d.set_item("changes_marked", r.changes_marked)?;
+    d.set_item("proposal_steps", r.proposal_steps)?;
+    Ok(d)
+}
 
 /// Raises the matching exception of `jukistore.errors`.
 fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
@@ -29,6 +39,7 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
         StoreError::ReadOnly => ("ReadOnlyStore", e.to_string(), None, None),
         StoreError::Forked => ("ForkedStore", e.to_string(), None, None),
         StoreError::BadQuery(_) => ("QueryError", e.to_string(), None, None),
+        StoreError::Busy(_) => ("StoreBusy", e.to_string(), None, None),
         StoreError::Lmdb(_) | StoreError::Io(_) => ("LmdbError", e.to_string(), None, None),
         StoreError::Refused { refusal: Refusal::NoSuchProposal { .. }, .. } => ("NoSuchProposal", e.to_string(), None, None),
         StoreError::Refused { refusal: Refusal::ProposalDecided { .. }, .. } => ("ProposalDecided", e.to_string(), None, None),
@@ -193,9 +204,9 @@ impl NativeStore {
 
     /// Opens an existing store; the same directory gives the same handle within a process.
     #[staticmethod]
-    #[pyo3(signature = (path, readonly=false, map_size=None))]
-    fn open(py: Python<'_>, path: PathBuf, readonly: bool, map_size: Option<usize>) -> PyResult<Self> {
-        let mut o = OpenOptions { readonly, ..Default::default() };
+    #[pyo3(signature = (path, readonly=false, map_size=None, exclusive=false))]
+    fn open(py: Python<'_>, path: PathBuf, readonly: bool, map_size: Option<usize>, exclusive: bool) -> PyResult<Self> {
+        let mut o = OpenOptions { readonly, exclusive, ..Default::default() };
         if let Some(m) = map_size {
             o.map_size = m;
         }
@@ -376,6 +387,78 @@ impl NativeStore {
     fn copy_compacted(&self, py: Python<'_>, dest: PathBuf) -> PyResult<()> {
         let store = &self.inner;
         py.detach(|| store.copy_compacted(&dest)).map_err(|e| to_py(py, e))
+    }
+
+    /// Removed persons and the 異動年月日 of their current version: (person ids, dates as 8-byte
+    /// `YYYYMMDD` runs, concatenated).
+    fn removed_persons<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.removed_persons()).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, r.pids), PyBytes::new(py, r.dates.as_flattened())))
+    }
+
+    /// Superseded versions of persons not removed: (person ids, 更新順番号, dates superseded).
+    #[allow(clippy::type_complexity)]
+    fn superseded_versions<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.superseded_versions()).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, r.pids), PyArray1::from_vec(py, r.seqs), PyBytes::new(py, r.dates.as_flattened())))
+    }
+
+    /// Deletes persons entirely and the given proposals, in one transaction; returns counts.
+    fn erase_persons<'py>(&self, py: Python<'py>, pids: PyReadonlyArray1<'py, u64>, proposal_ids: Vec<u64>) -> PyResult<Bound<'py, PyDict>> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let r = py.detach(|| store.erase_persons(p, &proposal_ids)).map_err(|e| to_py(py, e))?;
+        erased_dict(py, r)
+    }
+
+    /// Deletes superseded versions (person, 更新順番号) in one transaction; returns counts.
+    fn erase_versions<'py>(
+        &self,
+        py: Python<'py>,
+        pids: PyReadonlyArray1<'py, u64>,
+        seqs: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let store = &self.inner;
+        let (p, q) = (pids.as_slice()?, seqs.as_slice()?);
+        let r = py.detach(|| store.erase_versions(p, q)).map_err(|e| to_py(py, e))?;
+        erased_dict(py, r)
+    }
+
+    /// Records a legal hold on a person (the value is the caller's record of it).
+    fn hold_put(&self, py: Python<'_>, person_id: u64, value: Vec<u8>) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.hold_put(person_id, &value)).map_err(|e| to_py(py, e))
+    }
+
+    /// Lifts a legal hold; False when there was none.
+    fn hold_delete(&self, py: Python<'_>, person_id: u64) -> PyResult<bool> {
+        let store = &self.inner;
+        py.detach(|| store.hold_delete(person_id)).map_err(|e| to_py(py, e))
+    }
+
+    /// Every legal hold as (person id, value).
+    fn holds<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.holds()).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter().map(|(p, v)| (p, PyBytes::new(py, &v))).collect())
+    }
+
+    /// Writes every database into a fresh environment in `dest`; returns (entries, file bytes).
+    fn rebuild_into(&self, py: Python<'_>, dest: PathBuf) -> PyResult<(u64, u64)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.rebuild_into(&dest)).map_err(|e| to_py(py, e))?;
+        Ok((r.entries, r.bytes))
+    }
+
+    /// Renames a rebuilt data file over this store's (exclusive handles only); closes the handle.
+    fn swap_in(&self, py: Python<'_>, new_data: PathBuf) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.swap_in(&new_data)).map_err(|e| to_py(py, e))
     }
 
     /// Applies updates in one transaction; each update is a dict with the keys of
