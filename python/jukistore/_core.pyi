@@ -24,6 +24,7 @@ __all__ = [
     "generate",
     "reconcile",
     "reconcile_codes",
+    "scan_files",
 ]
 __version__: str
 #: Inputs at least this long are split across cores.
@@ -57,6 +58,9 @@ _Version = tuple[int, int, bytes, bytes, int, int, int, int | None, bytes]
 _Change = tuple[int, int, int, int, str, str, _Version | None]
 #: (proposal id, step, seq written with the step or 0, value)
 _Step = tuple[int, int, int, bytes]
+
+def scan_files(paths: list[str | PathLike[str]], needles: list[bytes]) -> npt.NDArray[np.uint64]:
+    """Occurrences of each needle (at least 8 bytes) in the files, summed over the files."""
 
 @final
 class NativeStore:
