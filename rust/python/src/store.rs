@@ -429,6 +429,18 @@ impl NativeStore {
         erased_dict(py, r)
     }
 
+    /// Every 住民票コード and 個人番号 the persons hold or held: (codes, numbers).
+    fn numbers_of<'py>(
+        &self,
+        py: Python<'py>,
+        pids: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let (c, m) = py.detach(|| store.numbers_of(p)).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, m)))
+    }
+
     /// Records a legal hold on a person (the value is the caller's record of it).
     fn hold_put(&self, py: Python<'_>, person_id: u64, value: Vec<u8>) -> PyResult<()> {
         let store = &self.inner;

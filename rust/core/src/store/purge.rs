@@ -285,6 +285,23 @@ impl Store {
         })
     }
 
+    /// Every 住民票コード and 個人番号 the given persons hold or held (superseded ones included), for
+    /// the byte scan that proves a purge; persons absent are skipped.
+    pub fn numbers_of(&self, pids: &[u64]) -> Result<(Vec<u64>, Vec<u64>)> {
+        self.read(|txn, d| {
+            let (mut codes, mut mns) = (Vec::new(), Vec::new());
+            for &pid in pids {
+                if let Some(raw) = d.persons.get(txn, &ik(pid))? {
+                    let e = Entry::decode(raw)?;
+                    codes.push(e.code);
+                    codes.extend_from_slice(&e.old_codes);
+                    mns.extend(std::iter::once(e.mynumber).chain(e.old_mynumbers.iter().copied()).filter(|&m| m != NO_MYNUMBER));
+                }
+            }
+            Ok((codes, mns))
+        })
+    }
+
     /// Records (or replaces) a legal hold on a person; `value` is the caller's record of it.
     pub fn hold_put(&self, pid: u64, value: &[u8]) -> Result<()> {
         self.write(|txn, d| {
