@@ -35,10 +35,10 @@ KANJI = "龘靐齉爩鱻麤龗灪籱驫"
 
 
 def distinctive(k: int) -> tuple[str, str]:
-    """A kana and a kanji name no other test person shares (k < 1000)."""
-    a, b, c = k // 100, (k // 10) % 10, k % 10
-    kana = f"ヴヴ{KANA[a]}{KANA[b]}{KANA[c]} ヺヺ{KANA[c]}{KANA[b]}"
-    kanji = f"鬱{KANJI[a]}{KANJI[b]}{KANJI[c]}　{KANJI[c]}{KANJI[b]}鬯"
+    """A kana and a kanji name no other test person shares (k < 10000)."""
+    a, b, c, d = k // 1000, (k // 100) % 10, (k // 10) % 10, k % 10
+    kana = f"ヴヴ{KANA[a]}{KANA[b]}{KANA[c]}{KANA[d]} ヺヺ{KANA[d]}{KANA[c]}"
+    kanji = f"鬱{KANJI[a]}{KANJI[b]}{KANJI[c]}{KANJI[d]}　{KANJI[d]}{KANJI[c]}鬯"
     return kana, kanji
 
 
