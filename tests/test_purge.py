@@ -295,3 +295,34 @@ def test_an_unfinished_purge_of_another_date_is_finished_first(ward):
                                        b'"person_ids":[],"version_pids":[],"version_seqs":[],"retire":{}}')
     with pytest.raises(purge.PurgeError, match="as of 2026-01-01"):
         purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+
+
+def test_cli_plan_and_run(ward, tmp_path, capsys):
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    roles = tmp_path / "roles.json"
+    roles.write_text('{"op-approve": ["approver"]}', encoding="utf-8")
+    assert main(["purge", "hold", str(path), "--person-id", str(ids["due"][0]), "--case", "case-1",
+                 "--operator", "op-run", "--terminal", "t1"]) == 0
+    assert main(["purge", "plan", str(path), "--as-of", "2026-11-27", "--json"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out[out.index("{"):])
+    assert summary["persons"] == 13
+    assert main(["purge", "plan", str(path), "--as-of", "2026-11-27"]) == 0
+    text = capsys.readouterr().out
+    assert "removed-5y" in text and "13" in text
+    # Self-approval is refused with exit 2 and changes nothing.
+    assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-run", "--approver-terminal", "t2", "--roles", str(roles)]) == 2
+    assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-approve", "--approver-terminal", "t2", "--roles", str(roles), "--json"]) == 0
+    out = capsys.readouterr().out
+    receipt = json.loads(out[out.index("{"):])
+    assert receipt["persons_purged"] == 13 and receipt["approver"]["operator_id"] == "op-approve"
+    everything = (out + text).encode()
+    for rec in recs:
+        for b in samples(rec):
+            assert b not in everything
+    assert main(["purge", "run", str(path), "--as-of", "2026-13-01", "--operator", "a", "--terminal", "t",
+                 "--approver", "b", "--approver-terminal", "t", "--roles", str(roles)]) == 2

@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 #: Subcommand modules, each ``jukistore.cli.<name>`` with ``register(subparsers)``.
-GROUPS: tuple[str, ...] = ("ids", "store", "history", "reconcile", "synth", "demo")
+GROUPS: tuple[str, ...] = ("ids", "store", "history", "reconcile", "purge", "synth", "demo")
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 
