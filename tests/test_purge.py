@@ -276,14 +276,16 @@ def test_logs_and_provision_records_are_retired_by_their_own_rules(ward):
     provision = FakeLog([dt.date(2021, 11, 26), dt.date(2021, 11, 27)])
     p = plan.make_plan(store, AS_OF, retirables={"access_log": access, "provision_record": provision})
     assert p.summary()["retire"] == {"access_log": {"before": "2019-11-27", "due": 1},
-                                     "provision_record": {"before": "2021-11-27", "due": 1}}
+                                     "provision_record": {"before": "2021-11-27", "due": 1},
+                                     "mailing": {"before": "2025-11-28", "due": 0}}
     del store
     r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES,
                   retirables={"access_log": access, "provision_record": provision})
     assert access.calls == [dt.date(2019, 11, 27)] and provision.calls == [dt.date(2021, 11, 27)]
     assert access.dates == [dt.date(2019, 11, 27), dt.date(2024, 1, 1)]
     assert r.retired == {"access_log": {"before": "2019-11-27", "count": 1},
-                         "provision_record": {"before": "2021-11-27", "count": 1}}
+                         "provision_record": {"before": "2021-11-27", "count": 1},
+                         "mailing": {"before": "2025-11-28", "count": 0}}
 
 
 def test_an_unfinished_purge_of_another_date_is_finished_first(ward):

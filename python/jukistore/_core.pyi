@@ -209,8 +209,16 @@ class NativeStore:
     def hold_put(self, person_id: int, value: bytes) -> None: ...
     def hold_delete(self, person_id: int) -> bool: ...
     def holds(self) -> list[tuple[int, bytes]]: ...
-    def rebuild_into(self, dest: str | PathLike[str]) -> tuple[int, int]:
-        """Every database into a fresh environment in ``dest``: (entries, file bytes)."""
+    def rebuild_into(self, dest: str | PathLike[str], skip_sent_mailing: bool = False) -> tuple[int, int]:
+        """Every database into a fresh environment in ``dest`` (a backup skips sent mailing): (entries, bytes)."""
+    def mailing_add(self, person_ids: list[int], payloads: list[bytes]) -> int:
+        """Record pending mailing entries; the first id (the others follow)."""
+    def mailing_mark_sent(self, ids: list[int], date: bytes) -> int: ...
+    def mailing_list(self, after: int, limit: int) -> list[tuple[int, bytes | None, int, bytes]]:
+        """(id, sent date or None, person id, payload) for ids above ``after``."""
+    def mailing_count_before(self, before: bytes) -> int: ...
+    def mailing_retire(self, before: bytes) -> int:
+        """Delete mailing entries sent before ``before``; how many."""
     def swap_in(self, new_data: str | PathLike[str]) -> None:
         """Rename a rebuilt data file over this store's (exclusive handles only); closes the handle."""
 

@@ -135,12 +135,18 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
     keep = vdue & ~von_hold
 
     retire: dict[str, tuple[_dt.date, int]] = {}
+    counted: dict[str, int] = {}
+    if "mailing" in rules.kinds():
+        before = rules.cutoff("mailing", as_of)
+        counted["mailing"] = int(native.mailing_count_before(before.strftime("%Y%m%d").encode()))
+        retire["mailing"] = (before, counted["mailing"])
     for kind, target in (retirables or {}).items():
-        if kind not in R.KINDS or kind in ("removed_person", "superseded_version"):
-            raise R.RuleError(f"retirable {kind!r}: not a kind of record kept by date")
+        if kind not in R.KINDS or kind in ("removed_person", "superseded_version", "mailing"):
+            raise R.RuleError(f"retirable {kind!r}: not a kind of record kept by date outside the store")
         before = rules.cutoff(kind, as_of)
-        n = int(target.count_before(before))
-        retire[kind] = (before, n)
+        counted[kind] = int(target.count_before(before))
+        retire[kind] = (before, counted[kind])
+    for kind, n in counted.items():
         for r in rules.chain(kind):
             if r.in_force_on(as_of):
                 counts.setdefault(r.id, RuleCount(r.id, kind)).due += n

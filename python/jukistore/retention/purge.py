@@ -8,8 +8,9 @@ any moment and started again finishes the same purge and nothing erased comes ba
 
 1. ``erase``: the persons and versions of the plan are deleted in bounded batches, one write
    transaction each; a batch run twice deletes nothing the second time.
-2. ``retire``: logs, provision records and mailing data kept by date are retired up to their
-   rule's cut-off (through :class:`~jukistore.retention.plan.Retirable`).
+2. ``retire``: mailing data sent before its rule's cut-off is deleted from the store; access logs
+   and provision records, kept outside the store, are retired up to their rules' cut-offs through
+   :class:`~jukistore.retention.plan.Retirable`.
 3. ``rebuild``: every database is written into a fresh file (``purge.rebuild/``), which is renamed
    over ``data.mdb`` (atomic) and the directory synced. Killed before the rename, the old file
    (with the erasures committed) is still the store and the rebuild is done again; killed after,
@@ -174,6 +175,24 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     return list(out) + sorted(names), sampled, numbers, len(names)
 
 
+def _mailing_needles(native: _core.NativeStore, before: str) -> list[bytes]:
+    """The 送付先管理番号 of each mailing entry to retire: unique to the entry, so its bytes found
+    anywhere would be the entry's."""
+    from jukistore.records import Sofusaki, decode
+
+    cut = before.replace("-", "").encode()
+    out: list[bytes] = []
+    after = 0
+    while rows := native.mailing_list(after, 1000):
+        for mid, sent, _pid, payload in rows:
+            if sent is not None and sent < cut:
+                b = decode(Sofusaki, payload).destination_management_number.encode()
+                if len(b) >= MIN_NEEDLE:
+                    out.append(b)
+        after = rows[-1][0]
+    return out
+
+
 def _active(j: _Journal) -> bool:
     """Whether the run erases or retires anything (an empty run only verifies and leaves a receipt)."""
     return bool(j.person_ids or j.version_pids or any(n for _, n in j.retire.values()))
@@ -230,6 +249,10 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
             _save(path, j)
     pids = np.asarray(j.person_ids, dtype=np.uint64)
     needles, sampled, n_numbers, n_names = _needles(native, pids)
+    if "mailing" in j.retire and j.phase in ("erase", "retire"):
+        mail = _mailing_needles(native, j.retire["mailing"][0])
+        needles += mail
+        n_names += len(mail)
 
     if j.phase == "erase":
         by_person = _proposals_of(native, set(j.person_ids))
@@ -249,6 +272,9 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
 
     if j.phase == "retire":
         for kind, (before, _n) in j.retire.items():
+            if kind == "mailing":
+                j.retired[kind] = int(native.mailing_retire(before.replace("-", "").encode()))
+                continue
             target = (retirables or {}).get(kind)
             if target is None:
                 raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")

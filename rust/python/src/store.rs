@@ -460,11 +460,56 @@ impl NativeStore {
         Ok(r.into_iter().map(|(p, v)| (p, PyBytes::new(py, &v))).collect())
     }
 
-    /// Writes every database into a fresh environment in `dest`; returns (entries, file bytes).
-    fn rebuild_into(&self, py: Python<'_>, dest: PathBuf) -> PyResult<(u64, u64)> {
+    /// Writes every database into a fresh environment in `dest` (without sent mailing entries when
+    /// `skip_sent_mailing`: a backup); returns (entries, file bytes).
+    #[pyo3(signature = (dest, skip_sent_mailing=false))]
+    fn rebuild_into(&self, py: Python<'_>, dest: PathBuf, skip_sent_mailing: bool) -> PyResult<(u64, u64)> {
         let store = &self.inner;
-        let r = py.detach(|| store.rebuild_into(&dest)).map_err(|e| to_py(py, e))?;
+        let r = py.detach(|| store.rebuild_into(&dest, skip_sent_mailing)).map_err(|e| to_py(py, e))?;
         Ok((r.entries, r.bytes))
+    }
+
+    /// Records pending mailing entries; returns the first id (the others follow in order).
+    fn mailing_add(&self, py: Python<'_>, person_ids: Vec<u64>, payloads: Vec<Vec<u8>>) -> PyResult<u64> {
+        let store = &self.inner;
+        let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+        py.detach(|| store.mailing_add(&person_ids, &refs)).map_err(|e| to_py(py, e))
+    }
+
+    /// Marks mailing entries sent on `date` (8 bytes YYYYMMDD); returns how many changed.
+    fn mailing_mark_sent(&self, py: Python<'_>, ids: Vec<u64>, date: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(date, "date")?;
+        py.detach(|| store.mailing_mark_sent(&ids, &d)).map_err(|e| to_py(py, e))
+    }
+
+    /// Mailing entries with ids above `after`: (id, sent date or None, person id, payload).
+    #[allow(clippy::type_complexity)]
+    fn mailing_list<'py>(
+        &self,
+        py: Python<'py>,
+        after: u64,
+        limit: usize,
+    ) -> PyResult<Vec<(u64, Option<Bound<'py, PyBytes>>, u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.mailing_list(after, limit)).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter()
+            .map(|e| (e.id, e.sent.map(|d| PyBytes::new(py, &d)), e.person_id, PyBytes::new(py, &e.payload)))
+            .collect())
+    }
+
+    /// How many mailing entries were sent before `before` (8 bytes YYYYMMDD).
+    fn mailing_count_before(&self, py: Python<'_>, before: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(before, "before")?;
+        py.detach(|| store.mailing_count_before(&d)).map_err(|e| to_py(py, e))
+    }
+
+    /// Deletes mailing entries sent before `before`; returns how many.
+    fn mailing_retire(&self, py: Python<'_>, before: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(before, "before")?;
+        py.detach(|| store.mailing_retire(&d)).map_err(|e| to_py(py, e))
     }
 
     /// Renames a rebuilt data file over this store's (exclusive handles only); closes the handle.

@@ -13,6 +13,8 @@
 //! - `proposals`: changes waiting for a second operator, and the decisions on them; see
 //!   [`proposals`].
 //!
+//! - `mailing`: 送付先情報 waiting to be sent or sent, erased within a year of sending and never
+//!   copied into a backup once sent; see [`mailing`].
 //! - `holds` (in `meta`, keys `hold/` + person id): legal holds that keep a person from purge; see
 //!   [`purge`].
 //!
@@ -28,6 +30,7 @@
 pub mod entry;
 mod history;
 mod load;
+mod mailing;
 pub mod patch;
 mod proposals;
 mod purge;
@@ -44,6 +47,7 @@ use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn,
 pub use history::{Applied, Change, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
 pub use purge::{Erased, Rebuilt, RemovedPersons, SupersededVersions};
+pub use mailing::MailingEntry;
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
 pub use verify::VerifyReport;
@@ -146,6 +150,9 @@ pub(crate) struct Dbs {
     pub valid: Db,
     /// Absent only in a store created before proposals existed and opened read-only.
     pub proposals: Option<Db>,
+    /// 送付先情報 (mailing data for J-LIS); absent in an older store opened read-only. See
+    /// [`mailing`].
+    pub mailing: Option<Db>,
 }
 
 /// Options for opening a store.
@@ -304,6 +311,7 @@ impl Store {
                 history: open("history")?,
                 valid: open("valid")?,
                 proposals: env.open_database::<Bytes, Bytes>(&rtxn, Some("proposals"))?,
+                mailing: env.open_database::<Bytes, Bytes>(&rtxn, Some("mailing"))?,
             };
             rtxn.commit()?;
             d
@@ -536,6 +544,7 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>, wtxn: &mut RwTxn) -> Result<Dbs>
         history: plain(wtxn, "history")?,
         valid: plain(wtxn, "valid")?,
         proposals: Some(plain(wtxn, "proposals")?),
+        mailing: Some(plain(wtxn, "mailing")?),
     })
 }
 

@@ -338,7 +338,10 @@ impl Store {
     /// Writes every database into a fresh environment in `dest` (a directory that must not hold a
     /// `data.mdb` yet), walking each with a cursor in key order; syncs and closes it. The new file
     /// holds only the live records: no free page and no stale byte of the old file comes along.
-    pub fn rebuild_into(&self, dest: &Path) -> Result<Rebuilt> {
+    ///
+    /// With `skip_sent_mailing` the copy leaves out mailing entries already sent: that is a backup,
+    /// which must never carry sent 送付先情報.
+    pub fn rebuild_into(&self, dest: &Path, skip_sent_mailing: bool) -> Result<Rebuilt> {
         self.check_process()?;
         std::fs::create_dir_all(dest)?;
         if dest.join("data.mdb").exists() {
@@ -357,28 +360,35 @@ impl Store {
         wtxn.commit()?;
         let rtxn = self.read_txn()?;
         let d = self.dbs;
-        let mut pairs: Vec<(Db, Db, bool)> = vec![
-            (d.meta, nd.meta, false),
-            (d.persons, nd.persons, false),
-            (d.by_code, nd.by_code, false),
-            (d.by_mynumber, nd.by_mynumber, false),
-            (d.idx_name, nd.idx_name, true),
-            (d.idx_birth, nd.idx_birth, true),
-            (d.changes, nd.changes, false),
-            (d.history, nd.history, false),
-            (d.valid, nd.valid, false),
+        let mut pairs: Vec<(Db, Db, bool, bool)> = vec![
+            (d.meta, nd.meta, false, false),
+            (d.persons, nd.persons, false, false),
+            (d.by_code, nd.by_code, false, false),
+            (d.by_mynumber, nd.by_mynumber, false, false),
+            (d.idx_name, nd.idx_name, true, false),
+            (d.idx_birth, nd.idx_birth, true, false),
+            (d.changes, nd.changes, false, false),
+            (d.history, nd.history, false, false),
+            (d.valid, nd.valid, false, false),
         ];
         if let (Some(a), Some(b)) = (d.proposals, nd.proposals) {
-            pairs.push((a, b, false));
+            pairs.push((a, b, false, false));
+        }
+        let mailing = d.mailing.zip(nd.mailing);
+        if let Some((a, b)) = mailing {
+            pairs.push((a, b, false, true));
         }
         // Commits every so many entries keep a write transaction's dirty pages bounded.
         const CHUNK: u64 = 200_000;
         let mut out = Rebuilt::default();
-        for (src, dst, dup) in pairs {
+        for (src, dst, dup, is_mailing) in pairs {
             let mut w = env.write_txn()?;
             let mut n = 0u64;
             for item in src.iter(&rtxn)? {
                 let (k, v) = item?;
+                if skip_sent_mailing && is_mailing && super::mailing::is_sent(v) {
+                    continue;
+                }
                 if dup {
                     dst.put(&mut w, k, v)?;
                 } else {
@@ -476,7 +486,7 @@ mod tests {
         let s = Store::open(&path, &OpenOptions { exclusive: true, ..Default::default() }).unwrap();
         assert!(matches!(Store::open(&path, &OpenOptions::default()), Err(StoreError::Busy(_))));
         let tmp = path.join("rebuild");
-        let r = s.rebuild_into(&tmp).unwrap();
+        let r = s.rebuild_into(&tmp, false).unwrap();
         assert!(r.bytes > 0 && r.entries > 0);
         s.swap_in(&tmp.join("data.mdb")).unwrap();
         assert!(matches!(s.verify(), Err(StoreError::Busy(_))));
