@@ -328,3 +328,24 @@ def test_cli_plan_and_run(ward, tmp_path, capsys):
             assert b not in everything
     assert main(["purge", "run", str(path), "--as-of", "2026-13-01", "--operator", "a", "--terminal", "t",
                  "--approver", "b", "--approver-terminal", "t", "--roles", str(roles)]) == 2
+
+
+def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
+    path, recs, ids, who = ward
+    # An interrupted purge: its journal lists the due persons, nothing erased yet.
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), AS_OF)
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = Store.open(path)
+    late = ids["due"][5]
+    holds.place(store, late, case="case-late", operator=OP)
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 13
+    store = Store.open(path)
+    assert store.get(person_id=late) is not None
+    assert store.get(person_id=ids["due"][4]) is None

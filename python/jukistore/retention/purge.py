@@ -33,6 +33,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -78,6 +79,8 @@ class _Journal(msgspec.Struct):
     file_bytes_before: int = 0
     file_bytes_after: int = 0
     scan: dict[str, Any] = {}
+    #: Seconds per phase, as this run (or the run it resumed) measured them.
+    timings: dict[str, float] = {}
 
 
 _jenc = msgspec.json.Encoder()
@@ -145,8 +148,9 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     """Byte samples of the persons still present: (needles, persons sampled, numbers, names).
 
     Numbers as the store keeps them (8-byte integers, both byte orders) and as text; names (kanji,
-    kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons. Names shorter
-    than 8 bytes are too short to prove anything and left out.
+    kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons whose name no
+    person outside the purge shares. Names shorter than 8 bytes are too short to prove anything and
+    left out.
     """
     codes, mns = native.numbers_of(pids)
     out: set[bytes] = set()
@@ -159,15 +163,21 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     f = _key_fields()
     sampled = 0
     names: set[bytes] = set()
+    people = []
     for pid in pids.tolist():
         t = native.get("person_id", pid)
         if t is None:
             continue
         sampled += 1
-        if sampled > NAME_SAMPLES:
+        if len(people) < NAME_SAMPLES:
+            people.append(_decoder.decode(t[6]))
+    # A name a namesake outside the purge also holds proves nothing: their record keeps it.
+    keys = [name_key(getattr(rec, f["kana"])) for rec in people]
+    shared = native.name_keys_shared([k.encode() for k in keys], pids) if people else []
+    for rec, key, dup in zip(people, keys, shared):
+        if dup:
             continue
-        rec = _decoder.decode(t[6])
-        for text in (getattr(rec, f["kanji"]), getattr(rec, f["kana"]), name_key(getattr(rec, f["kana"]))):
+        for text in (getattr(rec, f["kanji"]), getattr(rec, f["kana"]), key):
             b = text.encode()
             if len(b) >= MIN_NEEDLE:
                 names.add(b)
@@ -247,6 +257,13 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         j = _new_journal(path, plan, operator, approver, clock)
         if not plan.empty:
             _save(path, j)
+    # A hold placed while an interrupted purge waited to be run again still keeps its person.
+    held = {pid for pid, _ in native.holds()}
+    if j.phase == "erase" and held.intersection(j.person_ids):
+        j.person_ids = [p for p in j.person_ids if p not in held]
+        j.version_pids, j.version_seqs = map(list, zip(*[(p, q) for p, q in zip(j.version_pids, j.version_seqs)
+                                                          if p not in held])) if j.version_pids else ([], [])
+        _save(path, j)
     pids = np.asarray(j.person_ids, dtype=np.uint64)
     needles, sampled, n_numbers, n_names = _needles(native, pids)
     if "mailing" in j.retire and j.phase in ("erase", "retire"):
@@ -254,6 +271,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         needles += mail
         n_names += len(mail)
 
+    t0 = time.perf_counter()
     if j.phase == "erase":
         by_person = _proposals_of(native, set(j.person_ids))
         for at in range(0, len(pids), batch_size):
@@ -267,6 +285,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         for at in range(0, len(vp), batch_size):
             native.erase_versions(np.ascontiguousarray(vp[at:at + batch_size]), np.ascontiguousarray(vs[at:at + batch_size]))
         j.phase = "retire"
+        j.timings["erase"] = round(time.perf_counter() - t0, 3)
         if _active(j):
             _save(path, j)
 
@@ -284,6 +303,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
             _save(path, j)
 
     if j.phase == "rebuild":
+        t0 = time.perf_counter()
         work = path / WORK_DIR
         shutil.rmtree(work, ignore_errors=True)
         native.rebuild_into(str(work))
@@ -293,9 +313,11 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         _fsync_dir(path)
         j.file_bytes_after = (path / "data.mdb").stat().st_size
         j.phase = "scan"
+        j.timings["rebuild"] = round(time.perf_counter() - t0, 3)
         _save(path, j)
 
     if j.phase == "scan":
+        t0 = time.perf_counter()
         if native is None:
             native = _core.NativeStore.open(str(path), False, None, True)
         files = _store_files(path)
@@ -314,6 +336,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
                              f"samples still found, {still} purged ids still known, "
                              f"{len(problems) + more} verify problems")
         j.phase = "receipt"
+        j.timings["scan"] = round(time.perf_counter() - t0, 3)
         _save(path, j)
 
     if native is None:
@@ -357,4 +380,5 @@ def _receipt(j: _Journal, clock: Clock) -> Receipt:
         rules=j.rules, persons_purged=len(j.person_ids), versions_purged=len(j.version_pids),
         retired={k: {"before": v[0], "count": j.retired.get(k, 0)} for k, v in j.retire.items()},
         purged_ids_digest=digest_ids(j.person_ids, j.version_pids, j.version_seqs),
-        file_bytes_before=j.file_bytes_before, file_bytes_after=j.file_bytes_after, scan=j.scan)
+        file_bytes_before=j.file_bytes_before, file_bytes_after=j.file_bytes_after, scan=j.scan,
+        timings=j.timings)

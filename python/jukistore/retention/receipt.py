@@ -34,6 +34,8 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     file_bytes_before: int
     file_bytes_after: int
     scan: dict[str, Any]
+    #: Seconds per phase (erase, rebuild, scan).
+    timings: dict[str, float] = {}
 
     def to_json(self) -> bytes:
         return msgspec.json.format(msgspec.json.encode(self), indent=2)

@@ -441,6 +441,14 @@ impl NativeStore {
         Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, m)))
     }
 
+    /// For each name key, whether a person outside `pids` holds it too.
+    fn name_keys_shared(&self, py: Python<'_>, keys: Vec<Vec<u8>>, pids: PyReadonlyArray1<'_, u64>) -> PyResult<Vec<bool>> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        py.detach(|| store.name_keys_shared(&refs, p)).map_err(|e| to_py(py, e))
+    }
+
     /// Records a legal hold on a person (the value is the caller's record of it).
     fn hold_put(&self, py: Python<'_>, person_id: u64, value: Vec<u8>) -> PyResult<()> {
         let store = &self.inner;

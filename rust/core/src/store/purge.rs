@@ -302,6 +302,32 @@ impl Store {
         })
     }
 
+    /// For each 4情報 name key, whether a person outside `pids` holds it too (a namesake): such a
+    /// name proves nothing in a byte scan, since the namesake's record rightly keeps it.
+    pub fn name_keys_shared(&self, keys: &[&[u8]], pids: &[u64]) -> Result<Vec<bool>> {
+        let own: std::collections::HashSet<u64> = pids.iter().copied().collect();
+        self.read(|txn, d| {
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                let mut shared = false;
+                if !k.is_empty() && k.len() <= 511 {
+                    if let Some(dups) = d.idx_name.get_duplicates(txn, k)? {
+                        for item in dups {
+                            let (_, v) = item?;
+                            let pid = u64::from_be_bytes(v.try_into().map_err(|_| StoreError::Corrupt("idx_name value width".into()))?);
+                            if !own.contains(&pid) {
+                                shared = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                out.push(shared);
+            }
+            Ok(out)
+        })
+    }
+
     /// Records (or replaces) a legal hold on a person; `value` is the caller's record of it.
     pub fn hold_put(&self, pid: u64, value: &[u8]) -> Result<()> {
         self.write(|txn, d| {
