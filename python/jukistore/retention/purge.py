@@ -48,6 +48,7 @@ from jukistore.history.events import APPROVER
 from jukistore.retention import rules as R
 from jukistore.retention.plan import Plan, Retirable, make_plan
 from jukistore.retention.receipt import Receipt, write_receipt
+from jukistore.records import JuminKihon
 from jukistore.store import Clock, Operator, Store, _decoder, _key_fields, name_key, utc_now
 
 JOURNAL = "purge.journal"
@@ -163,7 +164,7 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     f = _key_fields()
     sampled = 0
     names: set[bytes] = set()
-    people = []
+    people: list[JuminKihon] = []
     for pid in pids.tolist():
         t = native.get("person_id", pid)
         if t is None:

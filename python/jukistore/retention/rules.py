@@ -181,7 +181,10 @@ class Rules:
             if r.in_force_from is None or r.in_force_from <= start:
                 i = j
         end = chain[i].period.end(start)
-        while i + 1 < len(chain) and chain[i + 1].in_force_from is not None and end >= chain[i + 1].in_force_from:
+        while i + 1 < len(chain):
+            begins = chain[i + 1].in_force_from
+            if begins is None or end < begins:
+                break  # the period ran out before the next version began
             i += 1
             end = chain[i].period.end(start)
         return chain[i], end
