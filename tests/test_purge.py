@@ -196,17 +196,24 @@ def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
     store = Store.open(path)
     reg = Register(store)
     mover = ids["resident"][0]
-    old = store.get(person_id=mover).record
-    reg.apply(Event(E.転居, "20250101", person=mover, changes={8: "東京都墨田区両国九丁目1番1号"}), operator=OP)
-    assert len(reg.history(mover)) == 2
-    del reg, store
-    r = purge.run(path, dt.date(2175, 1, 2), operator=OP, approver=APPROVER, roles=ROLES)
-    assert r.persons_purged == 20 and r.versions_purged == 1
+    passing = "東京都墨田区鬱鬯龘靐九丁目1番1号"  # an address only the superseded version holds
+    final = "東京都墨田区両国九丁目2番2号"
+    reg.apply(Event(E.転居, "20250101", person=mover, changes={8: passing}), operator=OP)
+    reg.apply(Event(E.転居, "20260101", person=mover, changes={8: final}), operator=OP)
+    assert len(reg.history(mover)) == 3 and found(path, passing.encode()) == ["data.mdb"]
+    # Superseded on 2025-01-01 and 2026-01-01: kept through 2175-01-01 and 2176-01-01.
+    assert plan.make_plan(store, dt.date(2176, 1, 1)).summary()["versions"] == 1
+    p = plan.make_plan(store, dt.date(2176, 1, 2))
+    assert p.summary()["versions"] == 2
+    del reg, store, p
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 20 and r.versions_purged == 2
     store = Store.open(path)
-    hist = Register(store).history(mover)
-    assert len(hist) == 1 and hist[0].record.address == "東京都墨田区両国九丁目1番1号"
-    assert found(path, old.address.encode()) == [] or old.address in {
-        store.get(person_id=p).record.address for p in ids["resident"]}
+    reg = Register(store)
+    hist = reg.history(mover)
+    assert len(hist) == 1 and hist[0].record.address == final
+    assert found(path, passing.encode()) == []
+    assert [c.version is None for c in reg.changes(0, 10_000) if c.person_id == mover] == [True, True, False]
     assert store.verify().ok
 
 

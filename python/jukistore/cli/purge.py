@@ -113,7 +113,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from jukistore.errors import NotPermitted, StoreBusy
+    from jukistore.errors import NotAStore, NotPermitted, StoreBusy, StoreCorrupt
     from jukistore.history.corrections import StaticRoles
     from jukistore.retention import purge
     from jukistore.store import Operator
@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         receipt = purge.run(args.store, args.as_of, operator=operator, approver=approver,
                             roles=StaticRoles(grants), rules=rules, batch_size=args.batch_size)
-    except (NotPermitted, StoreBusy) as e:
+    except (NotPermitted, StoreBusy, NotAStore, StoreCorrupt) as e:
         print(f"jukistore: {e}", file=sys.stderr)
         return EXIT_ERROR
     except purge.PurgeError as e:
