@@ -260,10 +260,10 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
             _save(path, j)
     # A hold placed while an interrupted purge waited to be run again still keeps its person.
     held = {pid for pid, _ in native.holds()}
-    if j.phase == "erase" and held.intersection(j.person_ids):
+    if j.phase == "erase" and (held.intersection(j.person_ids) or held.intersection(j.version_pids)):
         j.person_ids = [p for p in j.person_ids if p not in held]
-        j.version_pids, j.version_seqs = map(list, zip(*[(p, q) for p, q in zip(j.version_pids, j.version_seqs)
-                                                          if p not in held])) if j.version_pids else ([], [])
+        kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if p not in held]
+        j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
         _save(path, j)
     pids = np.asarray(j.person_ids, dtype=np.uint64)
     needles, sampled, n_numbers, n_names = _needles(native, pids)
