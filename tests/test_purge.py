@@ -356,3 +356,26 @@ def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
     store = Store.open(path)
     assert store.get(person_id=late) is not None
     assert store.get(person_id=ids["due"][4]) is None
+
+
+def test_a_purged_code_with_the_value_of_a_kept_my_number_is_no_false_alarm(tmp_path):
+    """A 住民票コード of one person may have the value of another's 個人番号 (with a leading zero):
+    its 8-byte form rightly stays with the kept person, and the purge must not call that a leftover."""
+    from jukistore.ids import juminhyo, mynumber
+
+    codes = juminhyo.to_text(juminhyo.generate(200, seed=77)).astype("U11").tolist()
+    shared = next(c for c in codes if mynumber.is_valid("0" + c))
+    recs = make_records(2, seed=78)
+    gone = with_field(with_field(with_field(with_field(recs[0], 30, shared), 13, "1"), 14, "20100101"), 54, "20100101")
+    kept = with_field(recs[1], 81, "0" + shared)
+    store = Store.create(tmp_path / "s", "131075")
+    store.load([gone, kept], operator=OP)
+    path = store.path
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 1 and r.scan["number_hits"] == 0
+    store = Store.open(path)
+    assert store.get(mynumber="0" + shared).record == kept
+    assert store.get(code=shared) is None
+    data = (path / "data.mdb").read_bytes()
+    assert b"\xab" + shared.encode() not in data and b"\xac0" + shared.encode() in data

@@ -99,3 +99,4 @@ def test_sigkill_during_purge_never_loses_consistency_and_a_rerun_finishes(tmp_p
         assert done.returncode == 0, done.stderr.decode()
         _check_finished(path, due, before, ids["kept"][0])
     assert kills >= 10, f"only {kills} kills in {rounds} rounds"
+    print(f"{kills} kills over {rounds} purges")

@@ -148,7 +148,8 @@ def digest_ids(person_ids: list[int], version_pids: list[int], version_seqs: lis
 def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[list[bytes], int, int, int]:
     """Byte samples of the persons still present: (needles, persons sampled, numbers, names).
 
-    Numbers as the store keeps them (8-byte integers, both byte orders) and as text; names (kanji,
+    Numbers as the store keeps them (8-byte integers, both byte orders, unless the value is also
+    another person's number of the other kind) and as text (the record's MessagePack string); names (kanji,
     kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons whose name no
     person outside the purge shares. Names shorter than 8 bytes are too short to prove anything and
     left out.
@@ -156,10 +157,15 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     codes, mns = native.numbers_of(pids)
     out: set[bytes] = set()
     for arr, width in ((codes, 11), (mns, 12)):
+        # The record holds the number as a MessagePack string: its header byte and the digits. The
+        # bare digits could sit inside a longer digit string of another record; framed they cannot.
         for v in arr.tolist():
-            out.add(int(v).to_bytes(8, "little"))
-            out.add(int(v).to_bytes(8, "big"))
-            out.add(f"{v:0{width}d}".encode())
+            out.add(bytes([0xA0 | width]) + f"{v:0{width}d}".encode())
+        shared = native.numbers_shared(np.ascontiguousarray(arr, dtype=np.uint64), pids) if len(arr) else []
+        for v, dup in zip(arr.tolist(), shared):
+            if not dup:  # the same value as another person's number of the other kind stays, rightly
+                out.add(int(v).to_bytes(8, "little"))
+                out.add(int(v).to_bytes(8, "big"))
     numbers = len(out)
     f = _key_fields()
     sampled = 0

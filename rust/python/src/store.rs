@@ -449,6 +449,13 @@ impl NativeStore {
         py.detach(|| store.name_keys_shared(&refs, p)).map_err(|e| to_py(py, e))
     }
 
+    /// For each value, whether a person outside `pids` holds it as a code or My Number.
+    fn numbers_shared(&self, py: Python<'_>, values: PyReadonlyArray1<'_, u64>, pids: PyReadonlyArray1<'_, u64>) -> PyResult<Vec<bool>> {
+        let store = &self.inner;
+        let (v, p) = (values.as_slice()?, pids.as_slice()?);
+        py.detach(|| store.numbers_shared(v, p)).map_err(|e| to_py(py, e))
+    }
+
     /// Records a legal hold on a person (the value is the caller's record of it).
     fn hold_put(&self, py: Python<'_>, person_id: u64, value: Vec<u8>) -> PyResult<()> {
         let store = &self.inner;

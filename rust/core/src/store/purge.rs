@@ -328,6 +328,26 @@ impl Store {
         })
     }
 
+    /// For each value, whether a person outside `pids` holds it as a 住民票コード or 個人番号 (current
+    /// or superseded): a code of one person can have the value of another's My Number, and then
+    /// its 8-byte form rightly stays in the store.
+    pub fn numbers_shared(&self, values: &[u64], pids: &[u64]) -> Result<Vec<bool>> {
+        let own: std::collections::HashSet<u64> = pids.iter().copied().collect();
+        self.read(|txn, d| {
+            let mut out = Vec::with_capacity(values.len());
+            for &v in values {
+                let mut shared = false;
+                for db in [&d.by_code, &d.by_mynumber] {
+                    if let Some(iv) = db.get(txn, &ik(v))? {
+                        shared |= !own.contains(&parse_index_value(iv)?.0);
+                    }
+                }
+                out.push(shared);
+            }
+            Ok(out)
+        })
+    }
+
     /// Records (or replaces) a legal hold on a person; `value` is the caller's record of it.
     pub fn hold_put(&self, pid: u64, value: &[u8]) -> Result<()> {
         self.write(|txn, d| {
