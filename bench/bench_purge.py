@@ -55,15 +55,19 @@ def build(n: int, path: Path) -> tuple[Store, list[Any]]:
 
 
 def needles(recs: list[Any]) -> list[bytes]:
-    """Every due person's numbers as the store holds them: 8-byte integers (unless another person
-    holds the same value as a number of the other kind) and MessagePack strings."""
+    """Every due person's numbers as the store holds them: MessagePack strings in the record, LMDB
+    leaf nodes in the indexes (unless another person holds the same value as a number of the other
+    kind), the code and My Number side by side in the entry and versions."""
+    from jukistore.retention.purge import _LEAF_HEADER
+
     kept = {int(v) for r in recs[1::2] for v in (r.juminhyo_code, r.mynumber)}
     out: list[bytes] = []
     for r in recs[0::2]:
         for v, w in ((r.juminhyo_code, 11), (r.mynumber, 12)):
             out.append(bytes([0xA0 | w]) + v.encode())
             if int(v) not in kept:
-                out.append(int(v).to_bytes(8, "little"))
+                out.append(_LEAF_HEADER + int(v).to_bytes(8, sys.byteorder))
+        out.append(int(r.juminhyo_code).to_bytes(8, "little") + int(r.mynumber).to_bytes(8, "little"))
     return out
 
 

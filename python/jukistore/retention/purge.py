@@ -33,6 +33,8 @@ import hashlib
 import os
 import secrets
 import shutil
+import struct
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -49,12 +51,14 @@ from jukistore.retention import rules as R
 from jukistore.retention.plan import Plan, Retirable, make_plan
 from jukistore.retention.receipt import Receipt, write_receipt
 from jukistore.records import JuminKihon
-from jukistore.store import Clock, Operator, Store, _decoder, _key_fields, name_key, utc_now
+from jukistore.store import NO_MYNUMBER, Clock, Operator, Store, _decoder, _key_fields, name_key, utc_now
 
 JOURNAL = "purge.journal"
 WORK_DIR = "purge.rebuild"
 #: Persons whose names are sampled for the byte scan (numbers are taken for every person).
 NAME_SAMPLES = 10_000
+#: An LMDB leaf node header of the number indexes: data size 9 (two u16), flags 0, key size 8.
+_LEAF_HEADER = struct.pack("=HHHH", 9, 0, 0, 8)
 #: The shortest sample the byte scan takes (jukistore-core scan::MIN_NEEDLE).
 MIN_NEEDLE = 8
 
@@ -148,8 +152,8 @@ def digest_ids(person_ids: list[int], version_pids: list[int], version_seqs: lis
 def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[list[bytes], int, int, int]:
     """Byte samples of the persons still present: (needles, persons sampled, numbers, names).
 
-    Numbers as the store keeps them (8-byte integers, both byte orders, unless the value is also
-    another person's number of the other kind) and as text (the record's MessagePack string); names (kanji,
+    Numbers as the store keeps them: in the record (a MessagePack string), in the indexes (an LMDB
+    leaf node), in the entry and versions (the code and My Number side by side); names (kanji,
     kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons whose name no
     person outside the purge shares. Names shorter than 8 bytes are too short to prove anything and
     left out.
@@ -161,11 +165,19 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
         # bare digits could sit inside a longer digit string of another record; framed they cannot.
         for v in arr.tolist():
             out.add(bytes([0xA0 | width]) + f"{v:0{width}d}".encode())
+        # The index holds it as an LMDB leaf node: 9-byte value, no flags, 8-byte key, the key
+        # (native order). A bare 8-byte integer has too few significant bytes to be told from
+        # chance in gigabytes of pages; with its node header it cannot be. A value that is also
+        # another person's number of the other kind rightly stays in that person's node.
         shared = native.numbers_shared(np.ascontiguousarray(arr, dtype=np.uint64), pids) if len(arr) else []
         for v, dup in zip(arr.tolist(), shared):
-            if not dup:  # the same value as another person's number of the other kind stays, rightly
-                out.add(int(v).to_bytes(8, "little"))
-                out.add(int(v).to_bytes(8, "big"))
+            if not dup:
+                out.add(_LEAF_HEADER + int(v).to_bytes(8, sys.byteorder))
+    # The person entry and every version hold the current pair side by side (entry.rs).
+    for pid in pids.tolist():
+        t = native.get("person_id", pid)
+        if t is not None:
+            out.add(int(t[4]).to_bytes(8, "little") + int(NO_MYNUMBER if t[5] is None else t[5]).to_bytes(8, "little"))
     numbers = len(out)
     f = _key_fields()
     sampled = 0

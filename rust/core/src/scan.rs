@@ -1,9 +1,11 @@
 //! Byte scan: how often each of many byte strings occurs in files, for proving that purged data is
 //! gone from a store's files (every occurrence counts, at any offset, in live and free pages alike).
 //!
-//! Needles are at least [`MIN_NEEDLE`] bytes. Every file offset is tested: its first 8 bytes pick a
-//! bit in a filter of needle prefixes, and only on a set bit are the needles with that prefix
-//! compared in full. With a few million needles the filter lets through a few percent of offsets,
+//! Needles are at least [`MIN_NEEDLE`] bytes. Each needle is filed under one 8-byte window of it,
+//! the one with the most distinct byte values (so that needles sharing a fixed header, such as LMDB
+//! node headers, are filed under their variable part). Every file offset is tested: its 8 bytes
+//! pick a bit in a filter of windows, and only on a set bit are the needles filed under that
+//! window compared in full. With a few million needles the filter lets through a few percent of offsets,
 //! so a scan runs near memory speed; files are split in parts scanned on all cores.
 
 use std::collections::HashMap;
@@ -40,27 +42,33 @@ fn slot(prefix: u64) -> usize {
 
 struct Index<'a> {
     filter: Vec<u64>,
-    by_prefix: HashMap<u64, Vec<u32>>,
+    /// Window → (needle, offset of the window in the needle).
+    by_window: HashMap<u64, Vec<(u32, u32)>>,
     needles: &'a [Vec<u8>],
 }
 
 impl<'a> Index<'a> {
     fn new(needles: &'a [Vec<u8>]) -> Result<Self, ScanError> {
         let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
-        let mut by_prefix: HashMap<u64, Vec<u32>> = HashMap::with_capacity(needles.len());
+        let mut by_window: HashMap<u64, Vec<(u32, u32)>> = HashMap::with_capacity(needles.len());
         for (i, n) in needles.iter().enumerate() {
             if n.len() < MIN_NEEDLE {
                 return Err(ScanError::Short { index: i, len: n.len() });
             }
-            let p = u64::from_le_bytes(n[..8].try_into().unwrap());
-            let s = slot(p);
+            let distinct = |w: &[u8]| {
+                let mut seen = [false; 256];
+                w.iter().filter(|&&b| !std::mem::replace(&mut seen[b as usize], true)).count()
+            };
+            let k = (0..=n.len() - 8).rev().max_by_key(|&k| distinct(&n[k..k + 8])).unwrap();
+            let w = u64::from_le_bytes(n[k..k + 8].try_into().unwrap());
+            let s = slot(w);
             filter[s >> 6] |= 1 << (s & 63);
-            by_prefix.entry(p).or_default().push(i as u32);
+            by_window.entry(w).or_default().push((i as u32, k as u32));
         }
-        Ok(Index { filter, by_prefix, needles })
+        Ok(Index { filter, by_window, needles })
     }
 
-    /// Counts needles starting at offsets `from..to` of `b` (a needle may run past `to`).
+    /// Counts needles whose window lies at offsets `from..to` of `b` (a needle may run past either).
     fn count(&self, b: &[u8], from: usize, to: usize, hits: &mut [u64]) {
         if b.len() < MIN_NEEDLE {
             return;
@@ -72,10 +80,11 @@ impl<'a> Index<'a> {
             if self.filter[s >> 6] & (1 << (s & 63)) == 0 {
                 continue;
             }
-            if let Some(ids) = self.by_prefix.get(&p) {
-                for &i in ids {
+            if let Some(ids) = self.by_window.get(&p) {
+                for &(i, k) in ids {
                     let n = &self.needles[i as usize];
-                    if b.len() - at >= n.len() && &b[at..at + n.len()] == n.as_slice() {
+                    let Some(start) = at.checked_sub(k as usize) else { continue };
+                    if b.len() - start >= n.len() && &b[start..start + n.len()] == n.as_slice() {
                         hits[i as usize] += 1;
                     }
                 }
@@ -137,8 +146,14 @@ mod tests {
         let b = dir.path().join("b");
         std::fs::write(&b, b"xxNEEDLE-0123456789xxOTHERNEEDLE").unwrap();
         let needles = vec![needle, b"OTHERNEEDLE".to_vec(), b"ABSENT-NEEDLE".to_vec(), b"NEEDLE-0123456780".to_vec()];
-        let hits = scan_files(&[a, b], &needles).unwrap();
+        let hits = scan_files(&[a.clone(), b], &needles).unwrap();
         assert_eq!(hits, vec![6, 1, 0, 0]);
+        // Needles sharing a fixed header are told apart by their variable part, at a file's start too.
+        let c = dir.path().join("c");
+        std::fs::write(&c, b"\x09\0\0\0\0\0\x08\0ABCDEFGHxx\x09\0\0\0\0\0\x08\0ABCDEFGI").unwrap();
+        let hdr = |s: &[u8]| [b"\x09\0\0\0\0\0\x08\0".as_slice(), s].concat();
+        let hits = scan_files(&[c], &[hdr(b"ABCDEFGH"), hdr(b"ABCDEFGI"), hdr(b"ABCDEFGJ"), b"\x09\0\0\0\0\0\x08\0".to_vec()]).unwrap();
+        assert_eq!(hits, vec![1, 1, 0, 2]);
         assert!(matches!(scan_files(&[], &[b"short".to_vec()]), Err(ScanError::Short { index: 0, len: 5 })));
     }
 }
