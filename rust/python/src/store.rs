@@ -430,6 +430,7 @@ impl NativeStore {
     }
 
     /// Every 住民票コード and 個人番号 the persons hold or held: (codes, numbers).
+    #[allow(clippy::type_complexity)]
     fn numbers_of<'py>(
         &self,
         py: Python<'py>,

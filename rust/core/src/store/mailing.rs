@@ -47,7 +47,7 @@ fn parse(k: &[u8], v: &[u8]) -> Result<MailingEntry> {
 }
 
 fn sent_before(v: &[u8], before: &[u8; DATE_LEN]) -> bool {
-    is_sent(v) && v.len() >= HEAD && &v[1..1 + DATE_LEN] < &before[..]
+    is_sent(v) && v.len() >= HEAD && v[1..1 + DATE_LEN] < before[..]
 }
 
 impl Store {

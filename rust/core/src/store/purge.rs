@@ -441,7 +441,7 @@ impl Store {
                     dst.put_with_flags(&mut w, PutFlags::APPEND, k, v)?;
                 }
                 n += 1;
-                if n % CHUNK == 0 {
+                if n.is_multiple_of(CHUNK) {
                     w.commit()?;
                     w = env.write_txn()?;
                 }
