@@ -24,6 +24,7 @@ __all__ = [
     "generate",
     "reconcile",
     "reconcile_codes",
+    "scan_files",
 ]
 __version__: str
 #: Inputs at least this long are split across cores.
@@ -58,6 +59,9 @@ _Change = tuple[int, int, int, int, str, str, _Version | None]
 #: (proposal id, step, seq written with the step or 0, value)
 _Step = tuple[int, int, int, bytes]
 
+def scan_files(paths: list[str | PathLike[str]], needles: list[bytes]) -> npt.NDArray[np.uint64]:
+    """Occurrences of each needle (at least 8 bytes) in the files, summed over the files."""
+
 @final
 class NativeStore:
     """An open LMDB store; one handle per directory per process."""
@@ -65,7 +69,10 @@ class NativeStore:
     @staticmethod
     def create(path: str | PathLike[str], municipality: str, map_size: int | None = None) -> NativeStore: ...
     @staticmethod
-    def open(path: str | PathLike[str], readonly: bool = False, map_size: int | None = None) -> NativeStore: ...
+    def open(
+        path: str | PathLike[str], readonly: bool = False, map_size: int | None = None, exclusive: bool = False
+    ) -> NativeStore:
+        """Open a store; ``exclusive`` (a purge) is refused while any other handle has it open."""
     @property
     def path(self) -> str: ...
     @property
@@ -189,6 +196,35 @@ class NativeStore:
     def set_sync(self, on: bool) -> None: ...
     def force_sync(self) -> None: ...
     def copy_compacted(self, dest: str | PathLike[str]) -> None: ...
+    def removed_persons(self) -> tuple[npt.NDArray[np.uint64], bytes]:
+        """Removed persons and the 異動年月日 of their current version (8-byte dates, concatenated)."""
+    def superseded_versions(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], bytes]:
+        """Superseded versions of persons not removed: (person ids, 更新順番号, dates superseded)."""
+    def erase_persons(self, pids: npt.NDArray[np.uint64], proposal_ids: list[int]) -> dict[str, int]:
+        """Delete persons entirely (and the given proposals) in one transaction; counts."""
+    def erase_versions(self, pids: npt.NDArray[np.uint64], seqs: npt.NDArray[np.uint64]) -> dict[str, int]:
+        """Delete superseded versions in one transaction; counts."""
+    def numbers_of(self, pids: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Every 住民票コード and 個人番号 the persons hold or held, superseded ones included."""
+    def name_keys_shared(self, keys: list[bytes], pids: npt.NDArray[np.uint64]) -> list[bool]:
+        """For each 4情報 name key, whether a person outside ``pids`` holds it too."""
+    def numbers_shared(self, values: npt.NDArray[np.uint64], pids: npt.NDArray[np.uint64]) -> list[bool]:
+        """For each value, whether a person outside ``pids`` holds it as a code or My Number."""
+    def hold_put(self, person_id: int, value: bytes) -> None: ...
+    def hold_delete(self, person_id: int) -> bool: ...
+    def holds(self) -> list[tuple[int, bytes]]: ...
+    def rebuild_into(self, dest: str | PathLike[str], skip_sent_mailing: bool = False) -> tuple[int, int]:
+        """Every database into a fresh environment in ``dest`` (a backup skips sent mailing): (entries, bytes)."""
+    def mailing_add(self, person_ids: list[int], payloads: list[bytes]) -> int:
+        """Record pending mailing entries; the first id (the others follow)."""
+    def mailing_mark_sent(self, ids: list[int], date: bytes) -> int: ...
+    def mailing_list(self, after: int, limit: int) -> list[tuple[int, bytes | None, int, bytes]]:
+        """(id, sent date or None, person id, payload) for ids above ``after``."""
+    def mailing_count_before(self, before: bytes) -> int: ...
+    def mailing_retire(self, before: bytes) -> int:
+        """Delete mailing entries sent before ``before``; how many."""
+    def swap_in(self, new_data: str | PathLike[str]) -> None:
+        """Rename a rebuilt data file over this store's (exclusive handles only); closes the handle."""
 
 # ---- reconciliation (整合性確認) ------------------------------------------------------------------
 

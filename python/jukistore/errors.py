@@ -101,6 +101,10 @@ class ForkedStore(StoreError):
     """A store handle inherited through ``fork`` was used; open the store again in the child."""
 
 
+class StoreBusy(StoreError):
+    """The store is in exclusive use (a purge), or a handle was closed when its file was replaced."""
+
+
 class QueryError(StoreError, ValueError):
     """A query that cannot be answered as asked (e.g. a 4情報 search naming too few items)."""
 

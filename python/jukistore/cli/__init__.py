@@ -16,7 +16,7 @@ from typing import Sequence
 from jukistore.errors import JukistoreError
 
 #: Subcommand modules, each ``jukistore.cli.<name>`` with ``register(subparsers)``.
-GROUPS: tuple[str, ...] = ("ids", "store", "history", "audit", "reconcile", "synth", "demo")
+GROUPS: tuple[str, ...] = ("ids", "store", "history", "audit", "reconcile", "purge", "synth", "demo")
 
 EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 2
 

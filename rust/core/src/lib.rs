@@ -4,4 +4,5 @@
 
 pub mod ids;
 pub mod reconcile;
+pub mod scan;
 pub mod store;

@@ -113,7 +113,7 @@ fn failing_batch_writes_nothing_and_numbers_stay_unique() {
 #[test]
 fn map_grows_by_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::create(dir.path(), "131075", &OpenOptions { readonly: false, map_size: 1 << 20 }).unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions { readonly: false, map_size: 1 << 20, exclusive: false }).unwrap();
     let before = s.map_size();
     for k in 0..10 {
         let b = batch(k * 2000, 2000);

@@ -21,6 +21,20 @@ fn kind_of(name: &str) -> PyResult<Kind> {
     })
 }
 
+/// Occurrences of each needle (at least 8 bytes) in the files, summed over the files.
+#[pyfunction]
+fn scan_files<'py>(py: Python<'py>, paths: Vec<std::path::PathBuf>, needles: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    use jukistore_core::scan::{self, ScanError};
+    let r = py.detach(|| scan::scan_files(&paths, &needles));
+    match r {
+        Ok(v) => Ok(PyArray1::from_vec(py, v)),
+        Err(ScanError::Short { index, len }) => {
+            Err(PyValueError::new_err(format!("needle {index}: {len} bytes, at least {} needed", scan::MIN_NEEDLE)))
+        }
+        Err(e @ ScanError::Io(..)) => Err(pyo3::exceptions::PyOSError::new_err(e.to_string())),
+    }
+}
+
 /// Reason code for one text value.
 #[pyfunction]
 fn explain_one(kind: &str, value: &str) -> PyResult<u8> {
@@ -155,6 +169,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_ucs4, m)?)?;
     m.add_function(wrap_pyfunction!(explain_list, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
+    m.add_function(wrap_pyfunction!(scan_files, m)?)?;
     m.add_class::<store::NativeStore>()?;
     m.add_class::<reconcile::NativeSide>()?;
     m.add_function(wrap_pyfunction!(reconcile::reconcile, m)?)?;

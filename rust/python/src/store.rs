@@ -9,9 +9,19 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Change, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
+    entry::NO_MYNUMBER, mask, Change, Erased, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
     Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
 };
+
+fn erased_dict(py: Python<'_>, r: Erased) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("persons", r.persons)?;
+    d.set_item("versions", r.versions)?;
+    d.set_item("index_entries", r.index_entries)?;
+    d.set_item("changes_marked", r.changes_marked)?;
+    d.set_item("proposal_steps", r.proposal_steps)?;
+    Ok(d)
+}
 
 /// Raises the matching exception of `jukistore.errors`.
 fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
@@ -29,6 +39,7 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
         StoreError::ReadOnly => ("ReadOnlyStore", e.to_string(), None, None),
         StoreError::Forked => ("ForkedStore", e.to_string(), None, None),
         StoreError::BadQuery(_) => ("QueryError", e.to_string(), None, None),
+        StoreError::Busy(_) => ("StoreBusy", e.to_string(), None, None),
         StoreError::Lmdb(_) | StoreError::Io(_) => ("LmdbError", e.to_string(), None, None),
         StoreError::Refused { refusal: Refusal::NoSuchProposal { .. }, .. } => ("NoSuchProposal", e.to_string(), None, None),
         StoreError::Refused { refusal: Refusal::ProposalDecided { .. }, .. } => ("ProposalDecided", e.to_string(), None, None),
@@ -193,9 +204,9 @@ impl NativeStore {
 
     /// Opens an existing store; the same directory gives the same handle within a process.
     #[staticmethod]
-    #[pyo3(signature = (path, readonly=false, map_size=None))]
-    fn open(py: Python<'_>, path: PathBuf, readonly: bool, map_size: Option<usize>) -> PyResult<Self> {
-        let mut o = OpenOptions { readonly, ..Default::default() };
+    #[pyo3(signature = (path, readonly=false, map_size=None, exclusive=false))]
+    fn open(py: Python<'_>, path: PathBuf, readonly: bool, map_size: Option<usize>, exclusive: bool) -> PyResult<Self> {
+        let mut o = OpenOptions { readonly, exclusive, ..Default::default() };
         if let Some(m) = map_size {
             o.map_size = m;
         }
@@ -376,6 +387,151 @@ impl NativeStore {
     fn copy_compacted(&self, py: Python<'_>, dest: PathBuf) -> PyResult<()> {
         let store = &self.inner;
         py.detach(|| store.copy_compacted(&dest)).map_err(|e| to_py(py, e))
+    }
+
+    /// Removed persons and the 異動年月日 of their current version: (person ids, dates as 8-byte
+    /// `YYYYMMDD` runs, concatenated).
+    fn removed_persons<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.removed_persons()).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, r.pids), PyBytes::new(py, r.dates.as_flattened())))
+    }
+
+    /// Superseded versions of persons not removed: (person ids, 更新順番号, dates superseded).
+    #[allow(clippy::type_complexity)]
+    fn superseded_versions<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>, Bound<'py, PyBytes>)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.superseded_versions()).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, r.pids), PyArray1::from_vec(py, r.seqs), PyBytes::new(py, r.dates.as_flattened())))
+    }
+
+    /// Deletes persons entirely and the given proposals, in one transaction; returns counts.
+    fn erase_persons<'py>(&self, py: Python<'py>, pids: PyReadonlyArray1<'py, u64>, proposal_ids: Vec<u64>) -> PyResult<Bound<'py, PyDict>> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let r = py.detach(|| store.erase_persons(p, &proposal_ids)).map_err(|e| to_py(py, e))?;
+        erased_dict(py, r)
+    }
+
+    /// Deletes superseded versions (person, 更新順番号) in one transaction; returns counts.
+    fn erase_versions<'py>(
+        &self,
+        py: Python<'py>,
+        pids: PyReadonlyArray1<'py, u64>,
+        seqs: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let store = &self.inner;
+        let (p, q) = (pids.as_slice()?, seqs.as_slice()?);
+        let r = py.detach(|| store.erase_versions(p, q)).map_err(|e| to_py(py, e))?;
+        erased_dict(py, r)
+    }
+
+    /// Every 住民票コード and 個人番号 the persons hold or held: (codes, numbers).
+    #[allow(clippy::type_complexity)]
+    fn numbers_of<'py>(
+        &self,
+        py: Python<'py>,
+        pids: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let (c, m) = py.detach(|| store.numbers_of(p)).map_err(|e| to_py(py, e))?;
+        Ok((PyArray1::from_vec(py, c), PyArray1::from_vec(py, m)))
+    }
+
+    /// For each name key, whether a person outside `pids` holds it too.
+    fn name_keys_shared(&self, py: Python<'_>, keys: Vec<Vec<u8>>, pids: PyReadonlyArray1<'_, u64>) -> PyResult<Vec<bool>> {
+        let store = &self.inner;
+        let p = pids.as_slice()?;
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        py.detach(|| store.name_keys_shared(&refs, p)).map_err(|e| to_py(py, e))
+    }
+
+    /// For each value, whether a person outside `pids` holds it as a code or My Number.
+    fn numbers_shared(&self, py: Python<'_>, values: PyReadonlyArray1<'_, u64>, pids: PyReadonlyArray1<'_, u64>) -> PyResult<Vec<bool>> {
+        let store = &self.inner;
+        let (v, p) = (values.as_slice()?, pids.as_slice()?);
+        py.detach(|| store.numbers_shared(v, p)).map_err(|e| to_py(py, e))
+    }
+
+    /// Records a legal hold on a person (the value is the caller's record of it).
+    fn hold_put(&self, py: Python<'_>, person_id: u64, value: Vec<u8>) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.hold_put(person_id, &value)).map_err(|e| to_py(py, e))
+    }
+
+    /// Lifts a legal hold; False when there was none.
+    fn hold_delete(&self, py: Python<'_>, person_id: u64) -> PyResult<bool> {
+        let store = &self.inner;
+        py.detach(|| store.hold_delete(person_id)).map_err(|e| to_py(py, e))
+    }
+
+    /// Every legal hold as (person id, value).
+    fn holds<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.holds()).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter().map(|(p, v)| (p, PyBytes::new(py, &v))).collect())
+    }
+
+    /// Writes every database into a fresh environment in `dest` (without sent mailing entries when
+    /// `skip_sent_mailing`: a backup); returns (entries, file bytes).
+    #[pyo3(signature = (dest, skip_sent_mailing=false))]
+    fn rebuild_into(&self, py: Python<'_>, dest: PathBuf, skip_sent_mailing: bool) -> PyResult<(u64, u64)> {
+        let store = &self.inner;
+        let r = py.detach(|| store.rebuild_into(&dest, skip_sent_mailing)).map_err(|e| to_py(py, e))?;
+        Ok((r.entries, r.bytes))
+    }
+
+    /// Records pending mailing entries; returns the first id (the others follow in order).
+    fn mailing_add(&self, py: Python<'_>, person_ids: Vec<u64>, payloads: Vec<Vec<u8>>) -> PyResult<u64> {
+        let store = &self.inner;
+        let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+        py.detach(|| store.mailing_add(&person_ids, &refs)).map_err(|e| to_py(py, e))
+    }
+
+    /// Marks mailing entries sent on `date` (8 bytes YYYYMMDD); returns how many changed.
+    fn mailing_mark_sent(&self, py: Python<'_>, ids: Vec<u64>, date: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(date, "date")?;
+        py.detach(|| store.mailing_mark_sent(&ids, &d)).map_err(|e| to_py(py, e))
+    }
+
+    /// Mailing entries with ids above `after`: (id, sent date or None, person id, payload).
+    #[allow(clippy::type_complexity)]
+    fn mailing_list<'py>(
+        &self,
+        py: Python<'py>,
+        after: u64,
+        limit: usize,
+    ) -> PyResult<Vec<(u64, Option<Bound<'py, PyBytes>>, u64, Bound<'py, PyBytes>)>> {
+        let store = &self.inner;
+        let r = py.detach(|| store.mailing_list(after, limit)).map_err(|e| to_py(py, e))?;
+        Ok(r.into_iter()
+            .map(|e| (e.id, e.sent.map(|d| PyBytes::new(py, &d)), e.person_id, PyBytes::new(py, &e.payload)))
+            .collect())
+    }
+
+    /// How many mailing entries were sent before `before` (8 bytes YYYYMMDD).
+    fn mailing_count_before(&self, py: Python<'_>, before: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(before, "before")?;
+        py.detach(|| store.mailing_count_before(&d)).map_err(|e| to_py(py, e))
+    }
+
+    /// Deletes mailing entries sent before `before`; returns how many.
+    fn mailing_retire(&self, py: Python<'_>, before: &[u8]) -> PyResult<u64> {
+        let store = &self.inner;
+        let d = date8(before, "before")?;
+        py.detach(|| store.mailing_retire(&d)).map_err(|e| to_py(py, e))
+    }
+
+    /// Renames a rebuilt data file over this store's (exclusive handles only); closes the handle.
+    fn swap_in(&self, py: Python<'_>, new_data: PathBuf) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.swap_in(&new_data)).map_err(|e| to_py(py, e))
     }
 
     /// Applies updates in one transaction; each update is a dict with the keys of

@@ -13,6 +13,15 @@
 //! - `proposals`: changes waiting for a second operator, and the decisions on them; see
 //!   [`proposals`].
 //!
+//! - `mailing`: 送付先情報 waiting to be sent or sent, erased within a year of sending and never
+//!   copied into a backup once sent; see [`mailing`].
+//! - `holds` (in `meta`, keys `hold/` + person id): legal holds that keep a person from purge; see
+//!   [`purge`].
+//!
+//! Exclusive use: every handle holds a shared `flock` on `jukistore.lock` in the directory for as
+//! long as it is open; a purge opens the store exclusively (an exclusive lock, refused while anyone
+//! else has it open) because it swaps a rebuilt data file in, which no other open handle may see.
+//!
 //! Concurrency: LMDB gives one writer and many readers across threads and processes, readers never
 //! blocked. Each call runs in one transaction. Growing the map is only safe with no transaction
 //! open in this process, so every transaction holds a read guard of `resize` and growth takes the
@@ -21,8 +30,10 @@
 pub mod entry;
 mod history;
 mod load;
+mod mailing;
 pub mod patch;
 mod proposals;
+mod purge;
 mod read;
 mod verify;
 
@@ -35,6 +46,8 @@ use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn,
 
 pub use history::{Applied, Change, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
+pub use purge::{Erased, Rebuilt, RemovedPersons, SupersededVersions};
+pub use mailing::MailingEntry;
 pub use load::{LoadOptions, LoadReceipt, NewPerson, WriteMeta};
 pub use read::{Found, GetMany, Lookup};
 pub use verify::VerifyReport;
@@ -70,6 +83,8 @@ pub enum StoreError {
     BadQuery(String),
     /// An update the store refuses (unknown person, 更新禁止, changed meanwhile).
     Refused { row: usize, refusal: Refusal },
+    /// The store is in exclusive use (a purge), or this handle was closed by swapping its file.
+    Busy(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -90,6 +105,7 @@ impl std::fmt::Display for StoreError {
                  open stores in a fresh process (multiprocessing 'spawn') or only after forking"
             ),
             StoreError::BadQuery(s) => write!(f, "{s}"),
+            StoreError::Busy(s) => write!(f, "{s}"),
             StoreError::Refused { row, refusal } => match refusal {
                 Refusal::NoSuchPerson => write!(f, "row {row}: no such person"),
                 Refusal::UpdateProhibited => write!(f, "row {row}: the record is under 更新禁止 (update prohibited)"),
@@ -134,6 +150,9 @@ pub(crate) struct Dbs {
     pub valid: Db,
     /// Absent only in a store created before proposals existed and opened read-only.
     pub proposals: Option<Db>,
+    /// 送付先情報 (mailing data for J-LIS); absent in an older store opened read-only. See
+    /// [`mailing`].
+    pub mailing: Option<Db>,
 }
 
 /// Options for opening a store.
@@ -142,11 +161,14 @@ pub struct OpenOptions {
     pub readonly: bool,
     /// Initial map size in bytes; the map grows by doubling when full.
     pub map_size: usize,
+    /// Opens the store for exclusive use (a purge): refused while any other handle, in this
+    /// process or another, has it open, and keeps everyone else out until this handle closes.
+    pub exclusive: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { readonly: false, map_size: 1 << 30 }
+        OpenOptions { readonly: false, map_size: 1 << 30, exclusive: false }
     }
 }
 
@@ -161,6 +183,34 @@ pub struct Store {
     /// Serialises writers of this process (LMDB would too, but holding our resize guard while
     /// waiting on LMDB's writer lock could stall growth).
     writer: Mutex<()>,
+    /// The shared (or, for a purge, exclusive) lock on `jukistore.lock`, released when dropped.
+    _lock: Option<std::fs::File>,
+    exclusive: bool,
+    /// Set once this handle's data file was replaced ([`Store::swap_in`]): it must not be used.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// The name of the lock file every handle holds a lock on.
+pub const LOCK_FILE: &str = "jukistore.lock";
+
+/// Takes the store-wide lock: shared for ordinary use, exclusive for a purge. A directory that
+/// cannot hold the lock file (a read-only copy) is opened without it when opened read-only.
+fn take_lock(dir: &Path, exclusive: bool, readonly: bool) -> Result<Option<std::fs::File>> {
+    let f = match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE)) {
+        Ok(f) => f,
+        Err(_) if readonly && !exclusive => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let r = if exclusive { f.try_lock() } else { f.try_lock_shared() };
+    match r {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy(if exclusive {
+            format!("{}: the store is open elsewhere; a purge needs it to itself", dir.display())
+        } else {
+            format!("{}: the store is being purged; open it when the purge has finished", dir.display())
+        })),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
 }
 
 const MAX_DBS: u32 = 16;
@@ -214,8 +264,12 @@ impl Store {
         let pid = std::process::id();
         let mut reg = registry().lock().unwrap();
         if let Some(s) = reg.get(&(pid, canon.clone())).and_then(Weak::upgrade) {
+            if opts.exclusive || s.exclusive {
+                return Err(StoreError::Busy(format!("{}: the store is already open in this process", canon.display())));
+            }
             return Ok(s);
         }
+        let lock = take_lock(&canon, opts.exclusive, opts.readonly && !creating)?;
         let mut eo = EnvOpenOptions::new().read_txn_without_tls();
         eo.map_size(opts.map_size.max(1 << 20)).max_dbs(MAX_DBS).max_readers(MAX_READERS);
         let mut flags = EnvFlags::NO_READ_AHEAD;
@@ -257,45 +311,13 @@ impl Store {
                 history: open("history")?,
                 valid: open("valid")?,
                 proposals: env.open_database::<Bytes, Bytes>(&rtxn, Some("proposals"))?,
+                mailing: env.open_database::<Bytes, Bytes>(&rtxn, Some("mailing"))?,
             };
             rtxn.commit()?;
             d
         } else {
             let mut wtxn = env.write_txn()?;
-            let plain = |txn: &mut RwTxn, name: &str| -> Result<Db> {
-                Ok(env.database_options().types::<Bytes, Bytes>().name(name).create(txn)?)
-            };
-            // MDB_INTEGERKEY stays a database flag (not heed's comparator) so that any LMDB reader,
-            // py-lmdb included, orders these keys as the store does.
-            #[allow(deprecated)]
-            let int = |txn: &mut RwTxn, name: &str| -> Result<Db> {
-                Ok(env
-                    .database_options()
-                    .types::<Bytes, Bytes>()
-                    .name(name)
-                    .flags(DatabaseFlags::INTEGER_KEY)
-                    .create(txn)?)
-            };
-            let dup = |txn: &mut RwTxn, name: &str| -> Result<Db> {
-                Ok(env
-                    .database_options()
-                    .types::<Bytes, Bytes>()
-                    .name(name)
-                    .flags(DatabaseFlags::DUP_SORT | DatabaseFlags::DUP_FIXED)
-                    .create(txn)?)
-            };
-            let d = Dbs {
-                meta: plain(&mut wtxn, "meta")?,
-                persons: int(&mut wtxn, "persons")?,
-                by_code: int(&mut wtxn, "by_code")?,
-                by_mynumber: int(&mut wtxn, "by_mynumber")?,
-                idx_name: dup(&mut wtxn, "idx_name")?,
-                idx_birth: dup(&mut wtxn, "idx_birth")?,
-                changes: plain(&mut wtxn, "changes")?,
-                history: plain(&mut wtxn, "history")?,
-                valid: plain(&mut wtxn, "valid")?,
-                proposals: Some(plain(&mut wtxn, "proposals")?),
-            };
+            let d = create_dbs(&env, &mut wtxn)?;
             wtxn.commit()?;
             d
         };
@@ -307,6 +329,9 @@ impl Store {
             pid,
             resize: RwLock::new(()),
             writer: Mutex::new(()),
+            _lock: lock,
+            exclusive: opts.exclusive,
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         reg.insert((pid, canon), Arc::downgrade(&store));
         Ok(store)
@@ -323,6 +348,9 @@ impl Store {
     fn check_process(&self) -> Result<()> {
         if std::process::id() != self.pid {
             return Err(StoreError::Forked);
+        }
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(StoreError::Busy("this handle was closed when its data file was replaced; open the store again".into()));
         }
         Ok(())
     }
@@ -478,6 +506,46 @@ impl Store {
         self.env.copy_to_path(dest, heed::CompactionOption::Enabled)?;
         Ok(())
     }
+}
+
+/// Creates (or opens) every named database of a store in `wtxn`, with the flags the store uses.
+/// Shared by [`Store::open`] and the rebuild of a purge, so both lay databases out alike.
+pub(crate) fn create_dbs(env: &Env<WithoutTls>, wtxn: &mut RwTxn) -> Result<Dbs> {
+    let plain = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+        Ok(env.database_options().types::<Bytes, Bytes>().name(name).create(txn)?)
+    };
+    // MDB_INTEGERKEY stays a database flag (not heed's comparator) so that any LMDB reader,
+    // py-lmdb included, orders these keys as the store does.
+    #[allow(deprecated)]
+    let int = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+        Ok(env
+            .database_options()
+            .types::<Bytes, Bytes>()
+            .name(name)
+            .flags(DatabaseFlags::INTEGER_KEY)
+            .create(txn)?)
+    };
+    let dup = |txn: &mut RwTxn, name: &str| -> Result<Db> {
+        Ok(env
+            .database_options()
+            .types::<Bytes, Bytes>()
+            .name(name)
+            .flags(DatabaseFlags::DUP_SORT | DatabaseFlags::DUP_FIXED)
+            .create(txn)?)
+    };
+    Ok(Dbs {
+        meta: plain(wtxn, "meta")?,
+        persons: int(wtxn, "persons")?,
+        by_code: int(wtxn, "by_code")?,
+        by_mynumber: int(wtxn, "by_mynumber")?,
+        idx_name: dup(wtxn, "idx_name")?,
+        idx_birth: dup(wtxn, "idx_birth")?,
+        changes: plain(wtxn, "changes")?,
+        history: plain(wtxn, "history")?,
+        valid: plain(wtxn, "valid")?,
+        proposals: Some(plain(wtxn, "proposals")?),
+        mailing: Some(plain(wtxn, "mailing")?),
+    })
 }
 
 pub(crate) fn next_counter(d: &Dbs, txn: &RoTxn<WithoutTls>, key: &[u8]) -> Result<u64> {

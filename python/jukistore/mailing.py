@@ -1,0 +1,76 @@
+"""送付先情報 (mailing data): what the municipality sends to J-LIS so it can mail My Number notices.
+
+The source document keeps this data for under a year after sending (L3061, L3075) and takes no
+backups of it (L5314). So entries live in the store's ``mailing`` database only while pending and
+for the short time after sending the rule allows (``mailing-1y`` in the retention rules, retired by
+the next purge), and :func:`backup` never copies a sent entry. :meth:`Mailing.pending` is what an
+export for sending may read; sent entries are never exported again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from jukistore.errors import InvalidRecord
+from jukistore.records import Sofusaki, decode, encode
+from jukistore.store import Store
+
+
+@dataclass(frozen=True)
+class MailingEntry:
+    """One entry: its id, the person it is about, when it was sent (None while pending)."""
+
+    id: int
+    person_id: int
+    sent: _dt.date | None
+    record: Sofusaki
+
+    def __repr__(self) -> str:  # the record is personal data: never in a repr
+        return f"MailingEntry(id={self.id}, person_id={self.person_id}, sent={self.sent})"
+
+
+class Mailing:
+    """The mailing data of one store."""
+
+    def __init__(self, store: Store):
+        self._native = store._native
+
+    def add(self, records: Sequence[Sofusaki], person_ids: Sequence[int]) -> list[int]:
+        """Record pending entries in one transaction; returns their ids."""
+        if len(records) != len(person_ids):
+            raise ValueError("as many person ids as records, please")
+        for i, r in enumerate(records):
+            if type(r) is not Sofusaki:
+                raise InvalidRecord(f"row {i}: expected a Sofusaki record, got {type(r).__name__}", row=i)
+        if not records:
+            return []
+        first = self._native.mailing_add(list(map(int, person_ids)), [encode(r) for r in records])
+        return list(range(first, first + len(records)))
+
+    def mark_sent(self, ids: Sequence[int], date: _dt.date) -> int:
+        """Mark entries sent on ``date``; returns how many were pending."""
+        return int(self._native.mailing_mark_sent(list(map(int, ids)), date.strftime("%Y%m%d").encode()))
+
+    def entries(self) -> Iterator[MailingEntry]:
+        after = 0
+        while rows := self._native.mailing_list(after, 1000):
+            for mid, sent, pid, payload in rows:
+                day = _dt.datetime.strptime(sent.decode(), "%Y%m%d").date() if sent is not None else None
+                yield MailingEntry(mid, pid, day, decode(Sofusaki, payload))
+            after = rows[-1][0]
+
+    def pending(self) -> list[MailingEntry]:
+        """The entries not sent yet: the only ones an export for sending may read."""
+        return [e for e in self.entries() if e.sent is None]
+
+
+def backup(store: Store, dest: str | Path) -> Path:
+    """A backup of the store in a new directory ``dest``: every database rebuilt into fresh pages,
+    without any sent mailing entry (and so without stale bytes of anything erased). Returns the
+    path of the backup's data file."""
+    d = Path(dest)
+    store._native.rebuild_into(str(d), True)
+    return d / "data.mdb"

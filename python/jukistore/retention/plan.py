@@ -1,0 +1,155 @@
+"""What a purge as of a date would erase, counted per rule, without personal data.
+
+A plan is computed from one look at the store: removed persons with the date of their removal,
+superseded versions with the date they were superseded, the legal holds, and (through the
+:class:`Retirable` interface) the logs and mailing data kept elsewhere. Internal person ids are kept
+in the plan for the run; :meth:`Plan.summary` is what may be printed or stored.
+
+Dates as the register records them may lack a month or day (``00``) or be impossible (a 30
+February copied from an old register): a clock start is then taken as the *latest* day it can
+mean, so nothing is erased a day early.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from jukistore.retention import rules as R
+from jukistore.store import Store
+
+
+class Retirable(Protocol):
+    """Records kept by date outside the register (access log, provision records, mailing data).
+
+    ``before`` is the first clock date that is *not* retired: every entry whose clock date (entry
+    date, sent date) is earlier goes. Both methods must be idempotent and ``retire`` must leave no
+    readable copy of what it retires in the files it owns.
+    """
+
+    def count_before(self, before: _dt.date) -> int: ...
+
+    def retire(self, before: _dt.date) -> int: ...
+
+
+def latest_day(compact: bytes) -> _dt.date:
+    """The latest calendar day an 8-byte ``YYYYMMDD`` register date can mean."""
+    y, m, d = int(compact[:4]), int(compact[4:6]), int(compact[6:8])
+    if y == 0:
+        raise ValueError("a date without a year cannot start a retention clock")
+    m = 12 if m == 0 or m > 12 else m
+    last = calendar.monthrange(y, m)[1]
+    d = last if d == 0 or d > last else d
+    return _dt.date(y, m, d)
+
+
+@dataclass
+class RuleCount:
+    """How many records one rule makes due, and how many of them a legal hold keeps."""
+
+    rule_id: str
+    applies_to: str
+    due: int = 0
+    held: int = 0
+
+
+@dataclass
+class Plan:
+    """What a purge as of ``as_of`` erases. ``person_ids``/``versions`` are for the run only."""
+
+    as_of: _dt.date
+    rules: R.Rules
+    counts: dict[str, RuleCount]
+    person_ids: npt.NDArray[np.uint64]
+    version_pids: npt.NDArray[np.uint64]
+    version_seqs: npt.NDArray[np.uint64]
+    #: kind → (first clock date kept, entries due) for records kept by date.
+    retire: dict[str, tuple[_dt.date, int]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.person_ids) and not len(self.version_pids) and not any(n for _, n in self.retire.values())
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per rule and cut-off dates: nothing that names or identifies a person."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "rules": [{"rule": c.rule_id, "applies_to": c.applies_to, "due": c.due, "held": c.held}
+                      for c in self.counts.values()],
+            "persons": int(len(self.person_ids)),
+            "versions": int(len(self.version_pids)),
+            "retire": {k: {"before": d.isoformat(), "due": n} for k, (d, n) in self.retire.items()},
+        }
+
+
+def _due_by_date(rules: R.Rules, kind: str, dates: bytes, as_of: _dt.date,
+                 counts: dict[str, RuleCount]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Due flags and governing-rule indexes per record, computed once per distinct date."""
+    chain = rules.chain(kind)
+    for r in chain:
+        counts.setdefault(r.id, RuleCount(r.id, kind))
+    arr = np.frombuffer(dates, dtype="S8")
+    if not len(arr):
+        return np.zeros(0, bool), np.zeros(0, np.intp)
+    uniq, inv = np.unique(arr, return_inverse=True)
+    index = {r.id: i for i, r in enumerate(chain)}
+    due_u = np.zeros(len(uniq), bool)
+    rule_u = np.zeros(len(uniq), np.intp)
+    for i, d in enumerate(uniq.tolist()):
+        ok, rule = rules.due(kind, latest_day(d), as_of)
+        due_u[i], rule_u[i] = ok, index[rule.id]
+    return due_u[inv], rule_u[inv]
+
+
+def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
+              retirables: Mapping[str, Retirable] | None = None) -> Plan:
+    """What a purge of ``store`` as of ``as_of`` would erase; holds are respected."""
+    rules = rules if rules is not None else R.load(store=store.path)
+    native = store._native
+    counts: dict[str, RuleCount] = {}
+    held = {pid for pid, _ in native.holds()}
+    held_arr = np.fromiter(held, dtype=np.uint64, count=len(held))
+
+    pids, dates = native.removed_persons()
+    due, which = _due_by_date(rules, "removed_person", dates, as_of, counts)
+    chain = rules.chain("removed_person")
+    on_hold = np.isin(pids, held_arr)
+    for i, r in enumerate(chain):
+        mine = due & (which == i)
+        counts[r.id].due += int(mine.sum())
+        counts[r.id].held += int((mine & on_hold).sum())
+    person_ids = np.ascontiguousarray(pids[due & ~on_hold], dtype=np.uint64)
+
+    vp, vs, vdates = native.superseded_versions()
+    vdue, vwhich = _due_by_date(rules, "superseded_version", vdates, as_of, counts)
+    von_hold = np.isin(vp, held_arr)
+    for i, r in enumerate(rules.chain("superseded_version")):
+        mine = vdue & (vwhich == i)
+        counts[r.id].due += int(mine.sum())
+        counts[r.id].held += int((mine & von_hold).sum())
+    keep = vdue & ~von_hold
+
+    retire: dict[str, tuple[_dt.date, int]] = {}
+    counted: dict[str, int] = {}
+    if "mailing" in rules.kinds():
+        before = rules.cutoff("mailing", as_of)
+        counted["mailing"] = int(native.mailing_count_before(before.strftime("%Y%m%d").encode()))
+        retire["mailing"] = (before, counted["mailing"])
+    for kind, target in (retirables or {}).items():
+        if kind not in R.KINDS or kind in ("removed_person", "superseded_version", "mailing"):
+            raise R.RuleError(f"retirable {kind!r}: not a kind of record kept by date outside the store")
+        before = rules.cutoff(kind, as_of)
+        counted[kind] = int(target.count_before(before))
+        retire[kind] = (before, counted[kind])
+    for kind, n in counted.items():
+        for r in rules.chain(kind):
+            if r.in_force_on(as_of):
+                counts.setdefault(r.id, RuleCount(r.id, kind)).due += n
+    return Plan(as_of, rules, counts, person_ids,
+                np.ascontiguousarray(vp[keep], dtype=np.uint64), np.ascontiguousarray(vs[keep], dtype=np.uint64),
+                retire)

@@ -1,0 +1,403 @@
+"""The purge run: erase what is due, rebuild the store, swap it in, prove the bytes are gone.
+
+A run needs two people: the operator who runs it and a different operator holding the approver
+role, both named in the receipt. It takes the store for itself (an exclusive open: refused while
+anyone else has the store open, and nobody can open it until the run ends), then goes through
+phases recorded in a journal file (``purge.journal``) beside the data file, so that a run killed at
+any moment and started again finishes the same purge and nothing erased comes back:
+
+1. ``erase``: the persons and versions of the plan are deleted in bounded batches, one write
+   transaction each; a batch run twice deletes nothing the second time.
+2. ``retire``: mailing data sent before its rule's cut-off is deleted from the store; access logs
+   and provision records, kept outside the store, are retired up to their rules' cut-offs through
+   :class:`~jukistore.retention.plan.Retirable`.
+3. ``rebuild``: every database is written into a fresh file (``purge.rebuild/``), which is renamed
+   over ``data.mdb`` (atomic) and the directory synced. Killed before the rename, the old file
+   (with the erasures committed) is still the store and the rebuild is done again; killed after,
+   the rebuild of the new file is done again, which changes nothing.
+4. ``scan``: every file under the store directory is searched for the purged persons' numbers
+   (current and superseded 住民票コード and 個人番号, as the store keeps them and as text) and
+   names; the purged ids must be unknown and ``verify()`` clean.
+5. ``receipt``: the receipt is written (:mod:`~jukistore.retention.receipt`), the journal removed.
+
+The journal holds internal person ids and counts, never personal data. The scan's samples (names,
+numbers) are read from the store before the erasure and kept in memory only: a run resumed after
+the erasure had committed cannot sample the persons already erased, and its receipt says how many
+persons were sampled.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import secrets
+import shutil
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from jukistore import _core
+from jukistore.errors import NotPermitted, StoreCorrupt, StoreError
+from jukistore.history.corrections import Roles
+from jukistore.history.events import APPROVER
+from jukistore.retention import rules as R
+from jukistore.retention.plan import Plan, Retirable, make_plan
+from jukistore.retention.receipt import Receipt, write_receipt
+from jukistore.records import JuminKihon
+from jukistore.store import NO_MYNUMBER, Clock, Operator, Store, _decoder, _key_fields, name_key, utc_now
+
+JOURNAL = "purge.journal"
+WORK_DIR = "purge.rebuild"
+#: Persons whose names are sampled for the byte scan (numbers are taken for every person).
+NAME_SAMPLES = 10_000
+#: An LMDB leaf node header of the number indexes: data size 9 (two u16), flags 0, key size 8.
+_LEAF_HEADER = struct.pack("=HHHH", 9, 0, 0, 8)
+#: The shortest sample the byte scan takes (jukistore-core scan::MIN_NEEDLE).
+MIN_NEEDLE = 8
+
+
+class PurgeError(StoreError):
+    """A purge cannot start or did not prove its result; the message says which and why."""
+
+
+class _Journal(msgspec.Struct):
+    run_id: str
+    as_of: str
+    phase: str
+    operator: list[str]
+    approver: list[str]
+    started_at: str
+    summary: dict[str, Any]
+    rules: list[dict[str, Any]]
+    person_ids: list[int]
+    version_pids: list[int]
+    version_seqs: list[int]
+    retire: dict[str, list[Any]]
+    retired: dict[str, int] = {}
+    file_bytes_before: int = 0
+    file_bytes_after: int = 0
+    scan: dict[str, Any] = {}
+    #: Seconds per phase, as this run (or the run it resumed) measured them.
+    timings: dict[str, float] = {}
+
+
+_jenc = msgspec.json.Encoder()
+_jdec = msgspec.json.Decoder(_Journal)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that it is either the old or the new content after any crash."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _read_journal(path: Path) -> _Journal | None:
+    p = path / JOURNAL
+    if not p.exists():
+        return None
+    try:
+        return _jdec.decode(p.read_bytes())
+    except msgspec.DecodeError as e:
+        raise StoreCorrupt(f"{JOURNAL}: unreadable ({e}); the purge cannot be resumed safely") from None
+
+
+def _save(path: Path, j: _Journal) -> None:
+    write_atomic(path / JOURNAL, _jenc.encode(j))
+
+
+def check_approval(operator: Operator, approver: Operator, roles: Roles) -> None:
+    """A purge is run by one operator and approved by another who holds the approver role."""
+    for who, op in (("operator", operator), ("approver", approver)):
+        if not isinstance(op, Operator):
+            raise TypeError(f"{who} must be a jukistore.store.Operator")
+    if approver.operator_id == operator.operator_id:
+        raise NotPermitted(f"operator {operator.operator_id!r} may not approve their own purge")
+    if not roles.has_role(approver.operator_id, APPROVER):
+        raise NotPermitted(f"operator {approver.operator_id!r} does not hold the {APPROVER!r} role")
+
+
+def digest_ids(person_ids: list[int], version_pids: list[int], version_seqs: list[int]) -> str:
+    """SHA-256 over the sorted purged person ids and (person, 更新順番号) pairs, 8-byte big-endian.
+
+    Lets an auditor check a list of ids kept elsewhere against the receipt without the receipt
+    holding the list.
+    """
+    h = hashlib.sha256(b"jukistore-purge-ids-1\n")
+    h.update(np.sort(np.asarray(person_ids, dtype=">u8")).tobytes())
+    pairs = sorted(zip(version_pids, version_seqs))
+    h.update(np.asarray(pairs, dtype=">u8").tobytes())
+    return h.hexdigest()
+
+
+def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[list[bytes], int, int, int]:
+    """Byte samples of the persons still present: (needles, persons sampled, numbers, names).
+
+    Numbers as the store keeps them: in the record (a MessagePack string), in the indexes (an LMDB
+    leaf node), in the entry and versions (the code and My Number side by side); names (kanji,
+    kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons whose name no
+    person outside the purge shares. Names shorter than 8 bytes are too short to prove anything and
+    left out.
+    """
+    codes, mns = native.numbers_of(pids)
+    out: set[bytes] = set()
+    for arr, width in ((codes, 11), (mns, 12)):
+        # The record holds the number as a MessagePack string: its header byte and the digits. The
+        # bare digits could sit inside a longer digit string of another record; framed they cannot.
+        for v in arr.tolist():
+            out.add(bytes([0xA0 | width]) + f"{v:0{width}d}".encode())
+        # The index holds it as an LMDB leaf node: 9-byte value, no flags, 8-byte key, the key
+        # (native order). A bare 8-byte integer has too few significant bytes to be told from
+        # chance in gigabytes of pages; with its node header it cannot be. A value that is also
+        # another person's number of the other kind rightly stays in that person's node.
+        shared = native.numbers_shared(np.ascontiguousarray(arr, dtype=np.uint64), pids) if len(arr) else []
+        for v, dup in zip(arr.tolist(), shared):
+            if not dup:
+                out.add(_LEAF_HEADER + int(v).to_bytes(8, sys.byteorder))
+    # The person entry and every version hold the current pair side by side (entry.rs).
+    for pid in pids.tolist():
+        t = native.get("person_id", pid)
+        if t is not None:
+            out.add(int(t[4]).to_bytes(8, "little") + int(NO_MYNUMBER if t[5] is None else t[5]).to_bytes(8, "little"))
+    numbers = len(out)
+    f = _key_fields()
+    sampled = 0
+    names: set[bytes] = set()
+    people: list[JuminKihon] = []
+    for pid in pids.tolist():
+        t = native.get("person_id", pid)
+        if t is None:
+            continue
+        sampled += 1
+        if len(people) < NAME_SAMPLES:
+            people.append(_decoder.decode(t[6]))
+    # A name a namesake outside the purge also holds proves nothing: their record keeps it.
+    keys = [name_key(getattr(rec, f["kana"])) for rec in people]
+    shared = native.name_keys_shared([k.encode() for k in keys], pids) if people else []
+    for rec, key, dup in zip(people, keys, shared):
+        if dup:
+            continue
+        for text in (getattr(rec, f["kanji"]), getattr(rec, f["kana"]), key):
+            b = text.encode()
+            if len(b) >= MIN_NEEDLE:
+                names.add(b)
+    names -= out
+    return list(out) + sorted(names), sampled, numbers, len(names)
+
+
+def _mailing_needles(native: _core.NativeStore, before: str) -> list[bytes]:
+    """The 送付先管理番号 of each mailing entry to retire: unique to the entry, so its bytes found
+    anywhere would be the entry's."""
+    from jukistore.records import Sofusaki, decode
+
+    cut = before.replace("-", "").encode()
+    out: list[bytes] = []
+    after = 0
+    while rows := native.mailing_list(after, 1000):
+        for mid, sent, _pid, payload in rows:
+            if sent is not None and sent < cut:
+                b = decode(Sofusaki, payload).destination_management_number.encode()
+                if len(b) >= MIN_NEEDLE:
+                    out.append(b)
+        after = rows[-1][0]
+    return out
+
+
+def _active(j: _Journal) -> bool:
+    """Whether the run erases or retires anything (an empty run only verifies and leaves a receipt)."""
+    return bool(j.person_ids or j.version_pids or any(n for _, n in j.retire.values()))
+
+
+def _store_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def _proposals_of(native: _core.NativeStore, pids: set[int]) -> dict[int, list[int]]:
+    """Proposal ids per person, for the persons given (proposals hold personal data too)."""
+
+    class _Who(msgspec.Struct):
+        person_id: int = 0
+
+    dec = msgspec.msgpack.Decoder(_Who)
+    out: dict[int, list[int]] = {}
+    after = 0
+    while True:
+        rows = native.proposals(after, 1000)
+        if not rows:
+            return out
+        for pid_, step, _seq, raw in rows:
+            if step == 0:
+                who = dec.decode(raw).person_id
+                if who in pids:
+                    out.setdefault(who, []).append(pid_)
+        after = rows[-1][0]
+
+
+def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Operator, roles: Roles,
+        rules: R.Rules | None = None, retirables: Mapping[str, Retirable] | None = None,
+        batch_size: int = 1000, clock: Clock = utc_now,
+        progress: Callable[[str, int, int], None] | None = None) -> Receipt:
+    """Purge the store at ``path`` as of ``as_of``; returns the receipt (also written to the store).
+
+    Resumes an unfinished purge of the same date found in the journal; refuses one of another date.
+    ``progress(phase, done, total)`` is called between batches.
+    """
+    check_approval(operator, approver, roles)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    path = Path(path)
+    native: _core.NativeStore | None = _core.NativeStore.open(str(path), False, None, True)
+    assert native is not None
+    j = _read_journal(path)
+    if j is not None and j.as_of != as_of.isoformat():
+        raise PurgeError(f"an unfinished purge as of {j.as_of} is recorded in {JOURNAL}; "
+                         f"run it again as of {j.as_of} to finish it first")
+    if j is None:
+        plan = make_plan(Store(native, clock), as_of, rules=rules, retirables=retirables)
+        j = _new_journal(path, plan, operator, approver, clock)
+        if not plan.empty:
+            _save(path, j)
+    # A hold placed while an interrupted purge waited to be run again still keeps its person.
+    held = {pid for pid, _ in native.holds()}
+    if j.phase == "erase" and (held.intersection(j.person_ids) or held.intersection(j.version_pids)):
+        j.person_ids = [p for p in j.person_ids if p not in held]
+        kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if p not in held]
+        j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
+        _save(path, j)
+    pids = np.asarray(j.person_ids, dtype=np.uint64)
+    needles, sampled, n_numbers, n_names = _needles(native, pids)
+    if "mailing" in j.retire and j.phase in ("erase", "retire"):
+        mail = _mailing_needles(native, j.retire["mailing"][0])
+        needles += mail
+        n_names += len(mail)
+
+    t0 = time.perf_counter()
+    if j.phase == "erase":
+        by_person = _proposals_of(native, set(j.person_ids))
+        for at in range(0, len(pids), batch_size):
+            batch = pids[at:at + batch_size]
+            props = sorted(p for pid in batch.tolist() for p in by_person.get(pid, ()))
+            native.erase_persons(np.ascontiguousarray(batch), props)
+            if progress:
+                progress("erase", min(at + batch_size, len(pids)), len(pids))
+        vp = np.asarray(j.version_pids, dtype=np.uint64)
+        vs = np.asarray(j.version_seqs, dtype=np.uint64)
+        for at in range(0, len(vp), batch_size):
+            native.erase_versions(np.ascontiguousarray(vp[at:at + batch_size]), np.ascontiguousarray(vs[at:at + batch_size]))
+        j.phase = "retire"
+        j.timings["erase"] = round(time.perf_counter() - t0, 3)
+        if _active(j):
+            _save(path, j)
+
+    if j.phase == "retire":
+        for kind, (before, _n) in j.retire.items():
+            if kind == "mailing":
+                j.retired[kind] = int(native.mailing_retire(before.replace("-", "").encode()))
+                continue
+            target = (retirables or {}).get(kind)
+            if target is None:
+                raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")
+            j.retired[kind] = int(target.retire(_dt.date.fromisoformat(before)))
+        j.phase = "rebuild" if _active(j) else "receipt"
+        if j.phase == "rebuild":
+            _save(path, j)
+
+    if j.phase == "rebuild":
+        t0 = time.perf_counter()
+        work = path / WORK_DIR
+        shutil.rmtree(work, ignore_errors=True)
+        native.rebuild_into(str(work))
+        native.swap_in(str(work / "data.mdb"))
+        native = None  # closed by the swap; the environment closes with the last reference
+        shutil.rmtree(work)
+        _fsync_dir(path)
+        j.file_bytes_after = (path / "data.mdb").stat().st_size
+        j.phase = "scan"
+        j.timings["rebuild"] = round(time.perf_counter() - t0, 3)
+        _save(path, j)
+
+    if j.phase == "scan":
+        t0 = time.perf_counter()
+        if native is None:
+            native = _core.NativeStore.open(str(path), False, None, True)
+        files = _store_files(path)
+        hits = _core.scan_files([str(p) for p in files], needles) if needles else np.zeros(0, np.uint64)
+        number_hits = int(hits[:n_numbers].sum())
+        name_hits = int(hits[n_numbers:].sum())
+        still = sum(native.get("person_id", p) is not None for p in j.person_ids)
+        persons, problems, more = native.verify()
+        j.scan = {"files": len(files), "bytes": sum(p.stat().st_size for p in files), "samples": len(needles),
+                  "persons_sampled": sampled, "number_samples": n_numbers, "name_samples": n_names,
+                  "number_hits": number_hits, "name_hits": name_hits, "purged_ids_found": still,
+                  "verify_clean": not problems and not more, "persons_after": persons}
+        if number_hits or name_hits or still or problems or more:
+            _save(path, j)
+            raise PurgeError(f"the purge did not prove its result: {number_hits} number and {name_hits} name "
+                             f"samples still found, {still} purged ids still known, "
+                             f"{len(problems) + more} verify problems")
+        j.phase = "receipt"
+        j.timings["scan"] = round(time.perf_counter() - t0, 3)
+        _save(path, j)
+
+    if native is None:
+        native = _core.NativeStore.open(str(path), False, None, True)
+    if not j.scan:
+        persons, problems, more = native.verify()
+        j.scan = {"files": 0, "bytes": 0, "samples": 0, "persons_sampled": 0, "number_samples": 0,
+                  "name_samples": 0, "number_hits": 0, "name_hits": 0, "purged_ids_found": 0,
+                  "verify_clean": not problems and not more, "persons_after": persons}
+        j.file_bytes_after = (path / "data.mdb").stat().st_size
+    receipt = _receipt(j, clock)
+    write_receipt(path, receipt)
+    (path / JOURNAL).unlink(missing_ok=True)
+    _fsync_dir(path)
+    del native
+    return receipt
+
+
+def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator, clock: Clock) -> _Journal:
+    now = clock().astimezone(_dt.timezone.utc)
+    rules = []
+    for c in plan.counts.values():
+        r = next(r for r in plan.rules if r.id == c.rule_id)
+        rules.append({**r.as_dict(), "due": c.due, "held": c.held})
+    return _Journal(
+        run_id=f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}", as_of=plan.as_of.isoformat(), phase="erase",
+        operator=[operator.operator_id, operator.terminal_id], approver=[approver.operator_id, approver.terminal_id],
+        started_at=now.isoformat(), summary=plan.summary(), rules=rules,
+        person_ids=[int(x) for x in plan.person_ids.tolist()], version_pids=[int(x) for x in plan.version_pids.tolist()],
+        version_seqs=[int(x) for x in plan.version_seqs.tolist()],
+        retire={k: [d.isoformat(), n] for k, (d, n) in plan.retire.items()},
+        file_bytes_before=(path / "data.mdb").stat().st_size)
+
+
+def _receipt(j: _Journal, clock: Clock) -> Receipt:
+    return Receipt(
+        run_id=j.run_id, as_of=j.as_of, started_at=j.started_at,
+        finished_at=clock().astimezone(_dt.timezone.utc).isoformat(),
+        operator={"operator_id": j.operator[0], "terminal_id": j.operator[1]},
+        approver={"operator_id": j.approver[0], "terminal_id": j.approver[1]},
+        rules=j.rules, persons_purged=len(j.person_ids), versions_purged=len(j.version_pids),
+        retired={k: {"before": v[0], "count": j.retired.get(k, 0)} for k, v in j.retire.items()},
+        purged_ids_digest=digest_ids(j.person_ids, j.version_pids, j.version_seqs),
+        file_bytes_before=j.file_bytes_before, file_bytes_after=j.file_bytes_after, scan=j.scan,
+        timings=j.timings)

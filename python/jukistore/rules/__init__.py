@@ -1,0 +1,1 @@
+"""Rules as data: retention periods (``retention.toml``), read by :mod:`jukistore.retention.rules`."""

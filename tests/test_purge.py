@@ -1,0 +1,381 @@
+"""Purge: what is due is erased down to its bytes, what is not due is untouched, holds are kept.
+
+Persons get distinctive synthetic names (no other record can hold their bytes), so a byte search of
+the store's files is exact: a purged person's name or number found anywhere is a failure, a kept
+person's found is the evidence that the search would see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jukistore import Store
+from jukistore.errors import NotPermitted, StoreBusy
+from jukistore.history import Register
+from jukistore.history.corrections import StaticRoles
+from jukistore.history.events import EventCode as E
+from jukistore.history.register import Event
+from jukistore.retention import holds, plan, purge
+from jukistore.retention.receipt import receipts
+from jukistore.store import Operator
+from store_support import make_records, with_field
+
+OP = Operator("op-run", "term-1")
+APPROVER = Operator("op-approve", "term-2")
+ROLES = StaticRoles({"op-approve": {"approver"}})
+AS_OF = dt.date(2026, 11, 27)
+
+KANA = "ァィゥェォッャュョヮヰヱ"
+KANJI = "龘靐齉爩鱻麤龗灪籱驫"
+
+
+def distinctive(k: int) -> tuple[str, str]:
+    """A kana and a kanji name no other test person shares (k < 10000)."""
+    a, b, c, d = k // 1000, (k // 100) % 10, (k // 10) % 10, k % 10
+    kana = f"ヴヴ{KANA[a]}{KANA[b]}{KANA[c]}{KANA[d]} ヺヺ{KANA[d]}{KANA[c]}"
+    kanji = f"鬱{KANJI[a]}{KANJI[b]}{KANJI[c]}{KANJI[d]}　{KANJI[d]}{KANJI[c]}鬯"
+    return kana, kanji
+
+
+def build(tmp: Path, groups: dict[str, tuple[int, str | None]], seed: int = 5):
+    """A store with groups of persons: name → (count, removal date or None for residents)."""
+    recs, who = [], []
+    k = 0
+    for group, (n, removed) in groups.items():
+        for r in make_records(n, seed=seed, start=k):
+            kana, kanji = distinctive(k)
+            r = with_field(with_field(r, 20, kana), 21, kanji)
+            if removed:
+                r = with_field(with_field(with_field(r, 13, "1"), 14, removed), 54, removed)
+            recs.append(r)
+            who.append(group)
+            k += 1
+    store = Store.create(tmp / "s", "131075")
+    rep = store.load(recs, operator=OP)
+    ids = {g: [rep.first_person_id + i for i, w in enumerate(who) if w == g] for g in groups}
+    path = store.path
+    del store  # a purge needs the store to itself: no handle may stay open
+    return path, recs, ids, who
+
+
+def samples(rec) -> list[bytes]:
+    """The bytes that must be gone once the person is purged (as stored and as text)."""
+    from jukistore.store import _key_fields, name_key
+
+    f = _key_fields()
+    code, mn = getattr(rec, f["code"]), getattr(rec, f["mynumber"])
+    return [getattr(rec, f["kanji"]).encode(), getattr(rec, f["kana"]).encode(),
+            name_key(getattr(rec, f["kana"])).encode(), code.encode(), mn.encode(),
+            int(code).to_bytes(8, "little"), int(mn).to_bytes(8, "little")]
+
+
+def found(store_dir: Path, needle: bytes) -> list[str]:
+    return [p.name for p in store_dir.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.fixture
+def ward(tmp_path):
+    return build(tmp_path, {
+        "due": (12, "20100315"),        # 5 years ran out in 2015: erased
+        "edge_due": (2, "20140619"),    # the last day the 5-year rule governs
+        "edge_kept": (2, "20140620"),   # still kept on 2019-06-20: 150 years
+        "kept_removed": (4, "20200101"),
+        "resident": (10, None),
+    })
+
+
+def test_plan_counts_per_rule_and_holds_without_personal_data(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    holds.place(store, ids["due"][0], case="case-2026-17", operator=OP)
+    p = plan.make_plan(store, AS_OF)
+    s = p.summary()
+    by_rule = {r["rule"]: r for r in s["rules"]}
+    assert by_rule["removed-5y"] == {"rule": "removed-5y", "applies_to": "removed_person", "due": 14, "held": 1}
+    assert by_rule["removed-150y"]["due"] == 0
+    assert sorted(p.person_ids.tolist()) == sorted(ids["due"][1:] + ids["edge_due"])
+    text = json.dumps(s, ensure_ascii=False).encode()
+    for rec in recs:
+        for b in samples(rec):
+            assert b not in text
+
+
+def test_purge_erases_every_byte_of_the_due_and_nothing_else(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    held = ids["due"][0]
+    holds.place(store, held, case="case-2026-17", operator=OP)
+    gone = set(ids["due"][1:] + ids["edge_due"])
+    before = {pid: store.get(person_id=pid) for g in ids.values() for pid in g}
+    for pid in gone:  # the bytes are there before: the search can see them
+        assert all(found(path, b) for b in samples(before[pid].record))
+    del store
+    receipt = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES, batch_size=5)
+    store = Store.open(path)
+    assert store.verify().ok
+    for pid, person in before.items():
+        if pid in gone:
+            assert store.get(person_id=pid) is None
+            for b in samples(person.record):
+                assert found(path, b) == [], (pid, b)
+        else:
+            after = store.get(person_id=pid)
+            assert after == person  # untouched, byte for byte the same record and version
+            assert found(path, samples(person.record)[0]) == ["data.mdb"]
+    assert receipt.persons_purged == len(gone)
+    assert receipt.scan["number_hits"] == 0 and receipt.scan["name_hits"] == 0
+    assert receipt.scan["persons_sampled"] == len(gone) and receipt.scan["verify_clean"]
+    assert receipt.file_bytes_after < receipt.file_bytes_before
+    # The change log keeps every 更新順番号; the purged persons' entries carry no version.
+    feed = Register(store).changes(0, 10_000)
+    assert [c.seq for c in feed] == list(range(1, len(before) + 1))
+    assert {c.person_id for c in feed if c.version is None} == gone
+    assert not (path / purge.JOURNAL).exists() and not (path / purge.WORK_DIR).exists()
+
+
+def test_an_erase_without_the_rebuild_leaves_the_bytes_in_the_file(ward):
+    """Why the rebuild exists: LMDB keeps a deleted record's bytes in its freed pages."""
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    victim = store.get(person_id=ids["due"][3])
+    store._native.erase_persons(np.array([victim.person_id], dtype=np.uint64), [])
+    assert store.get(person_id=victim.person_id) is None
+    assert any(found(store.path, b) for b in samples(victim.record))
+
+
+def test_purge_is_idempotent(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    del store
+    first = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    size = (path / "data.mdb").stat().st_size
+    second = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert first.persons_purged == 14 and second.persons_purged == 0
+    assert (path / "data.mdb").stat().st_size == size
+    assert second.scan["verify_clean"] and second.scan["persons_after"] == first.scan["persons_after"]
+    assert len(receipts(path)) == 2
+
+
+def test_a_person_under_legal_hold_survives_and_is_purged_once_lifted(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    pid = ids["due"][0]
+    holds.place(store, pid, case="case-9", operator=OP)
+    assert [h.person_id for h in holds.holds(store)] == [pid]
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert next(x for x in r.rules if x["id"] == "removed-5y")["held"] == 1
+    store = Store.open(path)
+    kept = store.get(person_id=pid)
+    assert kept is not None and all(found(path, b) for b in samples(kept.record))
+    assert holds.lift(store, pid, operator=OP)
+    del store
+    purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    store = Store.open(path)
+    assert store.get(person_id=pid) is None
+    assert not any(found(path, b) for b in samples(kept.record))
+
+
+def test_the_2019_boundary_in_a_store(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    del store
+    purge.run(path, dt.date(2019, 6, 20), operator=OP, approver=APPROVER, roles=ROLES)
+    store = Store.open(path)
+    assert all(store.get(person_id=p) is None for p in ids["edge_due"] + ids["due"])
+    assert all(store.get(person_id=p) is not None for p in ids["edge_kept"] + ids["kept_removed"])
+
+
+def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    reg = Register(store)
+    mover = ids["resident"][0]
+    passing = "東京都墨田区鬱鬯龘靐九丁目1番1号"  # an address only the superseded version holds
+    final = "東京都墨田区両国九丁目2番2号"
+    reg.apply(Event(E.転居, "20250101", person=mover, changes={8: passing}), operator=OP)
+    reg.apply(Event(E.転居, "20260101", person=mover, changes={8: final}), operator=OP)
+    assert len(reg.history(mover)) == 3 and found(path, passing.encode()) == ["data.mdb"]
+    # Superseded on 2025-01-01 and 2026-01-01: kept through 2175-01-01 and 2176-01-01.
+    assert plan.make_plan(store, dt.date(2176, 1, 1)).summary()["versions"] == 1
+    p = plan.make_plan(store, dt.date(2176, 1, 2))
+    assert p.summary()["versions"] == 2
+    del reg, store, p
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 20 and r.versions_purged == 2
+    store = Store.open(path)
+    reg = Register(store)
+    hist = reg.history(mover)
+    assert len(hist) == 1 and hist[0].record.address == final
+    assert found(path, passing.encode()) == []
+    assert [c.version is None for c in reg.changes(0, 10_000) if c.person_id == mover] == [True, True, False]
+    assert store.verify().ok
+
+
+def test_purge_needs_a_different_operator_with_the_approver_role(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    del store
+    with pytest.raises(NotPermitted, match="own purge"):
+        purge.run(path, AS_OF, operator=OP, approver=OP, roles=StaticRoles({"op-run": {"approver"}}))
+    with pytest.raises(NotPermitted, match="approver"):
+        purge.run(path, AS_OF, operator=OP, approver=Operator("op-x", "t"), roles=ROLES)
+    store = Store.open(path)
+    assert all(store.get(person_id=p) is not None for p in ids["due"])
+    assert not (path / purge.JOURNAL).exists()
+
+
+def test_purge_refuses_a_store_open_elsewhere(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    with pytest.raises(StoreBusy):
+        purge.run(store.path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert store.get(person_id=ids["due"][0]) is not None
+
+
+def test_receipt_names_the_operators_and_holds_no_personal_data(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    gone = sorted(ids["due"] + ids["edge_due"])
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    [stored] = receipts(path)
+    assert stored == r
+    assert r.operator == {"operator_id": "op-run", "terminal_id": "term-1"}
+    assert r.approver == {"operator_id": "op-approve", "terminal_id": "term-2"}
+    assert r.as_of == "2026-11-27"
+    assert r.purged_ids_digest == purge.digest_ids(gone, [], [])
+    assert r.purged_ids_digest != purge.digest_ids(gone[1:], [], [])
+    rule = next(x for x in r.rules if x["id"] == "removed-5y")
+    assert rule["due"] == 14 and "施行令" in rule["basis"]
+    raw = r.to_json()
+    for rec in recs:
+        for b in samples(rec):
+            assert b not in raw
+
+
+class FakeLog:
+    """Entries by date, as an access log or provision record keeper would retire them."""
+
+    def __init__(self, dates: list[dt.date]):
+        self.dates = dates
+        self.calls: list[dt.date] = []
+
+    def count_before(self, before: dt.date) -> int:
+        return sum(d < before for d in self.dates)
+
+    def retire(self, before: dt.date) -> int:
+        self.calls.append(before)
+        n = self.count_before(before)
+        self.dates = [d for d in self.dates if d >= before]
+        return n
+
+
+def test_logs_and_provision_records_are_retired_by_their_own_rules(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    access = FakeLog([dt.date(2019, 11, 26), dt.date(2019, 11, 27), dt.date(2024, 1, 1)])
+    provision = FakeLog([dt.date(2021, 11, 26), dt.date(2021, 11, 27)])
+    p = plan.make_plan(store, AS_OF, retirables={"access_log": access, "provision_record": provision})
+    assert p.summary()["retire"] == {"access_log": {"before": "2019-11-27", "due": 1},
+                                     "provision_record": {"before": "2021-11-27", "due": 1},
+                                     "mailing": {"before": "2025-11-28", "due": 0}}
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES,
+                  retirables={"access_log": access, "provision_record": provision})
+    assert access.calls == [dt.date(2019, 11, 27)] and provision.calls == [dt.date(2021, 11, 27)]
+    assert access.dates == [dt.date(2019, 11, 27), dt.date(2024, 1, 1)]
+    assert r.retired == {"access_log": {"before": "2019-11-27", "count": 1},
+                         "provision_record": {"before": "2021-11-27", "count": 1},
+                         "mailing": {"before": "2025-11-28", "count": 0}}
+
+
+def test_an_unfinished_purge_of_another_date_is_finished_first(ward):
+    path, recs, ids, who = ward
+    store = Store.open(path)
+    del store
+    (path / purge.JOURNAL).write_bytes(b'{"run_id":"x","as_of":"2026-01-01","phase":"erase","operator":["a","b"],'
+                                       b'"approver":["c","d"],"started_at":"","summary":{},"rules":[],'
+                                       b'"person_ids":[],"version_pids":[],"version_seqs":[],"retire":{}}')
+    with pytest.raises(purge.PurgeError, match="as of 2026-01-01"):
+        purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+
+
+def test_cli_plan_and_run(ward, tmp_path, capsys):
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    roles = tmp_path / "roles.json"
+    roles.write_text('{"op-approve": ["approver"]}', encoding="utf-8")
+    assert main(["purge", "hold", str(path), "--person-id", str(ids["due"][0]), "--case", "case-1",
+                 "--operator", "op-run", "--terminal", "t1"]) == 0
+    assert main(["purge", "plan", str(path), "--as-of", "2026-11-27", "--json"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out[out.index("{"):])
+    assert summary["persons"] == 13
+    assert main(["purge", "plan", str(path), "--as-of", "2026-11-27"]) == 0
+    text = capsys.readouterr().out
+    assert "removed-5y" in text and "13" in text
+    # Self-approval is refused with exit 2 and changes nothing.
+    assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-run", "--approver-terminal", "t2", "--roles", str(roles)]) == 2
+    assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-approve", "--approver-terminal", "t2", "--roles", str(roles), "--json"]) == 0
+    out = capsys.readouterr().out
+    receipt = json.loads(out[out.index("{"):])
+    assert receipt["persons_purged"] == 13 and receipt["approver"]["operator_id"] == "op-approve"
+    everything = (out + text).encode()
+    for rec in recs:
+        for b in samples(rec):
+            assert b not in everything
+    assert main(["purge", "run", str(path), "--as-of", "2026-13-01", "--operator", "a", "--terminal", "t",
+                 "--approver", "b", "--approver-terminal", "t", "--roles", str(roles)]) == 2
+
+
+def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
+    path, recs, ids, who = ward
+    # An interrupted purge: its journal lists the due persons, nothing erased yet.
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), AS_OF)
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = Store.open(path)
+    late = ids["due"][5]
+    holds.place(store, late, case="case-late", operator=OP)
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 13
+    store = Store.open(path)
+    assert store.get(person_id=late) is not None
+    assert store.get(person_id=ids["due"][4]) is None
+
+
+def test_a_purged_code_with_the_value_of_a_kept_my_number_is_no_false_alarm(tmp_path):
+    """A 住民票コード of one person may have the value of another's 個人番号 (with a leading zero):
+    its 8-byte form rightly stays with the kept person, and the purge must not call that a leftover."""
+    from jukistore.ids import juminhyo, mynumber
+
+    codes = juminhyo.to_text(juminhyo.generate(200, seed=77)).astype("U11").tolist()
+    shared = next(c for c in codes if mynumber.is_valid("0" + c))
+    recs = make_records(2, seed=78)
+    gone = with_field(with_field(with_field(with_field(recs[0], 30, shared), 13, "1"), 14, "20100101"), 54, "20100101")
+    kept = with_field(recs[1], 81, "0" + shared)
+    store = Store.create(tmp_path / "s", "131075")
+    store.load([gone, kept], operator=OP)
+    path = store.path
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    assert r.persons_purged == 1 and r.scan["number_hits"] == 0
+    store = Store.open(path)
+    assert store.get(mynumber="0" + shared).record == kept
+    assert store.get(code=shared) is None
+    data = (path / "data.mdb").read_bytes()
+    assert b"\xab" + shared.encode() not in data and b"\xac0" + shared.encode() in data
