@@ -184,6 +184,13 @@ def rows_of(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return dict(groups)
 
 
+def ratio_text(ratio: float) -> str:
+    """A speed-up: 1,368×, 31.9×, 0.7×, 0.016×."""
+    if ratio >= 100:
+        return f"{ratio:,.0f}×"
+    return f"{ratio:.1f}×" if ratio >= 0.1 else f"{ratio:.2g}×"
+
+
 def rate_text(rate: float) -> str:
     """A rate with a thousands suffix: 226 M, 1.2 M, 35 k."""
     if math.isnan(rate):
@@ -209,7 +216,7 @@ def markdown(data: dict[str, Any], groups: dict[str, list[dict[str, Any]]], meta
               "|---|---|---:|---:|---:|---:|---:|"]
     for group, rows in groups.items():
         for i, r in enumerate(rows):
-            speed = "" if r["speedup"] is None else f"{r['speedup']:,.1f}×" if r["speedup"] < 100 else f"{r['speedup']:,.0f}×"
+            speed = "" if r["speedup"] is None else ratio_text(r["speedup"])
             lines.append(f"| {group if i == 0 else ''} | {r['impl']} | {r['items']:,} {r['unit']} | "
                          f"{rate_text(r['rate'])} | {r['seconds']:.4g} | {r['rounds']} | {speed} |")
     return "\n".join(lines) + "\n"
@@ -256,7 +263,7 @@ def charts(groups: dict[str, list[dict[str, Any]]], out: Path, title: str) -> li
         lo, hi = min(values + [1.0]), max(values + [1.0])
         ax.set_xlim(lo / 2, hi * 4)
         for k, v in enumerate(values):
-            ax.text(max(v, 1.0) * 1.08, k, f"{v:,.1f}×" if v < 100 else f"{v:,.0f}×", va="center", fontsize=8)
+            ax.text(max(v, 1.0) * 1.08, k, ratio_text(v), va="center", fontsize=8)
         ax.set_xlabel("jukistore speed-up over the anchor (× , log scale; 1 = as fast)")
         ax.set_title(f"{suite}: {title}", fontsize=10)
         fig.tight_layout()

@@ -37,6 +37,7 @@ SCALES: dict[str, dict[str, int]] = {
         "SYNTH_ANCHOR_ROWS": 5_000,  # persons the Python loop generates
         "ACCESS_N": 2_000,  # persons in the store whose reads are logged
         "ACCESS_KEYS": 1_000,  # 住民票コード per get_many call
+        "PURGE_N": 2_000,  # persons in the store, half of them due for purge
     },
     "default": {
         "IDS_N": 10_000_000,
@@ -51,6 +52,7 @@ SCALES: dict[str, dict[str, int]] = {
         "SYNTH_ANCHOR_ROWS": 50_000,
         "ACCESS_N": 100_000,
         "ACCESS_KEYS": 10_000,
+        "PURGE_N": 200_000,
     },
     "full": {
         "IDS_N": 10_000_000,
@@ -65,6 +67,7 @@ SCALES: dict[str, dict[str, int]] = {
         "SYNTH_ANCHOR_ROWS": 50_000,
         "ACCESS_N": 1_000_000,
         "ACCESS_KEYS": 10_000,
+        "PURGE_N": 2_000_000,
     },
 }
 
