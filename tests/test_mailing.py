@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from jukistore import Store
-from jukistore.history.corrections import StaticRoles
 from jukistore.mailing import Mailing, backup
 from jukistore.records import Sofusaki
 from jukistore.retention import plan, purge
 from jukistore.store import Operator
-from store_support import make_records
+from store_support import make_records, new_store, open_store
 
 OP, APPROVER = Operator("op-run", "t1"), Operator("op-approve", "t2")
-ROLES = StaticRoles({"op-approve": {"approver"}})
+ROLES = {"op-run": ["clerk"], "op-approve": ["approver"]}
 
 
 def letter(k: int) -> Sofusaki:
@@ -22,7 +21,7 @@ def letter(k: int) -> Sofusaki:
 
 
 def setup(tmp_path):
-    store = Store.create(tmp_path / "s", "131075")
+    store = new_store(tmp_path / "s", roles=ROLES)
     rep = store.load(make_records(4, seed=11), operator=OP)
     m = Mailing(store)
     ids = m.add([letter(k) for k in range(4)], [rep.first_person_id + k for k in range(4)])
@@ -64,7 +63,7 @@ def test_purge_erases_mailing_data_a_year_after_sending(tmp_path):
     assert p.summary()["retire"]["mailing"] == {"before": "2025-11-28", "due": 2}
     path = store.path
     del store, m
-    r = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
     assert r.retired["mailing"] == {"before": "2025-11-28", "count": 2}
     assert r.scan["name_hits"] == 0 and r.scan["name_samples"] >= 2
     everything = blob(path)
@@ -73,6 +72,6 @@ def test_purge_erases_mailing_data_a_year_after_sending(tmp_path):
         assert letter(k).name_kanji.encode() not in everything
     for k in (1, 3):
         assert letter(k).name_kanji.encode() in everything
-    store = Store.open(path)
+    store = open_store(path)
     assert sorted(e.id for e in Mailing(store).entries()) == [ids[1], ids[3]]
     assert store.verify().ok

@@ -17,17 +17,16 @@ import pytest
 from jukistore import Store
 from jukistore.errors import NotPermitted, StoreBusy
 from jukistore.history import Register
-from jukistore.history.corrections import StaticRoles
 from jukistore.history.events import EventCode as E
 from jukistore.history.register import Event
 from jukistore.retention import holds, plan, purge
 from jukistore.retention.receipt import receipts
 from jukistore.store import Operator
-from store_support import make_records, with_field
+from store_support import make_records, new_store, open_store, with_field
 
 OP = Operator("op-run", "term-1")
 APPROVER = Operator("op-approve", "term-2")
-ROLES = StaticRoles({"op-approve": {"approver"}})
+ROLES = {"op-run": ["clerk"], "op-approve": ["approver"]}
 AS_OF = dt.date(2026, 11, 27)
 
 KANA = "ァィゥェォッャュョヮヰヱ"
@@ -55,7 +54,7 @@ def build(tmp: Path, groups: dict[str, tuple[int, str | None]], seed: int = 5):
             recs.append(r)
             who.append(group)
             k += 1
-    store = Store.create(tmp / "s", "131075")
+    store = new_store(tmp / "s", roles=ROLES)
     rep = store.load(recs, operator=OP)
     ids = {g: [rep.first_person_id + i for i, w in enumerate(who) if w == g] for g in groups}
     path = store.path
@@ -91,7 +90,7 @@ def ward(tmp_path):
 
 def test_plan_counts_per_rule_and_holds_without_personal_data(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     holds.place(store, ids["due"][0], case="case-2026-17", operator=OP)
     p = plan.make_plan(store, AS_OF)
     s = p.summary()
@@ -107,7 +106,7 @@ def test_plan_counts_per_rule_and_holds_without_personal_data(ward):
 
 def test_purge_erases_every_byte_of_the_due_and_nothing_else(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     held = ids["due"][0]
     holds.place(store, held, case="case-2026-17", operator=OP)
     gone = set(ids["due"][1:] + ids["edge_due"])
@@ -115,8 +114,8 @@ def test_purge_erases_every_byte_of_the_due_and_nothing_else(ward):
     for pid in gone:  # the bytes are there before: the search can see them
         assert all(found(path, b) for b in samples(before[pid].record))
     del store
-    receipt = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES, batch_size=5)
-    store = Store.open(path)
+    receipt = purge.run(path, AS_OF, operator=OP, approver=APPROVER, batch_size=5)
+    store = open_store(path)
     assert store.verify().ok
     for pid, person in before.items():
         if pid in gone:
@@ -141,7 +140,7 @@ def test_purge_erases_every_byte_of_the_due_and_nothing_else(ward):
 def test_an_erase_without_the_rebuild_leaves_the_bytes_in_the_file(ward):
     """Why the rebuild exists: LMDB keeps a deleted record's bytes in its freed pages."""
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     victim = store.get(person_id=ids["due"][3])
     store._native.erase_persons(np.array([victim.person_id], dtype=np.uint64), [])
     assert store.get(person_id=victim.person_id) is None
@@ -150,11 +149,11 @@ def test_an_erase_without_the_rebuild_leaves_the_bytes_in_the_file(ward):
 
 def test_purge_is_idempotent(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     del store
-    first = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    first = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     size = (path / "data.mdb").stat().st_size
-    second = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    second = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     assert first.persons_purged == 14 and second.persons_purged == 0
     assert (path / "data.mdb").stat().st_size == size
     assert second.scan["verify_clean"] and second.scan["persons_after"] == first.scan["persons_after"]
@@ -163,37 +162,37 @@ def test_purge_is_idempotent(ward):
 
 def test_a_person_under_legal_hold_survives_and_is_purged_once_lifted(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     pid = ids["due"][0]
     holds.place(store, pid, case="case-9", operator=OP)
     assert [h.person_id for h in holds.holds(store)] == [pid]
     del store
-    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     assert next(x for x in r.rules if x["id"] == "removed-5y")["held"] == 1
-    store = Store.open(path)
+    store = open_store(path)
     kept = store.get(person_id=pid)
     assert kept is not None and all(found(path, b) for b in samples(kept.record))
     assert holds.lift(store, pid, operator=OP)
     del store
-    purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
-    store = Store.open(path)
+    purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    store = open_store(path)
     assert store.get(person_id=pid) is None
     assert not any(found(path, b) for b in samples(kept.record))
 
 
 def test_the_2019_boundary_in_a_store(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     del store
-    purge.run(path, dt.date(2019, 6, 20), operator=OP, approver=APPROVER, roles=ROLES)
-    store = Store.open(path)
+    purge.run(path, dt.date(2019, 6, 20), operator=OP, approver=APPROVER)
+    store = open_store(path)
     assert all(store.get(person_id=p) is None for p in ids["edge_due"] + ids["due"])
     assert all(store.get(person_id=p) is not None for p in ids["edge_kept"] + ids["kept_removed"])
 
 
 def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     reg = Register(store)
     mover = ids["resident"][0]
     passing = "東京都墨田区鬱鬯龘靐九丁目1番1号"  # an address only the superseded version holds
@@ -206,9 +205,9 @@ def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
     p = plan.make_plan(store, dt.date(2176, 1, 2))
     assert p.summary()["versions"] == 2
     del reg, store, p
-    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
     assert r.persons_purged == 20 and r.versions_purged == 2
-    store = Store.open(path)
+    store = open_store(path)
     reg = Register(store)
     hist = reg.history(mover)
     assert len(hist) == 1 and hist[0].record.address == final
@@ -219,31 +218,31 @@ def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
 
 def test_purge_needs_a_different_operator_with_the_approver_role(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     del store
     with pytest.raises(NotPermitted, match="own purge"):
-        purge.run(path, AS_OF, operator=OP, approver=OP, roles=StaticRoles({"op-run": {"approver"}}))
+        purge.run(path, AS_OF, operator=OP, approver=OP)
     with pytest.raises(NotPermitted, match="approver"):
-        purge.run(path, AS_OF, operator=OP, approver=Operator("op-x", "t"), roles=ROLES)
-    store = Store.open(path)
+        purge.run(path, AS_OF, operator=OP, approver=Operator("op-x", "t"))
+    store = open_store(path)
     assert all(store.get(person_id=p) is not None for p in ids["due"])
     assert not (path / purge.JOURNAL).exists()
 
 
 def test_purge_refuses_a_store_open_elsewhere(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     with pytest.raises(StoreBusy):
-        purge.run(store.path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+        purge.run(store.path, AS_OF, operator=OP, approver=APPROVER)
     assert store.get(person_id=ids["due"][0]) is not None
 
 
 def test_receipt_names_the_operators_and_holds_no_personal_data(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     gone = sorted(ids["due"] + ids["edge_due"])
     del store
-    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     [stored] = receipts(path)
     assert stored == r
     assert r.operator == {"operator_id": "op-run", "terminal_id": "term-1"}
@@ -278,7 +277,7 @@ class FakeLog:
 
 def test_logs_and_provision_records_are_retired_by_their_own_rules(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     access = FakeLog([dt.date(2019, 11, 26), dt.date(2019, 11, 27), dt.date(2024, 1, 1)])
     provision = FakeLog([dt.date(2021, 11, 26), dt.date(2021, 11, 27)])
     p = plan.make_plan(store, AS_OF, retirables={"access_log": access, "provision_record": provision})
@@ -286,7 +285,7 @@ def test_logs_and_provision_records_are_retired_by_their_own_rules(ward):
                                      "provision_record": {"before": "2021-11-27", "due": 1},
                                      "mailing": {"before": "2025-11-28", "due": 0}}
     del store
-    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES,
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER,
                   retirables={"access_log": access, "provision_record": provision})
     assert access.calls == [dt.date(2019, 11, 27)] and provision.calls == [dt.date(2021, 11, 27)]
     assert access.dates == [dt.date(2019, 11, 27), dt.date(2024, 1, 1)]
@@ -297,21 +296,19 @@ def test_logs_and_provision_records_are_retired_by_their_own_rules(ward):
 
 def test_an_unfinished_purge_of_another_date_is_finished_first(ward):
     path, recs, ids, who = ward
-    store = Store.open(path)
+    store = open_store(path)
     del store
     (path / purge.JOURNAL).write_bytes(b'{"run_id":"x","as_of":"2026-01-01","phase":"erase","operator":["a","b"],'
                                        b'"approver":["c","d"],"started_at":"","summary":{},"rules":[],'
                                        b'"person_ids":[],"version_pids":[],"version_seqs":[],"retire":{}}')
     with pytest.raises(purge.PurgeError, match="as of 2026-01-01"):
-        purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+        purge.run(path, AS_OF, operator=OP, approver=APPROVER)
 
 
 def test_cli_plan_and_run(ward, tmp_path, capsys):
     from jukistore.cli import main
 
     path, recs, ids, who = ward
-    roles = tmp_path / "roles.json"
-    roles.write_text('{"op-approve": ["approver"]}', encoding="utf-8")
     assert main(["purge", "hold", str(path), "--person-id", str(ids["due"][0]), "--case", "case-1",
                  "--operator", "op-run", "--terminal", "t1"]) == 0
     assert main(["purge", "plan", str(path), "--as-of", "2026-11-27", "--json"]) == 0
@@ -323,9 +320,9 @@ def test_cli_plan_and_run(ward, tmp_path, capsys):
     assert "removed-5y" in text and "13" in text
     # Self-approval is refused with exit 2 and changes nothing.
     assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
-                 "--approver", "op-run", "--approver-terminal", "t2", "--roles", str(roles)]) == 2
+                 "--approver", "op-run", "--approver-terminal", "t2"]) == 2
     assert main(["purge", "run", str(path), "--as-of", "2026-11-27", "--operator", "op-run", "--terminal", "t1",
-                 "--approver", "op-approve", "--approver-terminal", "t2", "--roles", str(roles), "--json"]) == 0
+                 "--approver", "op-approve", "--approver-terminal", "t2", "--json"]) == 0
     out = capsys.readouterr().out
     receipt = json.loads(out[out.index("{"):])
     assert receipt["persons_purged"] == 13 and receipt["approver"]["operator_id"] == "op-approve"
@@ -334,7 +331,7 @@ def test_cli_plan_and_run(ward, tmp_path, capsys):
         for b in samples(rec):
             assert b not in everything
     assert main(["purge", "run", str(path), "--as-of", "2026-13-01", "--operator", "a", "--terminal", "t",
-                 "--approver", "b", "--approver-terminal", "t", "--roles", str(roles)]) == 2
+                 "--approver", "b", "--approver-terminal", "t"]) == 2
 
 
 def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
@@ -347,13 +344,13 @@ def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
     p = plan.make_plan(Store(native), AS_OF)
     _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
     del native, p
-    store = Store.open(path)
+    store = open_store(path)
     late = ids["due"][5]
     holds.place(store, late, case="case-late", operator=OP)
     del store
-    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     assert r.persons_purged == 13
-    store = Store.open(path)
+    store = open_store(path)
     assert store.get(person_id=late) is not None
     assert store.get(person_id=ids["due"][4]) is None
 
@@ -368,14 +365,42 @@ def test_a_purged_code_with_the_value_of_a_kept_my_number_is_no_false_alarm(tmp_
     recs = make_records(2, seed=78)
     gone = with_field(with_field(with_field(with_field(recs[0], 30, shared), 13, "1"), 14, "20100101"), 54, "20100101")
     kept = with_field(recs[1], 81, "0" + shared)
-    store = Store.create(tmp_path / "s", "131075")
+    store = new_store(tmp_path / "s", roles=ROLES)
     store.load([gone, kept], operator=OP)
     path = store.path
     del store
-    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER, roles=ROLES)
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
     assert r.persons_purged == 1 and r.scan["number_hits"] == 0
-    store = Store.open(path)
+    store = open_store(path)
     assert store.get(mynumber="0" + shared).record == kept
     assert store.get(code=shared) is None
     data = (path / "data.mdb").read_bytes()
     assert b"\xab" + shared.encode() not in data and b"\xac0" + shared.encode() in data
+
+
+def test_purge_retires_old_log_segments_and_records_itself(tmp_path):
+    """Access logs go after 7 years and provision records after 5, whole segments at a time, by the
+    same purge; the purge itself is one access entry naming both operators; the chains still verify."""
+    from jukistore.access.log import Audit, search
+
+    path, recs, ids, who = build(tmp_path, {"due": (3, "20100315"), "resident": (2, None)})
+    a = Audit.of(path)
+    for year in (2015, 2018, 2021, 2024):
+        when = dt.datetime(year, 6, 1, tzinfo=dt.timezone.utc)
+        a.access.append({"op": "x", "act": "get", "outcome": "ok", "n": 0, "persons": []}, at=when)
+        a.provision.append({"op": "x", "recipient": "gakumu", "n": 0, "persons": []}, at=when)
+    a.flush()
+    p = plan.make_plan(open_store(path), AS_OF, retirables=a.retirables())
+    # access: kept 7 years → before 2019-11-27 (2015, 2018); provision: 5 years → before 2021-11-27.
+    assert p.summary()["retire"]["access_log"]["due"] == 2
+    assert p.summary()["retire"]["provision_record"]["due"] == 3
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    assert r.retired["access_log"]["count"] == 2 and r.retired["provision_record"]["count"] == 3
+    assert all(rep.ok for rep in a.verify().values())
+    mine = [e.body for e in search(a, operator="op-run") if e.body.get("act") == "purge"]
+    assert len(mine) == 1 and mine[0]["approved_by"] == "op-approve" and mine[0]["n"] == 3
+    # A refused approval is logged too.
+    with pytest.raises(NotPermitted):
+        purge.run(path, AS_OF, operator=OP, approver=Operator("op-x", "t9"))
+    refused = [e.body for e in a.access.entries() if e.body.get("outcome") == "refused"]
+    assert refused and refused[-1]["op"] == "op-x" and refused[-1]["right"] == "purge_approve"

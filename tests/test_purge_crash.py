@@ -20,6 +20,7 @@ import pytest
 from jukistore import Store
 from jukistore.retention import purge
 from jukistore.retention.receipt import receipts
+from store_support import open_store
 from test_purge import build, found, samples
 
 CHILD = """
@@ -27,10 +28,8 @@ import datetime as dt, sys
 from jukistore.retention import purge
 from jukistore.retention.receipt import receipts
 from jukistore.store import Operator
-from jukistore.history.corrections import StaticRoles
 purge.run(sys.argv[1], dt.date(2026, 11, 27), operator=Operator("op-run", "t1"),
-          approver=Operator("op-approve", "t2"), roles=StaticRoles({"op-approve": {"approver"}}),
-          batch_size=10)
+          approver=Operator("op-approve", "t2"), batch_size=10)
 print("done", flush=True)
 """
 
@@ -40,7 +39,7 @@ def _check_after_kill(path, due, before, erased):
     assert (path / "data.mdb").exists()
     if (path / purge.WORK_DIR).exists():
         assert (path / purge.JOURNAL).exists()
-    store = Store.open(path)
+    store = open_store(path)
     rep = store.verify()
     assert rep.ok, rep.problems
     now_gone = {p for p in due if store.get(person_id=p) is None}
@@ -53,7 +52,7 @@ def _check_after_kill(path, due, before, erased):
 
 def _check_finished(path, due, before, kept_pid):
     assert not (path / purge.JOURNAL).exists() and not (path / purge.WORK_DIR).exists()
-    store = Store.open(path)
+    store = open_store(path)
     assert store.verify().ok
     for p, person in before.items():
         if p in due:
@@ -88,7 +87,7 @@ def test_sigkill_during_purge_never_loses_consistency_and_a_rerun_finishes(tmp_p
         path, recs, ids, who = build(tmp_path / f"r{rounds}", {
             "due": (3000, "20100315"), "kept": (300, "20200101"), "resident": (500, None)})
         due = set(ids["due"])
-        store = Store.open(path)
+        store = open_store(path)
         before = {p: store.get(person_id=p) for g in ids.values() for p in g}
         del store
         erased: set[int] = set()

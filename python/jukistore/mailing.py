@@ -36,6 +36,7 @@ class Mailing:
     """The mailing data of one store."""
 
     def __init__(self, store: Store):
+        self._store = store
         self._native = store._native
 
     def add(self, records: Sequence[Sofusaki], person_ids: Sequence[int]) -> list[int]:
@@ -47,14 +48,20 @@ class Mailing:
                 raise InvalidRecord(f"row {i}: expected a Sofusaki record, got {type(r).__name__}", row=i)
         if not records:
             return []
+        self._store._authorize("write", "mailing data added")
         first = self._native.mailing_add(list(map(int, person_ids)), [encode(r) for r in records])
         return list(range(first, first + len(records)))
 
     def mark_sent(self, ids: Sequence[int], date: _dt.date) -> int:
         """Mark entries sent on ``date``; returns how many were pending."""
+        self._store._authorize("write", "mailing data sent")
         return int(self._native.mailing_mark_sent(list(map(int, ids)), date.strftime("%Y%m%d").encode()))
 
     def entries(self) -> Iterator[MailingEntry]:
+        """Every entry, in id order: a read of personal data by the bound operator, logged once
+        for the whole mailing database."""
+        self._store._authorize("read", "mailing entries")
+        self._store._logged("mailing entries", None)
         after = 0
         while rows := self._native.mailing_list(after, 1000):
             for mid, sent, pid, payload in rows:
@@ -72,5 +79,7 @@ def backup(store: Store, dest: str | Path) -> Path:
     without any sent mailing entry (and so without stale bytes of anything erased). Returns the
     path of the backup's data file."""
     d = Path(dest)
+    store._authorize("read", "backup")
+    store._logged("backup", None)
     store._native.rebuild_into(str(d), True)
     return d / "data.mdb"

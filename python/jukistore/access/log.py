@@ -171,6 +171,10 @@ class Audit:
             out[name] = getattr(self, name).retire(cutoff)
         return out
 
+    def retirables(self) -> dict[str, "JournalRetirement"]:
+        """The journals a purge retires by their own rules (``access_log``, ``provision_record``)."""
+        return {"access_log": JournalRetirement(self.access), "provision_record": JournalRetirement(self.provision)}
+
     def flush(self) -> None:
         """Write every buffered entry now."""
         for j in self.journals().values():
@@ -180,6 +184,37 @@ class Audit:
         """Seal and close every journal (fsync included)."""
         for j in self.journals().values():
             j.close()
+
+
+class JournalRetirement:
+    """A journal as a purge retires it (:class:`jukistore.retention.plan.Retirable`): whole
+    segments whose month ended before the cut-off, counted in entries.
+
+    Segments are the unit because the chain is sealed per segment: deleting whole segments keeps
+    every remaining entry verifiable from the retired segment's checkpoint.
+    """
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+
+    def _due(self, before: _dt.date) -> dict[str, int]:
+        cutoff = f"{before.year:04d}{before.month:02d}"
+        self.journal.flush()
+        segs = self.journal._segments()[:-1]  # never the newest
+        out = {}
+        for seg in segs:
+            if seg[:6] >= cutoff:
+                break
+            with open(self.journal.dir / seg, "rb") as f:
+                out[seg] = sum(1 for _ in f)
+        return out
+
+    def count_before(self, before: _dt.date) -> int:
+        return sum(self._due(before).values())
+
+    def retire(self, before: _dt.date) -> int:
+        counts = self._due(before)
+        return sum(counts.get(seg, 0) for seg in self.journal.retire(before))
 
 
 def _years_before(d: _dt.date, years: int) -> _dt.date:

@@ -3,8 +3,9 @@
 Nothing here prints personal data: plans and receipts are counts, dates, rule ids and operator ids;
 holds are listed by internal person id and case reference.
 
-``purge run`` needs a second operator who holds the approver role. Roles come from a JSON file
-(``--roles``) mapping operator ids to role lists, e.g. ``{"op-approve": ["approver"]}``.
+``purge run`` is run by an operator with the write right and approved by a second operator with
+the purge_approve right (the approver role), both as the store's roles record them
+(``jukistore operators grant``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _operator_args(p)
     p.add_argument("--approver", required=True, help="operator id of the approving operator (not the one running)")
     p.add_argument("--approver-terminal", required=True)
-    p.add_argument("--roles", type=Path, required=True, help='JSON file {"operator id": ["approver", ...]}')
     p.add_argument("--batch-size", type=int, default=1000)
     _rule_args(p)
     p.add_argument("--json", action="store_true", help="print the whole receipt")
@@ -114,22 +114,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jukistore.errors import NotAStore, NotPermitted, StoreBusy, StoreCorrupt
-    from jukistore.history.corrections import StaticRoles
     from jukistore.retention import purge
     from jukistore.store import Operator
 
     operator = operator_from(args)
     approver = Operator(args.approver, args.approver_terminal)
-    try:
-        grants = json.loads(args.roles.read_text(encoding="utf-8"))
-        if not isinstance(grants, dict) or not all(isinstance(v, list) for v in grants.values()):
-            raise ValueError("expected an object of lists")
-    except (ValueError, json.JSONDecodeError) as e:
-        raise CliError(f"{args.roles}: roles file: {e}") from None
     rules = _rules(args)
+    if not (args.store / "data.mdb").exists():
+        raise CliError(f"{args.store}: not a jukistore store")
     try:
         receipt = purge.run(args.store, args.as_of, operator=operator, approver=approver,
-                            roles=StaticRoles(grants), rules=rules, batch_size=args.batch_size)
+                            rules=rules, batch_size=args.batch_size)
     except (NotPermitted, StoreBusy, NotAStore, StoreCorrupt) as e:
         print(f"jukistore: {e}", file=sys.stderr)
         return EXIT_ERROR

@@ -36,21 +36,27 @@ def place(store: Store, person_id: int, *, case: str, operator: Operator) -> Hol
         raise TypeError("operator must be a jukistore.store.Operator")
     if not case.strip():
         raise QueryError("a legal hold needs a case reference")
+    store._authorize("write", "legal hold", operator)
     at = store.clock().astimezone(_dt.timezone.utc).isoformat()
     h = Hold(person_id, case, operator.operator_id, operator.terminal_id, at)
     store._native.hold_put(person_id, _enc.encode(h))
+    store.audit.accessed(operator, f"legal hold {case}", "hold placed", [int(person_id)])
     return h
 
 
 def lift(store: Store, person_id: int, *, operator: Operator) -> bool:
     """Lift the hold on a person; False when there was none.
 
-    The operator is required so that lifting is an act someone answers for; the access log of the
-    store records it once the audit log is wired in.
+    The operator needs the write right, and the lifting is recorded in the access log: once the
+    hold is gone from the store, the log is what says who lifted it and when.
     """
     if not isinstance(operator, Operator):
         raise TypeError("operator must be a jukistore.store.Operator")
-    return bool(store._native.hold_delete(person_id))
+    store._authorize("write", "legal hold lifted", operator)
+    gone = bool(store._native.hold_delete(person_id))
+    if gone:
+        store.audit.accessed(operator, "legal hold lifted", "hold lifted", [int(person_id)])
+    return gone
 
 
 def holds(store: Store) -> list[Hold]:

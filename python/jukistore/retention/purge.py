@@ -45,8 +45,7 @@ import numpy.typing as npt
 
 from jukistore import _core
 from jukistore.errors import NotPermitted, StoreCorrupt, StoreError
-from jukistore.history.corrections import Roles
-from jukistore.history.events import APPROVER
+from jukistore.access.log import Audit
 from jukistore.retention import rules as R
 from jukistore.retention.plan import Plan, Retirable, make_plan
 from jukistore.retention.receipt import Receipt, write_receipt
@@ -125,15 +124,19 @@ def _save(path: Path, j: _Journal) -> None:
     write_atomic(path / JOURNAL, _jenc.encode(j))
 
 
-def check_approval(operator: Operator, approver: Operator, roles: Roles) -> None:
-    """A purge is run by one operator and approved by another who holds the approver role."""
+def check_approval(operator: Operator, approver: Operator, audit: Audit, as_of: _dt.date) -> None:
+    """A purge is run by an operator with the write right and approved by another operator with
+    the purge_approve right, both from the store's roles; a refusal is logged like any other."""
     for who, op in (("operator", operator), ("approver", approver)):
         if not isinstance(op, Operator):
             raise TypeError(f"{who} must be a jukistore.store.Operator")
+    purpose = f"purge as of {as_of.isoformat()}"
+    audit.authorize(operator, "write", "purge run", purpose)
     if approver.operator_id == operator.operator_id:
+        why = "an operator may not approve their own purge"
+        audit._refused(approver, "purge_approve", "purge approval", purpose, why)
         raise NotPermitted(f"operator {operator.operator_id!r} may not approve their own purge")
-    if not roles.has_role(approver.operator_id, APPROVER):
-        raise NotPermitted(f"operator {approver.operator_id!r} does not hold the {APPROVER!r} role")
+    audit.authorize(approver, "purge_approve", "purge approval", purpose)
 
 
 def digest_ids(person_ids: list[int], version_pids: list[int], version_seqs: list[int]) -> str:
@@ -252,19 +255,26 @@ def _proposals_of(native: _core.NativeStore, pids: set[int]) -> dict[int, list[i
         after = rows[-1][0]
 
 
-def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Operator, roles: Roles,
+def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Operator,
         rules: R.Rules | None = None, retirables: Mapping[str, Retirable] | None = None,
         batch_size: int = 1000, clock: Clock = utc_now,
         progress: Callable[[str, int, int], None] | None = None) -> Receipt:
     """Purge the store at ``path`` as of ``as_of``; returns the receipt (also written to the store).
 
-    Resumes an unfinished purge of the same date found in the journal; refuses one of another date.
-    ``progress(phase, done, total)`` is called between batches.
+    ``operator`` needs the write right and ``approver``, another operator, the purge_approve right
+    (roles as the store records them). The access log and provision records are retired by their
+    own rules unless ``retirables`` says otherwise; the run itself is recorded in the access log
+    (one entry naming both operators and the persons erased). Resumes an unfinished purge of the
+    same date found in the journal; refuses one of another date. ``progress(phase, done, total)``
+    is called between batches.
     """
-    check_approval(operator, approver, roles)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     path = Path(path)
+    audit = Audit.of(path)
+    check_approval(operator, approver, audit, as_of)
+    if retirables is None:
+        retirables = audit.retirables()
     native: _core.NativeStore | None = _core.NativeStore.open(str(path), False, None, True)
     assert native is not None
     j = _read_journal(path)
@@ -368,6 +378,10 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         j.file_bytes_after = (path / "data.mdb").stat().st_size
     receipt = _receipt(j, clock)
     write_receipt(path, receipt)
+    # The run read the persons it erased (their numbers and names, for the scan): one access entry.
+    audit.accessed(operator, f"purge as of {j.as_of}", "purge", np.asarray(j.person_ids, dtype=np.uint64),
+                   run_id=j.run_id, approved_by=approver.operator_id, versions=len(j.version_pids))
+    audit.flush()
     (path / JOURNAL).unlink(missing_ok=True)
     _fsync_dir(path)
     del native
