@@ -340,7 +340,9 @@ class RegisterMachine(RuleBasedStateMachine):
         ch: dict[int, str] = {}
         if code == E.住民票コード変更:
             pick = data.draw(st.sampled_from(["fresh", "fresh", "used", "same"]))
-            used = [c for c in self.model.code] or ["x"]
+            used = list(self.model.code)
+            if not used:  # no code in use yet: only a fresh one means anything
+                pick = "fresh"
             ch[30] = (getattr(self.fresh(1)[0], F[30]) if pick == "fresh" else
                       data.draw(st.sampled_from(used)) if pick == "used" else
                       getattr(self.model.cur(pid).record, F[30]) if pid in self.model.versions else used[0])
