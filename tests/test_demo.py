@@ -13,7 +13,7 @@ def test_demo_on_a_small_ward(tmp_path) -> None:
     steps = Demo(residents=3000, seed=5, directory=tmp_path / "demo", out=out).run()
     names = [s.name for s in steps]
     assert names == ["generate", "validate", "load", "read back", "search", "events", "reconcile", "provide",
-                     "verify", "audit"]
+                     "purge", "verify", "audit"]
     by = {s.name: s for s in steps}
     assert by["verify"].data["ok"] is True
     # Every event of the year was written, one 更新順番号 each, and the reconciliation against the
@@ -24,6 +24,9 @@ def test_demo_on_a_small_ward(tmp_path) -> None:
     # The prefecture got its 8 fields of everyone changed this year, and the logs verify.
     assert by["provide"].data["ok"] is True and by["provide"].data["provided"] > 0
     assert by["audit"].data["ok"] is True and by["audit"].data["entries"]["provision"] == 1
+    # What was past retention is gone and proven gone (the byte scan found nothing); the person
+    # under a legal hold stayed.
+    assert by["purge"].data["ok"] is True and by["purge"].data["purged"]["persons"] > 0
     assert by["read back"].data["ok"] is True
     # Every generated number passes its check digit; counts add up to the ward.
     codes = by["validate"].data["codes"]

@@ -404,3 +404,23 @@ def test_purge_retires_old_log_segments_and_records_itself(tmp_path):
         purge.run(path, AS_OF, operator=OP, approver=Operator("op-x", "t9"))
     refused = [e.body for e in a.access.entries() if e.body.get("outcome") == "refused"]
     assert refused and refused[-1]["op"] == "op-x" and refused[-1]["right"] == "purge_approve"
+
+
+def test_a_name_inside_a_kept_persons_longer_name_is_no_leftover(tmp_path):
+    """Real registers are full of names inside longer names (林 in 小林, ハル in ハルト): the proof
+    searches names as the store frames them, so the kept longer names do not fail it, while the
+    purged person's own name is gone in every form."""
+    recs = make_records(3, seed=91)
+    gone = with_field(with_field(recs[0], 21, "林　ハル"), 20, "ハヤシ　ハル")
+    gone = with_field(with_field(with_field(gone, 13, "1"), 14, "20100101"), 54, "20100101")
+    kept = [with_field(with_field(recs[1], 21, "小林　ハル"), 20, "コバヤシ　ハル"),
+            with_field(with_field(recs[2], 21, "林　ハルト"), 20, "ハヤシ　ハルト")]
+    store = new_store(tmp_path / "s", roles=ROLES)
+    store.load([gone, *kept], operator=OP)
+    path = store.path
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    assert r.persons_purged == 1 and r.scan["name_hits"] == 0 and r.scan["name_samples"] >= 4
+    data = (path / "data.mdb").read_bytes()
+    assert "小林　ハル".encode() in data and "ハヤシハルト".encode() in data  # kept, and seen
+    assert b"\xac" + "林　ハル".encode() not in data and b"\xb2" + "ハヤシ　ハル".encode() not in data

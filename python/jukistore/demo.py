@@ -55,7 +55,7 @@ class Demo:
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
         for fn in (self.generate, self.validate, self.load, self.read_back, self.search, self.events,
-                   self.reconcile, self.provide, self.verify, self.audit):
+                   self.reconcile, self.provide, self.purge, self.verify, self.audit):
             self._step(fn)
         self.write_html(self.directory / "report.html")
         self._print(f"\nHTML report: {self.directory / 'report.html'}")
@@ -247,6 +247,44 @@ class Demo:
             f"provision record {prov.seq} written, {dt * 1000:.0f} ms",
         ], {"provided": found, "fields": len(prov.fields), "ok": found == len(changed) and len(prov.fields) == 8})
 
+    def purge(self) -> Step:
+        """What is past retention today, erased and proven gone; one person under a legal hold kept."""
+        import datetime as _dt
+        import gc
+
+        from jukistore.retention import holds, plan, purge
+        from jukistore.store import Store
+
+        as_of = _dt.datetime.now(_dt.timezone.utc).date()
+        p = plan.make_plan(self.store, as_of)
+        held = int(p.person_ids[0]) if len(p.person_ids) else None
+        if held is not None:
+            holds.place(self.store, held, case="demo-hold-1", operator=self.clerk)
+        path = self.store.path
+        self.store = None  # type: ignore[assignment]  # a purge takes the store to itself
+        del p
+        gc.collect()
+        with Progress("purge", 0) as bar:
+            receipt = purge.run(path, as_of, operator=self.clerk, approver=self.approver, batch_size=10_000,
+                                progress=lambda phase, done, total: bar.update(done))
+        self.store = Store.open(path, operator=self.clerk, purpose="demo: the main job on a synthetic ward")
+        kept = held is not None and self.store.get(person_id=held) is not None
+        per_rule = {r["id"]: r["due"] for r in receipt.rules if r.get("due")}
+        s = receipt.scan
+        ok = (s["number_hits"] == 0 and s["name_hits"] == 0 and s["verify_clean"] and s["purged_ids_found"] == 0
+              and (held is None or kept))
+        return Step("purge", 0, [
+            f"as of {as_of}: due per rule {per_rule}; 1 person under a legal hold kept: {kept}",
+            f"{receipt.persons_purged:,} persons and {receipt.versions_purged:,} superseded versions erased, approved by "
+            f"{receipt.approver['operator_id']}; data file {receipt.file_bytes_before / 1e6:,.0f} MB → "
+            f"{receipt.file_bytes_after / 1e6:,.0f} MB",
+            f"byte scan of {s['files']} files ({s['bytes'] / 1e6:,.0f} MB) for {s['samples']:,} samples of the purged "
+            f"numbers and names: {s['number_hits'] + s['name_hits']} found; verify "
+            f"{'clean' if s['verify_clean'] else 'NOT clean'}",
+            f"receipt {receipt.run_id}, purged ids digest {receipt.purged_ids_digest[:16]}…",
+        ], {"purged": {"persons": receipt.persons_purged, "superseded versions": receipt.versions_purged},
+            "per_rule": per_rule, "ok": ok})
+
     def audit(self) -> Step:
         """The access and provision logs: every read of this run is there, and the chains verify."""
         from jukistore.access.log import search
@@ -317,6 +355,8 @@ def render_html(steps: list[Step], residents: int, seed: int) -> str:
                                  | {f"個人番号 {REASONS[i]}": v["mynumbers"][i] for i in range(4)}))
     if "events" in by:
         charts.append(_bar_chart("Events by type (a year)", by["events"].data["events"]))
+    if "purge" in by:
+        charts.append(_bar_chart("Purged past retention", by["purge"].data["purged"]))
     if "reconcile" in by:
         charts.append(_bar_chart("Reconciliation differences by class", by["reconcile"].data["classes"]))
         charts.append(_bar_chart("Differing pairs by field", by["reconcile"].data["fields"]))

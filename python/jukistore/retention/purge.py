@@ -157,9 +157,9 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
 
     Numbers as the store keeps them: in the record (a MessagePack string), in the indexes (an LMDB
     leaf node), in the entry and versions (the code and My Number side by side); names (kanji,
-    kana and the 清音化 search key) as UTF-8 for up to :data:`NAME_SAMPLES` persons whose name no
-    person outside the purge shares. Names shorter than 8 bytes are too short to prove anything and
-    left out.
+    kana and the 清音化 search key, each framed as the store holds it) for up to
+    :data:`NAME_SAMPLES` persons whose name no person outside the purge shares. Needles shorter
+    than 8 bytes are too short to prove anything and left out.
     """
     codes, mns = native.numbers_of(pids)
     out: set[bytes] = set()
@@ -199,12 +199,33 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
     for rec, key, dup in zip(people, keys, shared):
         if dup:
             continue
-        for text in (getattr(rec, f["kanji"]), getattr(rec, f["kana"]), key):
-            b = text.encode()
+        # Framed as the store holds them, like the numbers: a bare name is often part of a longer
+        # one ("林　ハル" in "小林　ハル", "ハヤシハル" in "ハヤシハルト"), or the name of another
+        # person in some field of a kept record (a former head of household), and a kept record
+        # that holds it so is no leftover. The record (array-like MessagePack) holds the kana and
+        # kanji names as consecutive strings, then sex and birth date: a string header alone is
+        # no frame, since fixstr headers are also UTF-8 continuation bytes ("サ" ends in 0xB5), so
+        # each name is searched with its neighbours. The name index holds the search key after
+        # its LMDB node header's key size; the entry and versions hold it before the birth key.
+        k = key.encode()
+        kana, kanji = _msgpack_str(getattr(rec, f["kana"])), _msgpack_str(getattr(rec, f["kanji"]))
+        after = _msgpack_str(getattr(rec, f["sex"])) + _msgpack_str(getattr(rec, f["birth"]))
+        for b in (kana + kanji, kanji + after, len(k).to_bytes(2, "little") + k, k + getattr(rec, f["birth"]).encode()):
             if len(b) >= MIN_NEEDLE:
                 names.add(b)
     names -= out
     return list(out) + sorted(names), sampled, numbers, len(names)
+
+
+def _msgpack_str(text: str) -> bytes:
+    """``text`` as a MessagePack string: its header (which carries the length) and UTF-8 bytes."""
+    b = text.encode()
+    n = len(b)
+    if n < 32:
+        return bytes([0xA0 | n]) + b
+    if n < 256:
+        return b"\xd9" + bytes([n]) + b
+    return b"\xda" + n.to_bytes(2, "big") + b
 
 
 def _mailing_needles(native: _core.NativeStore, before: str) -> list[bytes]:
