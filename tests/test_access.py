@@ -411,3 +411,27 @@ def test_retention_keeps_access_7_years_and_provisions_5(tmp_path: Path, capsys:
     assert main(["audit", "retire", str(s.path), "--operator", "reader01", "--terminal", "t"]) == 2
     assert main(["audit", "retire", str(s.path), "--operator", "audit01", "--terminal", "t", "--today", "2031-01-01"]) == 0
     assert "access: 1 segment(s) retired (202006.log)" in capsys.readouterr().out
+
+
+def test_a_run_of_single_reads_is_one_entry_naming_every_person(world: dict[str, Any]) -> None:
+    """Single gets in a loop cost one entry (like a batch read), which still names each person
+    read and counts the calls; another kind of read or another purpose starts a new entry."""
+    s = world["store"]
+    before = len(access_entries(s))
+    got = [s.get(code=_code(world, i)) for i in range(10)]
+    s.get(person_id=got[0].person_id)  # another lookup kind: another entry
+    other = s.acting(READER, "another purpose")
+    other.get(code=_code(world, 11))
+    new = access_entries(s)[before:]
+    assert [e.body["act"] for e in new] == ["get", "get", "get"]
+    first, by_id, elsewhere = (e.body for e in new)
+    assert first["calls"] == 10 and first["n"] == 10 and first["by"] == "code"
+    assert first["persons"] == [p.person_id for p in got] and first["last_at"] >= new[0].at
+    assert by_id["by"] == "person_id" and "calls" not in by_id and by_id["persons"] == [got[0].person_id]
+    assert elsewhere["purpose"] == "another purpose"
+    # The auditor finds every one of them by person.
+    from jukistore.access.log import search
+
+    for p in got:
+        assert new[0].seq in {e.seq for e in search(s.audit, person=p.person_id)}
+    assert all(r.ok for r in s.audit.verify().values())

@@ -68,6 +68,8 @@ from jukistore.errors import StoreCorrupt
 ENV_KEY = "JUKISTORE_AUDIT_KEY"
 GENESIS = "0" * 64
 SEGMENT_SUFFIX = ".log"
+#: Most persons one entry made of coalesced single reads names (see Journal.append).
+MERGE_PERSONS = 1024
 CHECKPOINTS = "checkpoints"
 
 Clock = Callable[[], _dt.datetime]
@@ -233,6 +235,8 @@ class Journal:
         self.flush_every = flush_every
         self.flush_after = flush_after
         self._buffer: list[tuple[int, dict[str, Any]]] = []
+        #: The group of the last buffered entry, when it may absorb the next one (see append).
+        self._last_group: Any = None
         self._default_clock = clock is None
         self._month: tuple[int, int, str] = (0, 0, "")
         self._flusher: threading.Thread | None = None
@@ -266,13 +270,20 @@ class Journal:
 
     # ---- appending --------------------------------------------------------------------------
 
-    def append(self, body: dict[str, Any], at: _dt.datetime | None = None, *, sync: bool = True) -> Entry | None:
+    def append(self, body: dict[str, Any], at: _dt.datetime | None = None, *, sync: bool = True,
+               group: Any = None) -> Entry | None:
         """Append one entry (``body`` must be JSON: no personal data, no My Numbers).
 
         ``sync`` (the default) writes it, with any entries buffered before it, before returning it.
         ``sync=False`` buffers it (group commit): buffered entries are written together, in order,
         when ``flush_every`` are waiting, ``flush_after`` seconds after the first, at the next
         synchronous append, on :meth:`flush`, :meth:`close` and at interpreter exit; returns None.
+
+        ``group`` (buffered entries only) lets consecutive entries of one kind become one: when
+        the last buffered entry has the same group, this body's ``persons`` (an inline list) and
+        ``n`` are added to it, ``calls`` counts the calls it covers and ``last_at`` is the time of
+        the latest (microseconds). A run of single reads by one operator for one purpose then
+        costs one entry, as a batch read does, and still names every person read.
         """
         if at is not None:
             t = _us(at)
@@ -280,7 +291,10 @@ class Journal:
             t = time.time_ns() // 1000
         else:
             t = _us(self.clock())
+        if group is not None and not sync and self.merge(group, body["persons"]):
+            return None
         with self._tlock:
+            self._last_group = group if not sync else None
             self._buffer.append((t, body))
             if sync or len(self._buffer) >= self.flush_every:
                 written = self._flush_locked(want=sync)
@@ -291,6 +305,24 @@ class Journal:
                                                  name=f"journal-{self.name}", daemon=True)
                 self._flusher.start()
         return None
+
+    def merge(self, group: Any, persons: list[int]) -> bool:
+        """Add ``persons`` to the last buffered entry if its group is ``group`` (see :meth:`append`);
+        False when there is no such entry or it is full. Lets a caller skip building a body."""
+        with self._tlock:
+            if group != self._last_group or not self._buffer:
+                return False
+            last = self._buffer[-1][1]
+            if len(last["persons"]) + len(persons) > MERGE_PERSONS:
+                return False
+            if "calls" not in last:
+                last["persons"] = list(last["persons"])  # the caller's list is theirs
+                last["calls"] = 1
+            last["persons"].extend(persons)
+            last["n"] += len(persons)
+            last["calls"] += 1
+            last["last_at"] = time.time_ns() // 1000 if self._default_clock else _us(self.clock())
+            return True
 
     def __del__(self) -> None:
         try:
@@ -314,6 +346,7 @@ class Journal:
         if not self._buffer:
             return []
         batch, self._buffer = self._buffer, []
+        self._last_group = None
         out: list[Entry] = []
         pending: list[bytes] = []
         lock = self._lock()

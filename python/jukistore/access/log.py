@@ -129,6 +129,11 @@ class Audit:
 
         Group commit: the entry is buffered and written with others within ``flush_after``
         seconds (see :meth:`Journal.append`); refusals and provision records are written at once."""
+        group = None
+        if type(persons) is list and len(persons) <= INLINE_PERSONS:
+            group = (operator.operator_id, operator.terminal_id, purpose, act, *detail.items())
+            if self.access.merge(group, persons):  # one more call of the entry being built
+                return
         body: dict[str, Any] = {"op": operator.operator_id, "term": operator.terminal_id, "purpose": purpose,
                                 "act": act, "outcome": "ok", **detail}
         if persons is None:
@@ -138,7 +143,7 @@ class Audit:
             body["persons"] = persons
         else:
             body.update(pack_persons(persons))
-        self.access.append(body, sync=False)
+        self.access.append(body, sync=False, group=group)
 
     def provided(self, operator: "Operator", recipient: str, legal_basis: str, projection: str,
                  fields: list[str], persons: npt.ArrayLike, approved_by: "Operator | None", purpose: str) -> Entry:
