@@ -66,11 +66,14 @@ class Demo:
     def generate(self) -> Step:
         from jukistore import synth
 
-        t0 = time.perf_counter()
-        ward = synth.ward(residents=self.residents, seed=self.seed)
-        gen = time.perf_counter() - t0
-        self.ward = ward
-        files = ward.write(self.directory, "fixed")
+        with Progress("generate", 2) as bar:  # phases: the columns, then the master file
+            t0 = time.perf_counter()
+            ward = synth.ward(residents=self.residents, seed=self.seed)
+            gen = time.perf_counter() - t0
+            bar.update(1)
+            self.ward = ward
+            files = ward.write(self.directory, "fixed")
+            bar.update(2)
         summ = ward.summary()
         status = {"current (在籍)": ward.residents, "removed (除票)": ward.removed}
         planted = {k: v for k, v in summ.items() if k not in ("rows", "residents", "removed", "households", "foreign") and v}
@@ -196,6 +199,7 @@ class Demo:
         from jukistore import fileio
         from jukistore.reconcile import Side, plan, planted, reconcile
 
+        bar = Progress("reconcile", 4)  # phases: export, plant, write the copy, compare
         t0 = time.perf_counter()
         p = plan("seigo")
         side = Side.from_store(self.store, p)
@@ -205,14 +209,19 @@ class Demo:
             off, data = side.field_bytes(item, rows)
             raw = data.tobytes()
             base[name] = np.array([raw[int(a):int(b)] for a, b in zip(off[:-1], off[1:])])
+        bar.update(1)
         k = max(1, side.rows // 10_000)
         counts = planted.Counts(different=10 * k, only_left=3 * k, only_right=3 * k, duplicate_right=k,
                                 invalid_right=k, conflict_across=k, invalid_mynumber_right=k)
         plant = planted.plant(base, counts, seed=self.seed)
+        bar.update(2)
         copy = self.directory / "prefecture-copy.dat"
         fileio.write_fixed_columns(copy, "seigo", {f: np.char.decode(v, "utf-8") for f, v in plant.right.items()})
+        bar.update(3)
         prep = time.perf_counter() - t0
-        result = reconcile(self.store, copy)
+        with bar:
+            result = reconcile(self.store, copy)
+            bar.update(4)
         got = result.summary["counts"]
         want = plant.expected["counts"]
         exact = planted.findings(result) == plant.expected["findings"] and all(got[c] == want[c] for c in want)

@@ -34,7 +34,10 @@ class Progress:
         if self.total:
             frac = min(self.done / self.total, 1.0)
             bar = "#" * int(frac * 30)
-            text = f"\r{self.label:10} [{bar:<30}] {self.done:>12,}/{self.total:,} {rate:>12,.0f}/s"
+            if self.total <= 10:  # a few phases, not items: a rate would mean nothing
+                text = f"\r{self.label:10} [{bar:<30}] step {self.done}/{self.total}"
+            else:
+                text = f"\r{self.label:10} [{bar:<30}] {self.done:>12,}/{self.total:,} {rate:>12,.0f}/s"
         else:
             text = f"\r{self.label:10} {self.done:>12,} {rate:>12,.0f}/s"
         self.stream.write(text)
