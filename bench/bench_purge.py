@@ -24,7 +24,6 @@ bare copy. Every run checks its result: the purged count, no sample found after 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import os
 import shutil
 import sys
@@ -39,7 +38,6 @@ import pytest
 
 from bench_store import persons
 from jukistore import Store, _core
-from jukistore.history.corrections import StaticRoles
 from jukistore.retention import plan as P
 from jukistore.retention import purge
 from jukistore.store import Operator
@@ -48,7 +46,6 @@ from sizes import size
 N = size("PURGE_N")
 OP, APPROVER = Operator("bench", "bench-01"), Operator("bench-approver", "bench-02")
 ADMIN = Operator("bench-admin", "bench-00")
-ROLES = StaticRoles({"bench-approver": {"approver"}})
 AS_OF = dt.date(2026, 11, 27)
 
 
@@ -66,10 +63,8 @@ def build(n: int, path: Path) -> tuple[Store, list[Any]]:
 
 
 def run_purge(path: Path) -> Any:
-    """``purge.run`` as of 2026, the approver's right taken from the store's roles (or, where
-    ``purge.run`` still takes a role table, from ROLES)."""
-    extra = {"roles": ROLES} if "roles" in inspect.signature(purge.run).parameters else {}
-    return purge.run(path, AS_OF, operator=OP, approver=APPROVER, batch_size=10_000, **extra)
+    """``purge.run`` as of 2026, the approver's right taken from the store's roles."""
+    return purge.run(path, AS_OF, operator=OP, approver=APPROVER, batch_size=10_000)
 
 
 def needles(recs: list[Any]) -> list[bytes]:
