@@ -40,6 +40,7 @@ import numpy as np
 import pytest
 
 from jukistore import Store, synth
+from jukistore.synth import events as synth_events
 from jukistore.history import Event, EventCode, Register, item_fields
 from jukistore.records import JuminKihon
 from jukistore.store import Operator
@@ -64,29 +65,12 @@ def _dates(rng: np.random.Generator, year: int, n: int) -> np.ndarray:
 
 
 def plan_decade(n_persons: int, resident: np.ndarray, seed: int = 7) -> list[tuple[int, EventCode, np.ndarray, np.ndarray, dict[int, list[str]]]]:
-    """Batches (year, event, person ids, dates, item columns) of a decade, in order; removals
-    take persons out of the pool the later batches draw from."""
-    rng = np.random.default_rng(seed)
-    alive = resident.copy()
-    out = []
-    for year in YEARS:
-        for code, rate in RATES.items():
-            pool = np.flatnonzero(alive) + 1
-            k = int(len(pool) * rate)
-            pids = np.sort(rng.choice(pool, k, replace=False)).astype(np.uint64)
-            d = _dates(rng, year, k)
-            tag = f"{year}{int(code):02d}"
-            if code == E.転居:
-                cols = {8: [f"東京都墨田区押上{tag}-{i}番{i % 9 + 1}号" for i in range(k)]}
-            elif code == E.世帯変更:
-                cols = {1: [f"{tag}{i:06d}" for i in range(k)], 24: ["01"] * k}
-            elif code == E.職権修正:
-                cols = {20: [f"アラタ{tag}{i % 97}" for i in range(k)], 21: [f"新田　{tag}{i}" for i in range(k)]}
-            else:
-                cols = {}
-                alive[pids.astype(np.int64) - 1] = False
-            out.append((year, code, pids, d, cols))
-    return out
+    """Batches (year, event, person ids, dates, item columns) of a decade, in order
+    (:func:`jukistore.synth.events.plan_years`); removals take persons out of the pool the later
+    batches draw from."""
+    batches = synth_events.plan_years(resident[:n_persons], [f"{y}0101" for y in YEARS], seed=seed, rates=RATES)
+    per_year = len(RATES)
+    return [(YEARS[i // per_year], b.code, b.persons, b.dates, b.changes) for i, b in enumerate(batches)]
 
 
 # ---- sqlite3: the anchor -------------------------------------------------------------------------

@@ -56,29 +56,40 @@ def plan_year(resident: npt.ArrayLike, start: str | _dt.date = "20250402", seed:
     """A year of changes to the residents of a ward loaded in row order.
 
     ``resident`` is a boolean per person (person id = index + 1): who may be reached. Each event
-    of ``rates`` (default :data:`RATES`) takes its share of those still resident, in the order of
-    the mapping; removals (転出, 死亡) take persons out of the pool the later batches draw from, so
-    no batch touches a removed person. Dates fall in the year from ``start`` (``YYYYMMDD``).
+    of ``rates`` (default :data:`RATES`; 転居, 世帯変更, 職権修正 of names, 転出, 死亡) takes its
+    share of those still resident, in the order of the mapping; removals (転出, 死亡) take persons
+    out of the pool the later batches draw from, so no batch touches a removed person. Dates fall
+    in the year from ``start`` (``YYYYMMDD``).
     """
+    return plan_years(resident, [start], seed, rates)
+
+
+def plan_years(resident: npt.ArrayLike, starts: list[str | _dt.date], seed: int = 0,
+               rates: dict[EventCode, float] | None = None) -> list[Batch]:
+    """Several years of changes (see :func:`plan_year`), one year from each of ``starts`` in
+    order, persons removed in one year staying removed in the next."""
     rng = np.random.default_rng(seed)
     alive = np.array(resident, dtype=bool, copy=True)
-    first = start if isinstance(start, _dt.date) else _dt.datetime.strptime(start, "%Y%m%d").date()
     out: list[Batch] = []
-    for code, rate in (rates or RATES).items():
-        pool = np.flatnonzero(alive) + 1
-        k = int(len(pool) * rate)
-        pids = np.sort(rng.choice(pool, k, replace=False)).astype(np.uint64)
-        d = _dates(rng, first, k)
-        tag = f"{first.year}{int(code):02d}"
-        if code == E.転居:
-            changes = {8: [f"東京都墨田区押上{tag}-{i % 999 + 1}番{i % 9 + 1}号" for i in range(k)]}
-        elif code == E.世帯変更:
-            changes = {1: [f"9{tag}{i:05d}" for i in range(k)], 24: ["01"] * k}
-        else:
-            changes = {}
-        if code in (E.転出, E.死亡):
-            alive[pids.astype(np.int64) - 1] = False
-        out.append(Batch(code, pids, d, changes))
+    for start in starts:
+        first = start if isinstance(start, _dt.date) else _dt.datetime.strptime(start, "%Y%m%d").date()
+        for code, rate in (rates or RATES).items():
+            pool = np.flatnonzero(alive) + 1
+            k = int(len(pool) * rate)
+            pids = np.sort(rng.choice(pool, k, replace=False)).astype(np.uint64)
+            d = _dates(rng, first, k)
+            tag = f"{first.year}{int(code):02d}"
+            if code == E.転居:
+                changes = {8: [f"東京都墨田区押上{tag}-{i % 999 + 1}番{i % 9 + 1}号" for i in range(k)]}
+            elif code == E.世帯変更:
+                changes = {1: [f"9{tag}{i:05d}" for i in range(k)], 24: ["01"] * k}
+            elif code == E.職権修正:  # a name corrected from a 戸籍 notice
+                changes = {20: [f"アラタ{tag}{i % 97}" for i in range(k)], 21: [f"新田　{tag}{i}" for i in range(k)]}
+            else:
+                changes = {}
+            if code in (E.転出, E.死亡):
+                alive[pids.astype(np.int64) - 1] = False
+            out.append(Batch(code, pids, d, changes))
     return out
 
 
