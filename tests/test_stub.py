@@ -12,3 +12,13 @@ def test_core_stub_matches_runtime() -> None:
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Success" in r.stdout
+
+
+def test_package_type_checks() -> None:
+    """The package's type hints hold together with the stub (mypy over every module)."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "python" / "jukistore"  # the sources, as committed
+    r = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", str(package)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Success" in r.stdout

@@ -170,7 +170,7 @@ class Persons(Sequence[Person | None]):
         self.seqs = seqs
         self.offsets = offsets
         self.data = data
-        self._view = memoryview(data)
+        self._view = memoryview(data)  # type: ignore[arg-type]  # numpy arrays are buffers
 
     def __len__(self) -> int:
         return len(self.found)

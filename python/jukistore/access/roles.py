@@ -188,6 +188,7 @@ class RoleRegistry:
     def _record(self, action: str, operator_id: str, role: str, by: "Operator", note: str) -> Grant:
         e = self.journal.append({"action": action, "operator": operator_id, "role": role,
                                  "by": by.operator_id, "terminal": by.terminal_id, "note": note})
+        assert e is not None  # a synchronous append returns the entry it wrote
         self.journal.checkpoint()  # grants are rare and decisive: seal each at once
         self._seen = None
         self._checked = -1.0

@@ -129,7 +129,7 @@ def _explain_array(kind: str, arr: npt.NDArray[np.generic]) -> npt.NDArray[np.ui
     if dt.kind == "u":
         return _core.explain_u64(kind, np.ascontiguousarray(arr, dtype=np.uint64))
     if dt.kind == "i":
-        neg = arr < 0
+        neg = np.less(arr, 0)
         out = _core.explain_u64(kind, np.ascontiguousarray(np.where(neg, 0, arr), dtype=np.uint64))
         out[neg] = FORMAT
         return out
@@ -143,8 +143,8 @@ def _explain_array(kind: str, arr: npt.NDArray[np.generic]) -> npt.NDArray[np.ui
         width = dt.itemsize // 4
         if width == 0:
             return np.full(len(arr), LENGTH, dtype=np.uint8)
-        data = np.ascontiguousarray(arr, dtype=f"U{width}").view(np.uint32).reshape(-1)  # native byte order
-        return _core.explain_ucs4(kind, data, width)
+        ucs4: npt.NDArray[np.uint32] = np.ascontiguousarray(arr, dtype=f"U{width}").view(np.uint32).reshape(-1)  # native order
+        return _core.explain_ucs4(kind, ucs4, width)
     if dt.kind == "O":
         return _core.explain_list(kind, arr.tolist())
     raise TypeError(f"unsupported array dtype {dt}; use uint64, int64, S or U")

@@ -15,6 +15,7 @@ given to two persons).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,7 +41,7 @@ class Batch:
     code: EventCode
     persons: npt.NDArray[np.uint64]
     dates: npt.NDArray[np.bytes_]
-    changes: dict[int, list[str]] = field(default_factory=dict)
+    changes: dict[int | str, str | Sequence[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.persons)
@@ -79,6 +80,7 @@ def plan_years(resident: npt.ArrayLike, starts: list[str | _dt.date], seed: int 
             pids = np.sort(rng.choice(pool, k, replace=False)).astype(np.uint64)
             d = _dates(rng, first, k)
             tag = f"{first.year}{int(code):02d}"
+            changes: dict[int | str, str | Sequence[str]]
             if code == E.転居:
                 changes = {8: [f"東京都墨田区押上{tag}-{i % 999 + 1}番{i % 9 + 1}号" for i in range(k)]}
             elif code == E.世帯変更:
