@@ -99,15 +99,32 @@ def name_key(kana: str) -> str:
     return text.search_key(kana)
 
 
-class Person:
+class LazyRecord:
+    """A master record kept as its stored bytes until first asked for: a lookup that only needs
+    ids, numbers or state never pays for decoding 84 fields. Base of :class:`Person` and of
+    history's ``Version``."""
+
+    __slots__ = ("_payload", "_record")
+
+    _payload: bytes | memoryview | None
+    _record: JuminKihon | None
+
+    @property
+    def record(self) -> JuminKihon:
+        if self._record is None:
+            self._record = _decoder.decode(self._payload)  # type: ignore[arg-type]
+            self._payload = None
+        return self._record
+
+
+class Person(LazyRecord):
     """One person as found: the internal id, the current master record and its state.
 
     ``superseded`` is true when the person was found through a number they no longer use. The
-    record is decoded from its stored bytes on first access, so a lookup that only needs the id or
-    the state never pays for decoding 84 fields.
+    record is decoded from its stored bytes on first access (:class:`LazyRecord`).
     """
 
-    __slots__ = ("person_id", "seq", "removed", "superseded", "_payload", "_record")
+    __slots__ = ("person_id", "seq", "removed", "superseded")
 
     def __init__(self, person_id: int, payload: bytes | memoryview | None, seq: int, removed: bool,
                  superseded: bool = False, record: JuminKihon | None = None):
@@ -117,13 +134,6 @@ class Person:
         self.superseded = superseded
         self._payload = payload
         self._record = record
-
-    @property
-    def record(self) -> JuminKihon:
-        if self._record is None:
-            self._record = _decoder.decode(self._payload)  # type: ignore[arg-type]
-            self._payload = None
-        return self._record
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Person):

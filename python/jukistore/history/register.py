@@ -58,6 +58,7 @@ from jukistore.records import JuminKihon
 from jukistore.store import (
     NO_MYNUMBER,
     SEX_CODES,
+    LazyRecord,
     Operator,
     Person,
     Store,
@@ -173,15 +174,14 @@ def _event(code: int) -> EventCode | int:
         return code
 
 
-class Version:
+class Version(LazyRecord):
     """One stored version of a person: the record and when it was valid and recorded.
 
     ``valid_from`` is its 異動年月日 and ``notified`` its 届出年月日 (``YYYYMMDD``, ``00`` unknown);
-    ``seq`` its 更新順番号. The record is decoded on first access.
+    ``seq`` its 更新順番号. The record is decoded on first access (:class:`~jukistore.store.LazyRecord`).
     """
 
-    __slots__ = ("person_id", "seq", "valid_from", "notified", "event", "flags", "code", "mynumber",
-                 "_payload", "_record")
+    __slots__ = ("person_id", "seq", "valid_from", "notified", "event", "flags", "code", "mynumber")
 
     def __init__(self, t: tuple[Any, ...]):
         pid, seq, vf, nt, ev, fl, code, mn, payload = t
@@ -204,13 +204,6 @@ class Version:
     def prohibited(self) -> bool:
         """更新禁止フラグ (identity file item 31)."""
         return bool(self.flags & FLAG_PROHIBITED)
-
-    @property
-    def record(self) -> JuminKihon:
-        if self._record is None:
-            self._record = _decoder.decode(self._payload)  # type: ignore[arg-type]
-            self._payload = None
-        return self._record
 
     def notification(self, layout: str = "seigo") -> dict[str, str]:
         """The projection of this version (by default the 8 items sent to the prefecture)."""
