@@ -198,6 +198,7 @@ class Demo:
         """The store against a copy with planted differences: the report must be exactly the truth."""
         from jukistore import fileio
         from jukistore.reconcile import Side, plan, planted, reconcile
+        from jukistore.reconcile.sides import fixed_array
 
         bar = Progress("reconcile", 4)  # phases: export, plant, write the copy, compare
         t0 = time.perf_counter()
@@ -206,9 +207,7 @@ class Demo:
         rows = np.arange(side.rows, dtype=np.uint32)
         base = {}
         for item, name in enumerate(p.layout.fields):
-            off, data = side.field_bytes(item, rows)
-            raw = data.tobytes()
-            base[name] = np.array([raw[int(a):int(b)] for a, b in zip(off[:-1], off[1:])])
+            base[name] = fixed_array(*side.field_bytes(item, rows))
         bar.update(1)
         k = max(1, side.rows // 10_000)
         counts = planted.Counts(different=10 * k, only_left=3 * k, only_right=3 * k, duplicate_right=k,

@@ -409,6 +409,14 @@ def _field_tuple(col: tuple[Any, ...]) -> tuple[Any, ...]:
     return ("fixed", arr.view(np.uint8).reshape(-1), w, w, 0)
 
 
+def fixed_array(offsets: npt.NDArray[np.uint64], data: npt.NDArray[np.uint8]) -> npt.NDArray[np.bytes_]:
+    """Arrow-like values (``offsets``, ``data``, as :meth:`Side.field_bytes` gives them) as a
+    numpy ``S`` array, one element per value."""
+    raw = data.tobytes()
+    s = np.array([raw[int(a):int(b)] for a, b in zip(offsets[:-1], offsets[1:])], dtype="S")
+    return s if s.dtype.itemsize else s.astype("S1")
+
+
 def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], tuple[Any, ...]]:
     """住民票コード as (integers, status, bytes column): integers as given, or parsed from text."""
     arr = None if isinstance(v, tuple) else np.asarray(v)
@@ -420,10 +428,7 @@ def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.
         return keys, status, ("fixed", np.asarray(arr.astype(str), dtype="S"))
     col = _bytes_column("key", v, n)
     if col[0] == "var":
-        offsets, data = col[1], col[2]
-        raw = data.tobytes()
-        s = np.array([raw[int(a):int(b)] for a, b in zip(offsets[:-1], offsets[1:])], dtype="S")
-        col = ("fixed", s if s.dtype.itemsize else s.astype("S1"))
+        col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
     w = s.dtype.itemsize
     status = _core.explain_bytes("juminhyo", np.ascontiguousarray(s).view(np.uint8).reshape(-1), w) if n else \
@@ -449,10 +454,7 @@ def _mynumber_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any,
         return out, ("fixed", text)
     col = _bytes_column("mynumber", v, n)
     if col[0] == "var":
-        offsets, data = col[1], col[2]
-        raw = data.tobytes()
-        s = np.array([raw[int(a):int(b)] for a, b in zip(offsets[:-1], offsets[1:])], dtype="S")
-        col = ("fixed", s if s.dtype.itemsize else s.astype("S1"))
+        col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
     w = s.dtype.itemsize
     out = np.full(n, MYNUMBER_BAD, dtype=np.uint64)
