@@ -88,6 +88,18 @@ def handle(err: RecordFormatError, errors: str, error_list: list[RecordFormatErr
     error_list.append(err)
 
 
+def passes(check: Callable[[list[str], int], None], vals: list[str], row: int, errors: str,
+           error_list: list[RecordFormatError] | None) -> bool:
+    """Whether row ``row``'s values pass ``check`` (a :class:`~jukistore.fileio.values.RowChecker`);
+    a failure is raised or collected by :func:`handle`, and the reader skips the row."""
+    try:
+        check(vals, row)
+    except RecordFormatError as e:
+        handle(e, errors, error_list)
+        return False
+    return True
+
+
 def check_errors_mode(errors: str, error_list: list[RecordFormatError] | None) -> None:
     if errors not in ("raise", "collect"):
         raise ValueError(f'errors must be "raise" or "collect", not {errors!r}')

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
-from jukistore.fileio.base import (PathLike, atomic_file, check_errors_mode, handle, layout_of, record_factory,
+from jukistore.fileio.base import (PathLike, atomic_file, check_errors_mode, handle, layout_of, passes, record_factory,
                                    values_getter)
 from jukistore.fileio.problems import (ColumnCountError, Errors, HeaderError, RecordFormatError, Substitution,
                                        UndecodableBytes, WriteReport)
@@ -112,9 +112,5 @@ def iter_csv(path: PathLike, layout: str | Layout, *, encoding: str = "utf-8", e
                 field = next(i.field for i, v in zip(lay.items, vals) if _ESCAPED.search(v))
                 handle(UndecodableBytes(no, field, f"bytes not valid {enc}"), errors, error_list)
                 continue
-            try:
-                check(vals, no)
-            except RecordFormatError as e:
-                handle(e, errors, error_list)
-                continue
-            yield make(vals)
+            if passes(check, vals, no, errors, error_list):
+                yield make(vals)

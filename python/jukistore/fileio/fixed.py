@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from jukistore.fileio.base import (PathLike, atomic_file, check_errors_mode, check_newline, handle, layout_of,
+from jukistore.fileio.base import (PathLike, atomic_file, check_errors_mode, check_newline, handle, layout_of, passes,
                                    record_factory, values_getter)
 from jukistore.fileio.problems import (Errors, RecordFormatError, RowLengthError, Substitution, UndecodableBytes,
                                        ValueTooLong, WriteReport)
@@ -103,12 +103,8 @@ def iter_fixed(path: PathLike, layout: str | Layout, *, encoding: str = "utf-8",
             field = next(i.field for i, p in zip(lay.items, parts) if not _decodes(p, enc))
             handle(UndecodableBytes(no, field, f"bytes not valid {enc}"), errors, error_list)
             continue
-        try:
-            check(vals, no)
-        except RecordFormatError as e:
-            handle(e, errors, error_list)
-            continue
-        yield make(vals)
+        if passes(check, vals, no, errors, error_list):
+            yield make(vals)
 
 
 def _decodes(b: bytes, enc: str) -> bool:
