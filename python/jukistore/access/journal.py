@@ -608,7 +608,6 @@ class Journal:
         is written, then the file is removed: verification of what remains continues from the
         retired segment's checkpoint. Returns the segment names deleted.
         """
-        cutoff = f"{before.year:04d}{before.month:02d}{SEGMENT_SUFFIX}"
         self.flush()
         if not self.dir.exists():
             return []
@@ -616,11 +615,8 @@ class Journal:
         gone: list[str] = []
         try:
             self._catch_up()
-            segs = self._segments()
             finals = {cp["segment"] for cp in self._checkpoint_lines() if cp.get("kind") == "checkpoint" and cp.get("final")}
-            for seg in segs[:-1]:
-                if seg >= cutoff:
-                    break
+            for seg in self.retirable(before):
                 if seg not in finals:  # closed before final checkpoints were kept: seal it now
                     last = self._tail_of(seg)
                     if last is not None:
@@ -634,6 +630,12 @@ class Journal:
         finally:
             self._unlock(lock)
         return gone
+
+    def retirable(self, before: _dt.date) -> list[str]:
+        """The segments :meth:`retire` would delete: whole months ended before ``before``, never
+        the newest segment."""
+        cutoff = f"{before.year:04d}{before.month:02d}{SEGMENT_SUFFIX}"
+        return [seg for seg in self._segments()[:-1] if seg < cutoff]
 
     def _tail_of(self, seg: str) -> tuple[int, str, int] | None:
         last = None

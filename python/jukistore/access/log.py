@@ -203,13 +203,10 @@ class JournalRetirement:
         self.journal = journal
 
     def _due(self, before: _dt.date) -> dict[str, int]:
-        cutoff = f"{before.year:04d}{before.month:02d}"
+        """Entries of each segment the journal would retire."""
         self.journal.flush()
-        segs = self.journal._segments()[:-1]  # never the newest
         out = {}
-        for seg in segs:
-            if seg[:6] >= cutoff:
-                break
+        for seg in self.journal.retirable(before):
             with open(self.journal.dir / seg, "rb") as f:
                 out[seg] = sum(1 for _ in f)
         return out
