@@ -23,9 +23,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +32,7 @@ import pytest
 from jukistore import synth
 from jukistore.history import item_fields
 from jukistore.store import Operator, Store
+from bench_store import best_of
 from sizes import size
 
 N = size("ACCESS_N")
@@ -71,15 +71,6 @@ def unlogged(store: Store) -> Store:
     return Unlogged(store._native, store.clock, audit=store.audit, operator=store.operator, purpose=store.purpose)
 
 
-def best_of(fn: Callable[[], Any], rounds: int = 7) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def run(n: int = N, keys: int = KEYS) -> dict[str, float]:
     """Seconds per call (best of several rounds) of each read, logged and unlogged."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,9 +81,9 @@ def run(n: int = N, keys: int = KEYS) -> dict[str, float]:
         res: dict[str, float] = {}
         for _ in range(3):  # alternate, so that a busy moment of the machine hits both
             for label, s in (("unlogged", base), ("logged", store)):
-                t = best_of(lambda: s.get_many(ask))
+                t = best_of(lambda: s.get_many(ask), 7)
                 res[f"get_many {label}"] = min(res.get(f"get_many {label}", t), t)
-                t = best_of(lambda: [s.search(name_kana=k, birth_date=b) for k, b in qs]) / len(qs)
+                t = best_of(lambda: [s.search(name_kana=k, birth_date=b) for k, b in qs], 7) / len(qs)
                 res[f"search {label}"] = min(res.get(f"search {label}", t), t)
         reports = store.audit.verify()
         assert all(r.ok for r in reports.values())
