@@ -279,11 +279,10 @@ class Journal:
         when ``flush_every`` are waiting, ``flush_after`` seconds after the first, at the next
         synchronous append, on :meth:`flush`, :meth:`close` and at interpreter exit; returns None.
 
-        ``group`` (buffered entries only) lets consecutive entries of one kind become one: when
-        the last buffered entry has the same group, this body's ``persons`` (an inline list) and
-        ``n`` are added to it, ``calls`` counts the calls it covers and ``last_at`` is the time of
-        the latest (microseconds). A run of single reads by one operator for one purpose then
-        costs one entry, as a batch read does, and still names every person read.
+        ``group`` (buffered entries only) marks the entry as one that later entries of the same
+        group may join through :meth:`merge` while it waits in the buffer: a run of single reads
+        by one operator for one purpose then costs one entry, as a batch read does, and still
+        names every person read. Callers try :meth:`merge` first and append when it fails.
         """
         if at is not None:
             t = _us(at)
@@ -291,8 +290,6 @@ class Journal:
             t = time.time_ns() // 1000
         else:
             t = _us(self.clock())
-        if group is not None and not sync and self.merge(group, body["persons"]):
-            return None
         with self._tlock:
             self._last_group = group if not sync else None
             self._buffer.append((t, body))
@@ -307,8 +304,9 @@ class Journal:
         return None
 
     def merge(self, group: Any, persons: list[int]) -> bool:
-        """Add ``persons`` to the last buffered entry if its group is ``group`` (see :meth:`append`);
-        False when there is no such entry or it is full. Lets a caller skip building a body."""
+        """Add ``persons`` to the last buffered entry if its group is ``group`` (see :meth:`append`):
+        its ``n`` grows, ``calls`` counts the calls it covers and ``last_at`` is the time of the
+        latest (microseconds). False when there is no such entry or it is full: then append."""
         with self._tlock:
             if group != self._last_group or not self._buffer:
                 return False
