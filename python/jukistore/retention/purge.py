@@ -176,23 +176,21 @@ def _needles(native: _core.NativeStore, pids: npt.NDArray[np.uint64]) -> tuple[l
         for v, dup in zip(arr.tolist(), shared):
             if not dup:
                 out.add(_LEAF_HEADER + int(v).to_bytes(8, sys.byteorder))
-    # The person entry and every version hold the current pair side by side (entry.rs).
-    for pid in pids.tolist():
-        t = native.get("person_id", pid)
-        if t is not None:
-            out.add(int(t[4]).to_bytes(8, "little") + int(NO_MYNUMBER if t[5] is None else t[5]).to_bytes(8, "little"))
-    numbers = len(out)
-    f = _key_fields()
+    # The person entry and every version hold the current pair side by side (entry.rs); the
+    # same read gives the record whose names are sampled.
     sampled = 0
-    names: set[bytes] = set()
     people: list[JuminKihon] = []
     for pid in pids.tolist():
         t = native.get("person_id", pid)
         if t is None:
             continue
+        out.add(int(t[4]).to_bytes(8, "little") + int(NO_MYNUMBER if t[5] is None else t[5]).to_bytes(8, "little"))
         sampled += 1
         if len(people) < NAME_SAMPLES:
             people.append(_decoder.decode(t[6]))
+    numbers = len(out)
+    f = _key_fields()
+    names: set[bytes] = set()
     # A name a namesake outside the purge also holds proves nothing: their record keeps it.
     keys = [name_key(getattr(rec, f["kana"])) for rec in people]
     shared = native.name_keys_shared([k.encode() for k in keys], pids) if people else []
