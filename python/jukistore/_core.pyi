@@ -5,7 +5,7 @@ codes: 0 ok, 1 length, 2 format, 3 checksum.
 """
 
 from os import PathLike
-from typing import final
+from typing import Any, Callable, ClassVar, final
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,8 @@ __all__ = [
     "NativeSide",
     "NativeStore",
     "PARALLEL_MIN",
+    "Person",
+    "Tally",
     "__version__",
     "check_digit",
     "explain_bytes",
@@ -23,6 +25,7 @@ __all__ = [
     "explain_ucs4",
     "generate",
     "reconcile",
+    "register_person_support",
     "reconcile_codes",
     "scan_files",
 ]
@@ -63,6 +66,42 @@ def scan_files(paths: list[str | PathLike[str]], needles: list[bytes]) -> npt.ND
     """Occurrences of each needle (at least 8 bytes) in the files, summed over the files."""
 
 @final
+class Person:
+    """One person as found: ids, state and the master record, decoded on first access."""
+
+    def __new__(
+        cls, person_id: int, payload: bytes | memoryview | None, seq: int, removed: bool,
+        superseded: bool = False, record: Any = None,
+    ) -> Person: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def removed(self) -> bool: ...
+    @property
+    def superseded(self) -> bool: ...
+    @property
+    def record(self) -> Any:
+        """The ``JuminKihon`` (typed in ``jukistore.store``, which registers its decoder)."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+def register_person_support(decode: Callable[[Any], Any], numbers: Callable[[Any], tuple[str, str]]) -> None:
+    """The record decoder and the (code, mynumber) of a record, for ``Person.record`` and ``repr``."""
+
+@final
+class Tally:
+    """The persons, calls and last call time of an open access-log entry (a run of gets)."""
+
+    def __new__(cls, persons: list[int], at_us: int, limit: int) -> Tally: ...
+    def add(self, persons: list[int], at_us: int) -> bool:
+        """One more call; False when closed or over the limit."""
+    def close(self) -> tuple[list[int], int, int]:
+        """Close it: (persons, calls, last call in microseconds)."""
+
+@final
 class NativeStore:
     """An open LMDB store; one handle per directory per process."""
 
@@ -98,6 +137,8 @@ class NativeStore:
         """One batch in one transaction: (first_person_id, first_seq, count, lenient_rows)."""
     def get(self, how: str, key: int) -> _Found | None:
         """(person_id, superseded, flags, seq, code, mynumber, payload) by code/mynumber/person_id."""
+    def person(self, how: str, key: int, tally: Tally | None = None) -> tuple[Person | None, bool]:
+        """(the person or None, whether ``tally`` took the call)."""
     def get_many(
         self, how: str, keys: npt.NDArray[np.uint64]
     ) -> tuple[

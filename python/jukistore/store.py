@@ -101,8 +101,8 @@ def name_key(kana: str) -> str:
 
 class LazyRecord:
     """A master record kept as its stored bytes until first asked for: a lookup that only needs
-    ids, numbers or state never pays for decoding 84 fields. Base of :class:`Person` and of
-    history's ``Version``."""
+    ids, numbers or state never pays for decoding 84 fields. Base of history's ``Version``
+    (:class:`Person`, made per single lookup, does the same natively)."""
 
     __slots__ = ("_payload", "_record")
 
@@ -117,44 +117,24 @@ class LazyRecord:
         return self._record
 
 
-class Person(LazyRecord):
-    """One person as found: the internal id, the current master record and its state.
-
-    ``superseded`` is true when the person was found through a number they no longer use. The
-    record is decoded from its stored bytes on first access (:class:`LazyRecord`).
-    """
-
-    __slots__ = ("person_id", "seq", "removed", "superseded")
-
-    def __init__(self, person_id: int, payload: bytes | memoryview | None, seq: int, removed: bool,
-                 superseded: bool = False, record: JuminKihon | None = None):
-        self.person_id = person_id
-        self.seq = seq
-        self.removed = removed
-        self.superseded = superseded
-        self._payload = payload
-        self._record = record
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Person):
-            return NotImplemented
-        return (self.person_id, self.seq, self.removed, self.superseded, self.record) == (
-            other.person_id, other.seq, other.removed, other.superseded, other.record)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        f = _key_fields()
-        code = getattr(self.record, f["code"])
-        mn = getattr(self.record, f["mynumber"])
-        return (
-            f"Person(person_id={self.person_id}, code={mask(code)}, mynumber={mask(mn)}, "
-            f"seq={self.seq}, removed={self.removed}, superseded={self.superseded})"
-        )
+#: One person as found: the internal id (``person_id``), the current master record (``record``,
+#: decoded from its stored bytes on first access), ``seq`` (更新順番号), ``removed``, and
+#: ``superseded`` (true when found through a number the person no longer uses). Native
+#: (``jukistore._core.Person``): a single lookup builds one object, not a tuple and a Python one.
+Person = _core.Person
 
 
 _decoder = msgspec.msgpack.Decoder(JuminKihon)
 _encoder = msgspec.msgpack.Encoder()
+
+
+def _numbers(record: JuminKihon) -> tuple[str, str]:
+    """A record's 住民票コード and 個人番号 (for a person's masked ``repr``)."""
+    f = _key_fields()
+    return getattr(record, f["code"]), getattr(record, f["mynumber"])
+
+
+_core.register_person_support(_decoder.decode, _numbers)
 
 
 def _person(t: tuple) -> Person:  # type: ignore[type-arg]
@@ -304,6 +284,10 @@ class Store:
             raise QueryError("a store bound to an operator needs a purpose (利用目的), e.g. purpose=\"転入届の審査\"")
         self.operator = operator
         self.purpose = purpose
+        # The access-log group of a single get by each key kind (what Audit.accessed would build
+        # per call): a run of gets by one bound operator then joins one entry at a list append.
+        self._get_groups = {} if operator is None or purpose is None else {
+            how: self.audit.group(operator, purpose, "get", by=how) for how in ("code", "mynumber", "person_id")}
 
     @classmethod
     def create(cls, path: str | Path, municipality_code: str, *, administrator: Operator,
@@ -474,6 +458,9 @@ class Store:
 
         An old (superseded) number still finds its person, with ``superseded=True``.
         """
+        # The hot path of a service answering one lookup at a time: checked and logged like every
+        # read. In the common case (a bound operator holding the right, the log entry of the
+        # previous get still open) the native lookup adds the person to that entry itself.
         if mynumber is None and person_id is None and code is not None:
             how, value = "code", code
         elif code is None and person_id is None and mynumber is not None:
@@ -482,11 +469,19 @@ class Store:
             how, value = "person_id", person_id
         else:
             raise QueryError("get() takes exactly one of code, mynumber, person_id")
-        self._authorize("read", "get")
+        operator, audit = self.operator, self.audit
+        if operator is None or not audit.roles.has_right(operator.operator_id, "read"):
+            operator = self._authorize("read", "get")  # logs the refusal and raises
         key = value if type(value) is int and 0 <= value < 2**64 else _key_int(value, how)
-        t = None if key is None else self._native.get(how, key)
-        self._logged("get", [] if t is None else [t[0]], by=how)
-        return None if t is None else _person(t)
+        if key is None:
+            self._logged("get", [], by=how)
+            return None
+        mine = self._get_groups[how]
+        group, tally = audit.access.native_open
+        p, logged = self._native.person(how, key, tally if group is mine else None)
+        if not logged:
+            audit.accessed_in(mine, operator, self.purpose or "", "get", [] if p is None else [p.person_id], by=how)
+        return p
 
     def get_many(self, keys: npt.ArrayLike, *, by: str = "code") -> Persons:
         """Many persons at once from one snapshot; ``keys`` a numpy uint64 array (or sequence).

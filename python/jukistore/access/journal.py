@@ -62,6 +62,7 @@ from typing import Any, Callable, Iterator
 
 import msgspec
 
+from jukistore import _core
 from jukistore.errors import StoreCorrupt
 
 #: Environment variable naming the file of the checkpoint key (overrides the store's default).
@@ -235,8 +236,13 @@ class Journal:
         self.flush_every = flush_every
         self.flush_after = flush_after
         self._buffer: list[tuple[int, dict[str, Any]]] = []
-        #: The group of the last buffered entry, when it may absorb the next one (see append).
-        self._last_group: Any = None
+        #: (group, tally) of the last buffered entry while later calls of its group may join it
+        #: (see append); (None, None) otherwise.
+        self._open: tuple[Any, _core.Tally | None] = (None, None)
+        #: The same pair for native lookups, which add to a tally at the system time (so only
+        #: with the default clock); read without the lock: a closed tally refuses.
+        self.native_open: tuple[Any, _core.Tally | None] = (None, None)
+        self._open_body: dict[str, Any] | None = None
         self._default_clock = clock is None
         self._month: tuple[int, int, str] = (0, 0, "")
         self._flusher: threading.Thread | None = None
@@ -291,7 +297,12 @@ class Journal:
         else:
             t = _us(self.clock())
         with self._tlock:
-            self._last_group = group if not sync else None
+            self._close_open()
+            if group is not None and not sync:
+                tally = _core.Tally(list(body["persons"]), t, MERGE_PERSONS)
+                self._open, self._open_body = (group, tally), body
+                if self._default_clock:
+                    self.native_open = self._open
             self._buffer.append((t, body))
             if sync or len(self._buffer) >= self.flush_every:
                 written = self._flush_locked(want=sync)
@@ -306,21 +317,30 @@ class Journal:
     def merge(self, group: Any, persons: list[int]) -> bool:
         """Add ``persons`` to the last buffered entry if its group is ``group`` (see :meth:`append`):
         its ``n`` grows, ``calls`` counts the calls it covers and ``last_at`` is the time of the
-        latest (microseconds). False when there is no such entry or it is full: then append."""
+        latest (microseconds). False when there is no such entry or it is full: then append.
+
+        The entry's persons are gathered in a native tally (:class:`jukistore._core.Tally`),
+        which a native single lookup adds to directly (``Store.get``), and written into the entry
+        when it is closed: when the buffer is written or another entry follows."""
         with self._tlock:
-            if group != self._last_group or not self._buffer:
+            g, tally = self._open
+            if tally is None or group != g:
                 return False
-            last = self._buffer[-1][1]
-            if len(last["persons"]) + len(persons) > MERGE_PERSONS:
-                return False
-            if "calls" not in last:
-                last["persons"] = list(last["persons"])  # the caller's list is theirs
-                last["calls"] = 1
-            last["persons"].extend(persons)
-            last["n"] += len(persons)
-            last["calls"] += 1
-            last["last_at"] = time.time_ns() // 1000 if self._default_clock else _us(self.clock())
-            return True
+            return tally.add(persons, time.time_ns() // 1000 if self._default_clock else _us(self.clock()))
+
+    def _close_open(self) -> None:
+        """Close the open entry's tally and write what it gathered into the entry (lock held)."""
+        _, tally = self._open
+        if tally is None:
+            return
+        self._open = self.native_open = (None, None)
+        persons, calls, last_us = tally.close()
+        body, self._open_body = self._open_body, None
+        if calls > 1 and body is not None:
+            body["persons"] = persons
+            body["n"] = len(persons)
+            body["calls"] = calls
+            body["last_at"] = last_us
 
     def __del__(self) -> None:
         try:
@@ -343,8 +363,8 @@ class Journal:
         """Write the buffer; with ``want`` return the entries written."""
         if not self._buffer:
             return []
+        self._close_open()
         batch, self._buffer = self._buffer, []
-        self._last_group = None
         out: list[Entry] = []
         pending: list[bytes] = []
         lock = self._lock()

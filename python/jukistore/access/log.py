@@ -129,9 +129,15 @@ class Audit:
 
         Group commit: the entry is buffered and written with others within ``flush_after``
         seconds (see :meth:`Journal.append`); refusals and provision records are written at once."""
-        group = None
+        self.accessed_in(None, operator, purpose, act, persons, **detail)
+
+    def accessed_in(self, group: tuple[Any, ...] | None, operator: "Operator", purpose: str, act: str,
+                    persons: npt.ArrayLike | None, **detail: Any) -> None:
+        """:meth:`accessed` with the call's :meth:`group` given by a caller that keeps it
+        (``Store.get`` compares the open entry's group with its own by identity)."""
         if type(persons) is list and len(persons) <= INLINE_PERSONS:
-            group = (operator.operator_id, operator.terminal_id, purpose, act, *detail.items())
+            if group is None:
+                group = self.group(operator, purpose, act, **detail)
             if self.access.merge(group, persons):  # one more call of the entry being built
                 return
         body: dict[str, Any] = {"op": operator.operator_id, "term": operator.terminal_id, "purpose": purpose,
@@ -144,6 +150,10 @@ class Audit:
         else:
             body.update(pack_persons(persons))
         self.access.append(body, sync=False, group=group)
+
+    def group(self, operator: "Operator", purpose: str, act: str, **detail: Any) -> tuple[Any, ...]:
+        """The key under which consecutive reads share one entry (see :meth:`accessed`)."""
+        return (operator.operator_id, operator.terminal_id, purpose, act, *detail.items())
 
     def provided(self, operator: "Operator", recipient: str, legal_basis: str, projection: str,
                  fields: list[str], persons: npt.ArrayLike, approved_by: "Operator | None", purpose: str) -> Entry:

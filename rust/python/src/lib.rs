@@ -10,6 +10,8 @@ use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
+mod person;
+mod tally;
 mod reconcile;
 mod store;
 
@@ -171,6 +173,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(scan_files, m)?)?;
     m.add_class::<store::NativeStore>()?;
+    m.add_class::<person::Person>()?;
+    m.add_class::<tally::Tally>()?;
+    m.add_function(wrap_pyfunction!(person::register_person_support, m)?)?;
     m.add_class::<reconcile::NativeSide>()?;
     m.add_function(wrap_pyfunction!(reconcile::reconcile, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile::reconcile_codes, m)?)?;

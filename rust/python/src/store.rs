@@ -8,6 +8,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+use crate::person::Person;
+use crate::tally::Tally;
 use jukistore_core::store::{
     entry::NO_MYNUMBER, mask, Change, Erased, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
     Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
@@ -329,6 +331,17 @@ impl NativeStore {
             PyArray1::from_vec(py, r.offsets),
             PyArray1::from_vec(py, r.data),
         ))
+    }
+
+    /// The single lookup of `Store.get`: (the `Person` by code/mynumber/person_id or None,
+    /// whether `tally` took the call for the access log). The GIL is kept: the lookup is shorter
+    /// than releasing and taking it back.
+    #[pyo3(signature = (how, key, tally=None))]
+    fn person(&self, py: Python<'_>, how: &str, key: u64, tally: Option<&Tally>) -> PyResult<(Option<Person>, bool)> {
+        let how = lookup(how)?;
+        let found = self.inner.get(how, key).map_err(|e| to_py(py, e))?;
+        let taken = tally.is_some_and(|t| t.add_now(found.as_ref().map(|f| f.person_id)));
+        Ok((found.map(Person::found), taken))
     }
 
     /// 4情報 search; a list of tuples as `get` returns.

@@ -179,6 +179,8 @@ pub struct Store {
     path: PathBuf,
     readonly: bool,
     pid: u32,
+    /// The process's fork count when opened ([`forks`]): a different count means a forked child.
+    forks_at_open: u32,
     resize: RwLock<()>,
     /// Serialises writers of this process (LMDB would too, but holding our resize guard while
     /// waiting on LMDB's writer lock could stall growth).
@@ -188,6 +190,24 @@ pub struct Store {
     exclusive: bool,
     /// Set once this handle's data file was replaced ([`Store::swap_in`]): it must not be used.
     closed: std::sync::atomic::AtomicBool,
+}
+
+static FORKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn forked_child() {
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many times this process's image was forked since it first opened a store, counted by an
+/// `atfork` handler: every call checks it (a handle inherited across fork must not be used), and
+/// reading an atomic costs nothing where asking the kernel for the process id is a system call.
+fn forks() -> u32 {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic (async-signal-safe).
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+    });
+    FORKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The name of the lock file every handle holds a lock on.
@@ -327,6 +347,7 @@ impl Store {
             path: canon.clone(),
             readonly: opts.readonly && !creating,
             pid,
+            forks_at_open: forks(),
             resize: RwLock::new(()),
             writer: Mutex::new(()),
             _lock: lock,
@@ -346,7 +367,7 @@ impl Store {
     }
 
     fn check_process(&self) -> Result<()> {
-        if std::process::id() != self.pid {
+        if forks() != self.forks_at_open {
             return Err(StoreError::Forked);
         }
         if self.closed.load(std::sync::atomic::Ordering::Acquire) {

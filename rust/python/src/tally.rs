@@ -1,0 +1,70 @@
+//! `jukistore._core.Tally`: the open access-log entry of a run of single lookups.
+//!
+//! The access log writes one entry for a run of single reads by one operator for one purpose
+//! (`jukistore.access.journal.Journal.merge`). Kept in Python, adding a person to that entry cost
+//! as much as the lookup itself; kept here, the lookup adds the person it found in the same native
+//! call (`NativeStore.person(..., tally)`). The journal closes the tally when the entry is written
+//! or another entry follows it; a lookup the tally refuses (closed, or full) is logged the slow
+//! way, so no read goes unrecorded and none is recorded twice.
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+
+struct State {
+    open: bool,
+    persons: Vec<u64>,
+    calls: u64,
+    last_us: u64,
+}
+
+/// The persons, calls and time of the latest call of an open access-log entry.
+#[pyclass(module = "jukistore._core", frozen)]
+pub struct Tally {
+    limit: usize,
+    state: Mutex<State>,
+}
+
+impl Tally {
+    /// Adds one call (with its person, if one was found) at the system time; false when refused.
+    pub fn add_now(&self, person: Option<u64>) -> bool {
+        let mut s = self.state.lock().unwrap();
+        if !s.open || s.persons.len() + usize::from(person.is_some()) > self.limit {
+            return false;
+        }
+        s.persons.extend(person);
+        s.calls += 1;
+        s.last_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        true
+    }
+}
+
+#[pymethods]
+impl Tally {
+    /// A tally opened with the first call's persons at `at_us` (microseconds), holding at most
+    /// `limit` persons.
+    #[new]
+    fn new(persons: Vec<u64>, at_us: u64, limit: usize) -> Tally {
+        Tally { limit, state: Mutex::new(State { open: true, persons, calls: 1, last_us: at_us }) }
+    }
+
+    /// Adds one call's persons at `at_us`; false when the tally is closed or would overflow.
+    fn add(&self, persons: Vec<u64>, at_us: u64) -> bool {
+        let mut s = self.state.lock().unwrap();
+        if !s.open || s.persons.len() + persons.len() > self.limit {
+            return false;
+        }
+        s.persons.extend(persons);
+        s.calls += 1;
+        s.last_us = s.last_us.max(at_us);
+        true
+    }
+
+    /// Closes the tally (it takes no more calls) and returns (persons, calls, last_us).
+    fn close(&self) -> (Vec<u64>, u64, u64) {
+        let mut s = self.state.lock().unwrap();
+        s.open = false;
+        (s.persons.clone(), s.calls, s.last_us)
+    }
+}
