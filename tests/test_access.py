@@ -435,3 +435,44 @@ def test_a_run_of_single_reads_is_one_entry_naming_every_person(world: dict[str,
     for p in got:
         assert new[0].seq in {e.seq for e in search(s.audit, person=p.person_id)}
     assert all(r.ok for r in s.audit.verify().values())
+
+
+def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path) -> None:
+    """Gets from four threads, while the log is written every few entries and runs overflow an
+    entry's limit: every lookup appears in exactly one entry, and calls add up to the lookups."""
+    import threading
+
+    from jukistore.access.journal import MERGE_PERSONS
+
+    reader = new_store(tmp_path / "s")
+    s = reader
+    recs = make_records(60, seed=43)
+    s.load(recs, operator=READER)
+    codes = [getattr(r, F[30]) for r in recs]
+    reader.audit.access.flush_every = 5
+    per_thread = MERGE_PERSONS + 300  # a run longer than one entry holds
+    seen: list[list[int]] = []
+
+    def work(k: int) -> None:
+        ids = []
+        for i in range(per_thread):
+            p = reader.get(code=codes[(i * 7 + k) % len(codes)])
+            assert p is not None
+            ids.append(p.person_id)
+            if i % 97 == k:
+                reader.get(code="99999999999")  # not found: a call naming nobody
+        seen.append(ids)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reader.audit.access.flush()
+    gets = [e.body for e in access_entries(s) if e.body.get("act") == "get" and e.body["op"] == READER.operator_id]
+    logged = sorted(p for b in gets for p in persons_of(b).tolist())
+    assert logged == sorted(p for ids in seen for p in ids)
+    assert all(b["n"] == len(persons_of(b)) <= MERGE_PERSONS for b in gets)
+    misses = sum(1 for k in range(4) for i in range(per_thread) if i % 97 == k)
+    assert sum(b.get("calls", 1) for b in gets) == 4 * per_thread + misses
+    assert all(r.ok for r in s.audit.verify().values())
