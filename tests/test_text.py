@@ -90,6 +90,40 @@ def test_search_key_folds_all_spellings(name: str) -> None:
     assert search_key(normalize_kana(name)) == key
 
 
+#: Any text, weighted towards what keys differently: kana of every kind, marks, half-width
+#: kana, spaces of every kind, NUL, surrogates and astral characters.
+MIXED = st.lists(
+    st.one_of(
+        st.characters(min_codepoint=0x3040, max_codepoint=0x30FF),
+        st.characters(min_codepoint=0xFF61, max_codepoint=0xFF9F),
+        st.characters(min_codepoint=0x31F0, max_codepoint=0x31FF),
+        st.characters(min_codepoint=0x1B100, max_codepoint=0x1B16F),
+        st.sampled_from(list(" \u3000\t\n\x00\x85\u2028\u3099\u309a\u309b\u309c\ud800山")),
+        st.characters(),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(st.lists(MIXED, max_size=20))
+@settings(max_examples=400)
+def test_search_keys_equal_a_call_per_name(names: list[str]) -> None:
+    """The batch form keys exactly as the single one, whatever the names hold."""
+    assert text.search_keys(names) == [search_key(n) for n in names]
+
+
+def test_search_keys_table_path_on_every_changed_character() -> None:
+    """Every character the key changes, alone and between kana, through the table path."""
+    import numpy as np
+
+    table = text._key_table()
+    codes = np.flatnonzero(table != np.arange(len(table), dtype=table.dtype)).tolist()
+    changed = [chr(c) for c in codes if not text._KEY_CONTEXT.match(chr(c))]
+    assert len(changed) > 150  # hiragana, small and voiced kana, spaces
+    names = changed + [f"ア{c}カ" for c in changed]
+    assert text.search_keys(names) == [search_key(n) for n in names]
+
+
 def test_search_key_meets_spelling_variants() -> None:
     variants = ["ジュンペイ", "じゅんぺい", "ｼﾞｭﾝﾍﾟｲ", "シユンヘイ", "シ゛ュンヘ゜イ", " じゅん　ぺい "]
     assert {search_key(v) for v in variants} == {"シユンヘイ"}

@@ -233,10 +233,27 @@ def _ascii_digit_rows(values: list[str], width: int) -> tuple[npt.NDArray[np.str
     return arr, ok
 
 
+def _packed_digits(values: list[str], width: int) -> npt.NDArray[np.uint8] | None:
+    """The values as one (n, width) array of ASCII digit bytes when every one is exactly ``width``
+    ASCII digits (the common case, checked on the joined text); else None."""
+    joined = "".join(values)
+    if len(joined) != width * len(values) or not (joined.isascii() and joined.isdigit()):
+        return None
+    if values and set(map(len, values)) != {width}:
+        return None
+    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(len(values), width)
+
+
+_POWERS = 10 ** np.arange(19, dtype=np.uint64)[::-1]
+
+
 def _digit_column(values: list[str], width: int, offset: int, fieldname: str, label: str,
                   required: bool) -> npt.NDArray[np.uint64]:
     """ASCII-digit text of one width as uint64 (NO_MYNUMBER for empty, when allowed); the first bad
     value is an error naming its row, shown masked."""
+    packed = _packed_digits(values, width)
+    if packed is not None:
+        return (packed - np.uint8(48)).astype(np.uint64) @ _POWERS[-width:]
     arr, ok = _ascii_digit_rows(values, width)
     empty = arr == ""
     bad = ~ok if required else ~(ok | empty)
@@ -252,6 +269,9 @@ def _digit_column(values: list[str], width: int, offset: int, fieldname: str, la
 
 def _date_column(values: list[str], offset: int, fieldname: str) -> npt.NDArray[np.uint8]:
     """Recorded dates as packed 8-byte ASCII (the history index sorts by them); empty is unknown."""
+    packed = _packed_digits(values, 8)
+    if packed is not None:
+        return packed.reshape(-1)
     arr, ok = _ascii_digit_rows([v or "00000000" for v in values], 8)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
@@ -422,7 +442,7 @@ class Store:
                                 field=f["sex"], row=offset + i)
         sexes = np.array(sex_codes, dtype=np.uint8)
         flags = (~np.isin(np.array(col["removed"], dtype=object), ["", "0"])).astype(np.uint8)
-        names = [k.encode() for k in _joined(name_key, col["kana"])]
+        names = [k.encode() for k in text.search_keys(col["kana"])]
         addrs = [k.encode() for k in _joined(address_key, col["address"])]
         births = [b.encode() for b in col["birth"]]
         valid = _date_column(col["change_date"], offset, f["change_date"])

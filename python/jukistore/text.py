@@ -23,6 +23,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "JIS_X_0208",
@@ -150,6 +154,51 @@ def search_key(kana: str) -> str:
     """The key a kana name is indexed and searched by: :func:`seionka` of the normalised kana,
     with spaces removed (so that ヤマダ タロウ and ヤマダタロウ meet)."""
     return seionka(normalize_kana(kana)).replace(" ", "")
+
+
+#: Characters whose search key depends on their neighbours: half-width kana (NFKC joins a letter
+#: and its ﾞﾟ) and voicing marks (joined to the kana before them). Text without them is keyed
+#: one character at a time.
+_KEY_CONTEXT = re.compile("[\uff61-\uff9f\u3099-\u309c]")
+#: Table value of a character the search key drops (spaces).
+_KEY_DROP = 0xFFFFFFFF
+
+
+@lru_cache(maxsize=1)
+def _key_table() -> "np.ndarray":
+    """Every code point's search key as a table: built from :func:`search_key` itself, applied to
+    each character it can change (hiragana, small and voiced kana, white space); others map to
+    themselves."""
+    import numpy as np
+
+    table = np.arange(0x110000, dtype=np.uint32)
+    changed = set(_HIRAGANA_TO_KATAKANA) | set(_SEION) | {c for c in range(0x10000) if chr(c).isspace()}
+    for code in changed:
+        key = search_key(chr(code))
+        assert len(key) <= 1, f"U+{code:04X} keys to {len(key)} characters"  # the tables map 1 → 0 or 1
+        table[code] = ord(key) if key else _KEY_DROP
+    return table
+
+
+def search_keys(names: list[str]) -> list[str]:
+    """:func:`search_key` of many names, equal to a call per name, at a fraction of the cost: the
+    names are keyed together through one table look-up per character (numpy), unless one holds a
+    character whose key depends on its neighbours (:data:`_KEY_CONTEXT`), a NUL or a lone
+    surrogate, when each name goes through :func:`search_key`."""
+    import numpy as np
+
+    joined = "\x00".join(names)
+    if not _KEY_CONTEXT.search(joined):
+        try:
+            codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        except UnicodeEncodeError:
+            codes = None
+        if codes is not None:
+            keyed = _key_table()[codes]
+            out = keyed[keyed != _KEY_DROP].tobytes().decode("utf-32-le").split("\x00")
+            if len(out) == len(names):
+                return out
+    return [search_key(n) for n in names]
 
 
 # --------------------------------------------------------------------------------------------
