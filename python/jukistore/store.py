@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import unicodedata
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -224,6 +225,18 @@ def _joined(fn: Callable[[str], str], values: list[str]) -> list[str]:
     return out if len(out) == len(values) else [fn(v) for v in values]
 
 
+def _batches(records: Iterable[JuminKihon], size: int) -> Iterator[list[JuminKihon]]:
+    """The records in lists of ``size`` (the last one shorter)."""
+    batch: list[JuminKihon] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _ascii_digit_rows(values: list[str], width: int) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.bool_]]:
     """The values as a ``U<width+1>`` array (longer ones cut, still detectably too long) and a mask of
     those that are exactly ``width`` ASCII digits, checked on the code points without a loop."""
@@ -403,28 +416,41 @@ class Store:
         report = LoadReport()
         if not durable:
             self._native.set_sync(False)
+        # Pipelined: while the core writes one batch (without the GIL), this thread prepares the
+        # next one's keys and payloads. Batches still commit one after another, in order, and an
+        # error in a batch is raised only once the batch before it has committed (or failed).
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukistore-load")
+        pending: tuple[Future[tuple[int, int, int, list[int]]], list[JuminKihon], int] | None = None
         try:
-            batch: list[JuminKihon] = []
-            for rec in records:
-                batch.append(rec)
-                if len(batch) >= batch_size:
-                    self._load_batch(batch, report, operator, juminhyo_strict)
-                    if progress:
-                        progress(report.loaded)
-                    batch = []
-            if batch:
-                self._load_batch(batch, report, operator, juminhyo_strict)
-                if progress:
-                    progress(report.loaded)
+            offset = 0
+            for batch in _batches(records, batch_size):
+                try:
+                    write = self._prepare_batch(batch, offset, operator, juminhyo_strict)
+                except RecordError as e:
+                    if pending is not None:
+                        self._committed(pending, report, progress)
+                    e.committed = report.loaded  # type: ignore[attr-defined]
+                    raise
+                if pending is not None:
+                    self._committed(pending, report, progress)
+                pending = (writer.submit(write), batch, offset)
+                offset += len(batch)
+            if pending is not None:
+                self._committed(pending, report, progress)
+                pending = None
         finally:
+            if pending is not None:  # an error left a batch in flight: let it finish first
+                pending[0].exception()
+            writer.shutdown(wait=True)
             if not durable:
                 self._native.set_sync(True)
         return report
 
-    def _load_batch(self, batch: list[JuminKihon], report: LoadReport, op: Operator, strict: bool) -> None:
+    def _prepare_batch(self, batch: list[JuminKihon], offset: int, op: Operator,
+                       strict: bool) -> Callable[[], tuple[int, int, int, list[int]]]:
+        """The core's load of one batch (rows ``offset``…), ready to call; the records are checked
+        here first: a bad one raises :class:`~jukistore.errors.InvalidRecord` naming its row."""
         f = _key_fields()
-        offset = report.loaded
-        n = len(batch)
         for i, rec in enumerate(batch):
             if type(rec) is not JuminKihon:
                 raise InvalidRecord(f"row {offset + i}: expected a JuminKihon record, got {type(rec).__name__}",
@@ -449,11 +475,17 @@ class Store:
         notified = _date_column(col["notified"], offset, f["notified"])
         payloads = list(map(_encoder.encode, batch))
         ts = int(self.clock().timestamp() * 1_000_000)
+        return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
+                       notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict)
+
+    def _committed(self, pending: "tuple[Future[tuple[int, int, int, list[int]]], list[JuminKihon], int]",
+                   report: LoadReport, progress: Callable[[int], None] | None) -> None:
+        """Wait for a batch handed to the core; count it, or raise its error naming the row."""
+        future, batch, offset = pending
         try:
-            first_pid, first_seq, count, lenient = self._native.load(
-                codes, mns, names, births, addrs, sexes, flags, payloads,
-                valid, notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict)
+            first_pid, first_seq, count, lenient = future.result()
         except RecordError as e:
+            f = _key_fields()
             row = offset + (e.row or 0)
             fieldname = f["code"] if e.field == "juminhyo_code" else f["mynumber"] if e.field == "mynumber" else e.field
             value = getattr(batch[e.row or 0], fieldname, "") if fieldname else ""
@@ -469,6 +501,8 @@ class Store:
         report.batches += 1
         report.last_seq = first_seq + count - 1
         report.lenient_rows.extend(offset + r for r in lenient)
+        if progress:
+            progress(report.loaded)
 
     # ---- reads ---------------------------------------------------------------------------
 
