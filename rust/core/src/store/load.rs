@@ -163,11 +163,15 @@ impl Store {
                 d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(pid, seq), &vbuf)?;
                 d.valid.put_with_flags(txn, PutFlags::APPEND, &valid_key(pid, &p.valid_from, seq), &[])?;
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
-                if !p.name_key.is_empty() {
-                    d.idx_name.put(txn, p.name_key, &be(pid))?;
-                }
-                if !p.birth_key.is_empty() {
-                    d.idx_birth.put(txn, p.birth_key, &be(pid))?;
+            }
+            // The search indexes in key order too (rows in order within a key: pids grow).
+            let names: Vec<&[u8]> = persons.iter().map(|p| p.name_key).collect();
+            let births: Vec<&[u8]> = persons.iter().map(|p| p.birth_key).collect();
+            for (db, keys) in [(&d.idx_name, &names), (&d.idx_birth, &births)] {
+                let mut rows: Vec<usize> = (0..keys.len()).filter(|&i| !keys[i].is_empty()).collect();
+                rows.sort_by_key(|&i| keys[i]);
+                for row in rows {
+                    db.put(txn, keys[row], &be(first_pid + row as u64))?;
                 }
             }
             let n = persons.len() as u64;
