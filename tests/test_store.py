@@ -71,6 +71,43 @@ def test_get_many_columns(store):
     assert big.record(20_000 - 1) == recs[-1]
 
 
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory):
+    """A store of 400 persons, one in five without a 個人番号, and the numbers of each."""
+    s = new_store(tmp_path_factory.mktemp("walk") / "s", roles=ROLES)
+    recs = make_records(400, seed=12)
+    f = fields()
+    recs = [with_field(r, 81, "") if i % 5 == 0 else r for i, r in enumerate(recs)]
+    s.load(recs, operator=OP)
+    codes = [int(getattr(r, f[30])) for r in recs]
+    mns = [int(getattr(r, f[81])) for r in recs if getattr(r, f[81])]
+    return s, {"code": codes, "mynumber": mns, "person_id": list(range(1, 401))}
+
+
+@given(st.sampled_from(["code", "mynumber", "person_id"]), st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_get_many_equals_one_get_per_key(walked, by, data):
+    """Bulk gets walk each tree in key order, stepping between near keys and seeking far ones;
+    whatever the keys (dense, sparse, repeated, absent, beyond either end), each answer is the
+    single get's."""
+    s, known = walked
+    pool = known[by]
+    present = data.draw(st.lists(st.sampled_from(pool), max_size=300))
+    absent = data.draw(st.lists(st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([0, 1, 2**64 - 1, 401])),
+                                max_size=20))
+    keys = data.draw(st.permutations(present + absent))
+    res = s.get_many(np.array(keys, dtype=np.uint64), by=by)
+    for i, k in enumerate(keys):
+        one = s.get(**{by: k})
+        if one is None:
+            assert not res.found[i] and res[i] is None
+        else:
+            got = res[i]
+            assert (got.person_id, got.seq, got.removed, got.superseded) == (
+                one.person_id, one.seq, one.removed, one.superseded)
+            assert got.record == one.record
+
+
 def test_search_by_4jouhou(store):
     recs = make_records(200, seed=3)
     store.load(recs, operator=OP)

@@ -1,5 +1,7 @@
 //! Reads: by number, by person id, in bulk, and by 4情報.
 
+use std::ops::Bound;
+
 use heed::{RoTxn, WithoutTls};
 use rayon::prelude::*;
 
@@ -196,12 +198,24 @@ fn lookup_part<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, how: Lookup, part: &[u64
     let mut pids = vec![0u64; n];
     let mut found = vec![false; n];
     let mut superseded = vec![false; n];
-    for &i in &order {
-        let i = i as usize;
-        if let Some((pid, sup)) = resolve(d, txn, how, part[i])? {
+    let index = match how {
+        Lookup::Code => Some(&d.by_code),
+        Lookup::MyNumber => Some(&d.by_mynumber),
+        Lookup::PersonId => None,
+    };
+    match index {
+        Some(db) => walk(db, txn, order.iter().map(|&i| (i as usize, part[i as usize])), |i, v| {
+            let (pid, status) = parse_index_value(v)?;
             pids[i] = pid;
-            superseded[i] = sup;
+            superseded[i] = status == SUPERSEDED;
             found[i] = true;
+            Ok(())
+        })?,
+        None => {
+            for &i in &order {
+                pids[i as usize] = part[i as usize];
+                found[i as usize] = true;
+            }
         }
     }
     order.retain(|&i| found[i as usize]);
@@ -209,22 +223,82 @@ fn lookup_part<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, how: Lookup, part: &[u64
     let mut payloads: Vec<&[u8]> = vec![&[]; n];
     let mut flags = vec![0u8; n];
     let mut seqs = vec![0u64; n];
+    let mut present = vec![false; n];
+    walk(&d.persons, txn, order.iter().map(|&i| (i as usize, pids[i as usize])), |i, raw| {
+        payloads[i] = Entry::payload_of(raw)?;
+        flags[i] = raw[1];
+        seqs[i] = u64::from_le_bytes(raw[4..12].try_into().unwrap());
+        present[i] = true;
+        Ok(())
+    })?;
     for &i in &order {
         let i = i as usize;
-        match person(d, txn, pids[i])? {
-            Some(raw) => {
-                payloads[i] = Entry::payload_of(raw)?;
-                flags[i] = raw[1];
-                seqs[i] = u64::from_le_bytes(raw[4..12].try_into().unwrap());
+        if !present[i] {
+            if how != Lookup::PersonId {
+                return Err(StoreError::Corrupt(format!("index points to missing person {}", pids[i])));
             }
-            None if how == Lookup::PersonId => {
-                found[i] = false;
-                pids[i] = 0;
-            }
-            None => return Err(StoreError::Corrupt(format!("index points to missing person {}", pids[i]))),
+            found[i] = false;
+            pids[i] = 0;
         }
     }
     Ok(Part { found, pids, superseded, flags, seqs, payloads })
+}
+
+/// Entries stepped over, at most, before a walk seeks its next key with a descent instead.
+const WALK_STEPS: usize = 8;
+
+/// Finds `targets` (rows and integer keys, keys ascending) in an integer-keyed `db`, calling
+/// `hit(row, value)` for each key present. Sorted keys of a bulk get are often neighbours in the
+/// tree: the walk steps forward from the last entry (no descent from the root, no new cursor)
+/// while the next key is within a few entries, and seeks it with one descent when it is not, so a
+/// dense batch reads the tree almost sequentially and a sparse one costs a lookup per key.
+fn walk<'t>(
+    db: &super::Db,
+    txn: &'t RoTxn<WithoutTls>,
+    targets: impl Iterator<Item = (usize, u64)>,
+    mut hit: impl FnMut(usize, &'t [u8]) -> Result<()>,
+) -> Result<()> {
+    let key_of = |k: &[u8]| u64::from_ne_bytes(k.try_into().expect("integer keys are 8 bytes"));
+    let mut it: Option<heed::RoRange<'t, heed::types::Bytes, heed::types::Bytes>> = None;
+    let mut cur: Option<(u64, &'t [u8])> = None;
+    let mut exhausted = false;
+    for (row, target) in targets {
+        if exhausted {
+            break; // every later key is beyond the last entry
+        }
+        let mut steps = 0;
+        loop {
+            if let Some((k, v)) = cur {
+                if k == target {
+                    hit(row, v)?;
+                    break;
+                }
+                if k > target {
+                    break; // absent
+                }
+            }
+            if it.is_none() || steps >= WALK_STEPS {
+                let start = ik(target);
+                let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(&start[..]), Bound::Unbounded);
+                let mut fresh = db.range(txn, &bounds)?;
+                cur = fresh.next().transpose()?.map(|(k, v)| (key_of(k), v));
+                it = Some(fresh);
+                steps = 0;
+                if cur.is_none() {
+                    exhausted = true;
+                    break;
+                }
+                continue;
+            }
+            cur = it.as_mut().unwrap().next().transpose()?.map(|(k, v)| (key_of(k), v));
+            steps += 1;
+            if cur.is_none() {
+                exhausted = true;
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Joins the parts in order into columns, copying payloads once into one buffer sized exactly
