@@ -11,9 +11,16 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-/// Row indexes of the rows with `keep(row)`, in row order.
+/// Row indexes of the rows with `keep(row)`, in row order. By chunks of rows, each scanned by
+/// one thread in a plain loop: the rows wanted are usually few, and a parallel filter split down
+/// to single rows costs more than the scan.
 pub(crate) fn rows_where(n: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<u32> {
-    (0..n).into_par_iter().filter(|&i| keep(i)).map(|i| i as u32).collect()
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<Vec<u32>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).filter(|&i| keep(i)).map(|i| i as u32).collect())
+        .collect();
+    parts.concat()
 }
 
 /// Large u64 buffers kept for reuse within one reconciliation. Why: a fresh buffer of tens of
