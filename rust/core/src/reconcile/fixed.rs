@@ -28,6 +28,7 @@ use memmap2::{Mmap, UncheckedAdvice};
 use rayon::prelude::*;
 
 use super::column::{fingerprint_buf, push_field, trim, Column};
+use super::sort::zeroed;
 use super::{parse_key, parse_mynumber, ReconcileError, Side, VarColumns, BAD_ROW, MYNUMBER_EMPTY};
 
 /// Where a field lies in a row.
@@ -160,10 +161,12 @@ impl FixedFile {
             }
             Some(s) => s.len() - 1,
         };
-        let mut keys = vec![0u64; n];
-        let mut status = vec![0u8; n];
-        let mut mynumbers = vec![MYNUMBER_EMPTY; n];
-        let mut fps = vec![0u128; if fp.is_some() { n } else { 0 }];
+        // Zeros the allocator need not write (every row's values are written below, by the
+        // thread reading its block).
+        let mut keys = zeroed::<u64>(n);
+        let mut status = zeroed::<u8>(n);
+        let mut mynumbers = zeroed::<u64>(n);
+        let mut fps = zeroed::<u128>(if fp.is_some() { n } else { 0 });
         let misaligned = AtomicBool::new(false);
         let starts = self.starts.as_deref();
         let spec = &self.spec;
@@ -217,6 +220,7 @@ impl FixedFile {
                         Some(l) => l,
                         None => {
                             out.status[k] = BAD_ROW;
+                            out.mynumbers[k] = MYNUMBER_EMPTY;
                             continue;
                         }
                     }
@@ -224,9 +228,10 @@ impl FixedFile {
                 let (key, st) = parse_key(trim(&l[spec.key.offset..spec.key.offset + spec.key.width]));
                 out.keys[k] = key;
                 out.status[k] = st;
-                if let Some(m) = spec.mynumber {
-                    out.mynumbers[k] = parse_mynumber(trim(&l[m.offset..m.offset + m.width]));
-                }
+                out.mynumbers[k] = match spec.mynumber {
+                    Some(m) => parse_mynumber(trim(&l[m.offset..m.offset + m.width])),
+                    None => MYNUMBER_EMPTY,
+                };
                 match fp {
                     None => {}
                     Some(Fingerprint::Trimmed(seed)) => {
