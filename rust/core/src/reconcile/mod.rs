@@ -18,8 +18,8 @@
 //! 4. pairs are compared field by field (or first by a row fingerprint, see
 //!    [`column::fingerprint`], and byte for byte only where fingerprints differ, on rows a side
 //!    may read by position: [`Side::fetch`]), giving a bit mask of differing fields per pair;
-//! 5. 個人番号 are sorted once, both sides together less the pairs that hold one number alike,
-//!    to find one number under two persons, within or across sides (two codes of one person,
+//! 5. 個人番号 are bucketed and sorted once (see [`sort::repeated`]), both sides together less
+//!    the pairs that hold one number alike, to find one number under two persons, within or across sides (two codes of one person,
 //!    linked by supersession, are one person).
 //!
 //! Row indexes are u32 (a side holds fewer than 2^32 rows): half the memory of usize, for
@@ -863,7 +863,7 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options, fe
 /// through both sides' supersession lists, are not all one.
 ///
 /// Nearly every number is held by one person, once on each side, and those two rows are a pair
-/// of the join. So the numbers are sorted once, not once per side: the left's numbers, plus the
+/// of the join. So the numbers are searched once, not once per side: the left's numbers, plus the
 /// right's except where the right row's pair on the left holds the same number (`covered`). A
 /// number that then appears twice is a suspect; only the suspects' holders are collected and
 /// checked.
@@ -877,45 +877,11 @@ fn mynumber_conflicts(
     pool: &mut Pool,
 ) -> Vec<It> {
     let holds = |s: &Side, i: usize| joinable(s.status[i]) && s.mynumbers[i] < MYNUMBER_BAD;
-    // The numbers to sort: the left's, and the right's not covered by their pair. Counted, then
-    // written in place by chunk (a filtered collect would copy them twice more).
+    // The numbers held twice: among the left's, and the right's not covered by their pair.
     let take_l = |i: usize| holds(left, i);
     let take_r = |i: usize| covered[i] == 0 && holds(right, i);
-    let chunk = 1 << 16;
-    let count = |n: usize, take: &(dyn Fn(usize) -> bool + Sync)| -> Vec<usize> {
-        (0..n.div_ceil(chunk)).into_par_iter().map(|c| (c * chunk..((c + 1) * chunk).min(n)).filter(|&i| take(i)).count()).collect()
-    };
-    let (cl, cr) = (count(left.rows(), &take_l), count(right.rows(), &take_r));
-    let total: usize = cl.iter().chain(&cr).sum();
-    let mut all = pool.take(total);
-    let dst = sort::Out::new(&mut all);
-    let fill = |s: &Side, counts: &[usize], base: usize, take: &(dyn Fn(usize) -> bool + Sync)| {
-        let mut starts = Vec::with_capacity(counts.len());
-        let mut at = base;
-        for &c in counts {
-            starts.push(at);
-            at += c;
-        }
-        starts.into_par_iter().enumerate().for_each(|(c, mut at)| {
-            for i in (c * chunk..((c + 1) * chunk).min(s.rows())).filter(|&i| take(i)) {
-                // SAFETY: chunk c writes its counted positions only, all below `total`.
-                unsafe { dst.write(at, s.mynumbers[i]) };
-                at += 1;
-            }
-        });
-    };
-    fill(left, &cl, 0, &take_l);
-    fill(right, &cr, cl.iter().sum(), &take_r);
-    // SAFETY: the two fills wrote all `total` positions.
-    unsafe { all.set_len(total) };
+    let suspects = sort::repeated(&[(left.mynumbers, &take_l), (right.mynumbers, &take_r)], pool);
     drop(covered);
-    let mut scratch = pool.take(all.len());
-    let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
-    sort::radix_sort_with(&mut all, 0, bits, &mut scratch);
-    pool.give(scratch);
-    let mut suspects: Vec<u64> = all.par_windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    pool.give(all);
-    suspects.dedup();
     if suspects.is_empty() {
         return Vec::new();
     }

@@ -480,6 +480,147 @@ fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
     }
 }
 
+/// The values that occur more than once among `values[i]` for the `i` with `take(i)`, over all
+/// the given sources together: sorted, each once.
+///
+/// Why not sort them all and compare neighbours: that is a pass to count, one to copy, the
+/// sort's passes and one to compare, each over the whole array in memory. Here a first pass
+/// counts the values per bucket of their top bits (bits 28 and up, so that 12-digit numbers
+/// spread over a few thousand buckets), a second copies them into their buckets, and each bucket
+/// is then sorted and scanned while it sits in cache, in parallel. Values crowded into few
+/// buckets are sorted whole instead.
+pub(crate) fn repeated(sources: &[(&[u64], &(dyn Fn(usize) -> bool + Sync))], pool: &mut Pool) -> Vec<u64> {
+    const CHUNK: usize = 1 << 16;
+    const SHIFT: u32 = 28;
+    const BUCKETS: usize = 1 << 12;
+    let bucket = |x: u64| ((x >> SHIFT) as usize).min(BUCKETS - 1);
+    // Chunks of rows of every source, in order.
+    let chunks: Vec<(usize, Range<usize>)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (v, _))| (0..v.len().div_ceil(CHUNK)).map(move |c| (k, c * CHUNK..((c + 1) * CHUNK).min(v.len()))))
+        .collect();
+    let hists: Vec<Vec<u32>> = chunks
+        .par_iter()
+        .map(|(k, r)| {
+            let (v, take) = sources[*k];
+            let mut h = vec![0u32; BUCKETS];
+            for i in r.clone() {
+                if take(i) {
+                    h[bucket(v[i])] += 1;
+                }
+            }
+            h
+        })
+        .collect();
+    let sizes: Vec<usize> = (0..BUCKETS).map(|b| hists.iter().map(|h| h[b] as usize).sum()).collect();
+    let total: usize = sizes.iter().sum();
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let mut all = pool.take(total);
+    let out = Out::new(&mut all);
+    if largest > (total / 16).max(1 << 18) {
+        // Crowded: copy in row order, sort whole, compare neighbours.
+        let mut at = 0;
+        let starts: Vec<usize> = hists
+            .iter()
+            .map(|h| {
+                let s = at;
+                at += h.iter().map(|&c| c as usize).sum::<usize>();
+                s
+            })
+            .collect();
+        chunks.par_iter().zip(starts).for_each(|((k, r), mut at)| {
+            let (v, take) = sources[*k];
+            for i in r.clone() {
+                if take(i) {
+                    // SAFETY: chunk c writes the positions it counted, all below `total`.
+                    unsafe { out.write(at, v[i]) };
+                    at += 1;
+                }
+            }
+        });
+        // SAFETY: the chunks wrote all `total` positions.
+        unsafe { all.set_len(total) };
+        let mut scratch = pool.take(total);
+        let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
+        radix_sort_with(&mut all, 0, bits, &mut scratch);
+        pool.give(scratch);
+        let parts: Vec<Vec<u64>> = all
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, piece)| {
+                let base = c * CHUNK;
+                let mut got = Vec::new();
+                for (j, &x) in piece.iter().enumerate() {
+                    if base + j + 1 < all.len() && all[base + j + 1] == x && got.last() != Some(&x) {
+                        got.push(x);
+                    }
+                }
+                got
+            })
+            .collect();
+        pool.give(all);
+        let mut found = parts.concat();
+        found.dedup();
+        return found;
+    }
+    // Offsets of each (chunk, bucket), buckets in order.
+    let mut offs = vec![vec![0u32; BUCKETS]; hists.len()];
+    let mut starts = Vec::with_capacity(BUCKETS + 1);
+    let mut at = 0usize;
+    for b in 0..BUCKETS {
+        starts.push(at);
+        for (c, h) in hists.iter().enumerate() {
+            offs[c][b] = at as u32;
+            at += h[b] as usize;
+        }
+    }
+    starts.push(total);
+    assert!(total < u32::MAX as usize);
+    chunks.par_iter().zip(offs.into_par_iter()).for_each(|((k, r), mut o)| {
+        let (v, take) = sources[*k];
+        for i in r.clone() {
+            if take(i) {
+                let b = bucket(v[i]);
+                // SAFETY: each (chunk, bucket) has its own range of `all`, sized by that chunk's
+                // count, so every position below `total` is written exactly once.
+                unsafe { out.write(o[b] as usize, v[i]) };
+                o[b] += 1;
+            }
+        }
+    });
+    // SAFETY: the pass above wrote all `total` positions.
+    unsafe { all.set_len(total) };
+    let found: Vec<Vec<u64>> = (0..BUCKETS)
+        .into_par_iter()
+        .with_min_len(16)
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(sorted, hist), b| {
+                let piece = &all[starts[b]..starts[b + 1]];
+                if piece.len() < 2 {
+                    return Vec::new();
+                }
+                let mut src = piece.to_vec();
+                sorted.clear();
+                sorted.resize(piece.len(), 0);
+                // The last bucket also holds every value beyond 2^40: sort it on all bits.
+                let hi = if b == BUCKETS - 1 { 64 } else { SHIFT };
+                sort_in_cache(&mut src, sorted, 0, hi, hist);
+                let mut got = Vec::new();
+                for w in sorted.windows(2) {
+                    if w[0] == w[1] && got.last() != Some(&w[0]) {
+                        got.push(w[0]);
+                    }
+                }
+                got
+            },
+        )
+        .collect();
+    pool.give(all);
+    found.concat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +656,25 @@ mod tests {
         let mut b = v;
         b.sort();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn repeated_values_across_sources() {
+        let mut pool = Pool::default();
+        for (n, modulus) in [(0usize, 1u64), (10, 5), (300_000, 1_000_000_000_000), (300_000, 200_000), (300_000, 1 << 20)] {
+            let a: Vec<u64> = (0..n as u64).map(|i| mix(i) % modulus).collect();
+            let mut b: Vec<u64> = (0..n as u64 / 2).map(|i| mix(i + 7_777_777) % modulus).collect();
+            b.extend([u64::MAX - 5, u64::MAX - 5, 1 << 50, (1 << 50) + 1]);
+            let keep_a = |i: usize| i % 3 != 0;
+            let keep_b = |i: usize| i % 5 != 1;
+            let got = repeated(&[(&a, &keep_a), (&b, &keep_b)], &mut pool);
+            let mut all: Vec<u64> = a.iter().enumerate().filter(|(i, _)| keep_a(*i)).map(|(_, &x)| x).collect();
+            all.extend(b.iter().enumerate().filter(|(i, _)| keep_b(*i)).map(|(_, &x)| x));
+            all.sort();
+            let mut want: Vec<u64> = all.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+            want.dedup();
+            assert_eq!(got, want, "n={n} modulus={modulus}");
+        }
     }
 
     #[test]
