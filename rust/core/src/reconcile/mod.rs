@@ -772,7 +772,7 @@ const PREFETCH: usize = 16;
 
 /// Hints the processor to bring `x`'s cache line in (no effect elsewhere than x86-64).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and `x` is a valid reference.
     unsafe {
