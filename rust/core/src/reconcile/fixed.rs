@@ -28,7 +28,6 @@ use memmap2::{Mmap, UncheckedAdvice};
 use rayon::prelude::*;
 
 use super::column::{fingerprint_buf, push_field, trim, Column};
-use super::sort::zeroed;
 use super::{parse_key, parse_mynumber, ReconcileError, Side, VarColumns, BAD_ROW, MYNUMBER_EMPTY};
 
 /// Where a field lies in a row.
@@ -163,14 +162,12 @@ impl FixedFile {
             }
             Some(s) => s.len() - 1,
         };
-        // Zeros the allocator need not write (every row's values are written below, by the
-        // thread reading its block). Only the fingerprints, read at random positions by the
-        // join, are worth 2 MB pages: the kernel clears such a page whole when it is first
-        // touched, which costs more than the faults it saves where reads are in order.
+        // Zeros the allocator need not write (fresh pages): every row's values are written
+        // below, by the thread reading its block.
         let mut keys = vec![0u64; n];
         let mut status = vec![0u8; n];
         let mut mynumbers = vec![0u64; n];
-        let mut fps = zeroed::<u128>(if fp.is_some() { n } else { 0 });
+        let mut fps = vec![0u128; if fp.is_some() { n } else { 0 }];
         let misaligned = AtomicBool::new(false);
         let starts = self.starts.as_deref();
         let spec = &self.spec;

@@ -23,38 +23,6 @@ pub(crate) fn rows_where(n: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<u
     parts.concat()
 }
 
-/// Asks the kernel to back the memory of `v` with 2 MB pages where it can (Linux; a hint, no
-/// effect elsewhere or when refused). Call it before the memory is first touched.
-///
-/// Why: the columns and sort buffers of a side of 10 M rows are hundreds of megabytes, first
-/// touched a 4 KB page at a time, a fault each; and the join reads fingerprints at random
-/// positions of two 160 MB arrays, where 4 KB pages miss the address translation cache on
-/// nearly every read. 2 MB pages cut both.
-pub(crate) fn advise_huge<T>(v: &Vec<T>) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let (addr, len) = (v.as_ptr() as usize, v.capacity() * std::mem::size_of::<T>());
-        let (a, z) = (addr.next_multiple_of(HUGE), (addr + len) / HUGE * HUGE);
-        if z > a {
-            // SAFETY: the range lies within the vector's allocation; MADV_HUGEPAGE changes how
-            // its pages are backed, never their contents.
-            unsafe { libc::madvise(a as *mut libc::c_void, z - a, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = v;
-}
-
-/// A vector of `n` zeros, backed by 2 MB pages where the kernel can ([`advise_huge`]). The
-/// zeros are the allocator's untouched pages (not written here): pages are faulted in by
-/// whichever thread first writes them.
-pub(crate) fn zeroed<T: Copy + Default>(n: usize) -> Vec<T> {
-    let v = vec![T::default(); n];
-    advise_huge(&v);
-    v
-}
-
 /// Large u64 buffers kept for reuse within one reconciliation. Why: a fresh buffer of tens of
 /// megabytes costs a page fault per 4 KB page on first touch, and on a virtual machine those
 /// faults cost more than the radix passes that fill the buffer; four sorts of ten million keys
@@ -73,11 +41,7 @@ impl Pool {
                 v.clear();
                 v
             }
-            None => {
-                let v = Vec::with_capacity(n);
-                advise_huge(&v);
-                v
-            }
+            None => Vec::with_capacity(n),
         }
     }
 
