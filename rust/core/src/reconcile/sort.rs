@@ -345,7 +345,7 @@ fn sort_in_cache(src: &mut [u64], dst: &mut [u64], lo: u32, hi: u32, hist: &mut 
         for &x in a.iter() {
             hist[((x >> shift) & mask) as usize] += 1;
         }
-        if hist.iter().any(|&c| c == n) {
+        if hist.contains(&n) {
             shift += bits;
             continue;
         }
@@ -444,6 +444,9 @@ fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
     }
 }
 
+/// Values, and which of them to take (by position), for [`repeated`].
+pub(crate) type Source<'a> = (&'a [u64], &'a (dyn Fn(usize) -> bool + Sync));
+
 /// The values that occur more than once among `values[i]` for the `i` with `take(i)`, over all
 /// the given sources together: sorted, each once.
 ///
@@ -453,7 +456,7 @@ fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
 /// spread over a few thousand buckets), a second copies them into their buckets, and each bucket
 /// is then sorted and scanned while it sits in cache, in parallel. Values crowded into few
 /// buckets are sorted whole instead.
-pub(crate) fn repeated(sources: &[(&[u64], &(dyn Fn(usize) -> bool + Sync))], pool: &mut Pool) -> Vec<u64> {
+pub(crate) fn repeated(sources: &[Source<'_>], pool: &mut Pool) -> Vec<u64> {
     const CHUNK: usize = 1 << 16;
     const SHIFT: u32 = 28;
     const BUCKETS: usize = 1 << 12;
@@ -629,7 +632,7 @@ mod tests {
             let a: Vec<u64> = (0..n as u64).map(|i| mix(i) % modulus).collect();
             let mut b: Vec<u64> = (0..n as u64 / 2).map(|i| mix(i + 7_777_777) % modulus).collect();
             b.extend([u64::MAX - 5, u64::MAX - 5, 1 << 50, (1 << 50) + 1]);
-            let keep_a = |i: usize| i % 3 != 0;
+            let keep_a = |i: usize| !i.is_multiple_of(3);
             let keep_b = |i: usize| i % 5 != 1;
             let got = repeated(&[(&a, &keep_a), (&b, &keep_b)], &mut pool);
             let mut all: Vec<u64> = a.iter().enumerate().filter(|(i, _)| keep_a(*i)).map(|(_, &x)| x).collect();
