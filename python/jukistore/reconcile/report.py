@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jukistore import _core, ids
+from jukistore import _core
 from jukistore.errors import mask
 from jukistore.ids import REASONS
 from jukistore.reconcile.sides import MYNUMBER_BAD, MYNUMBER_EMPTY, Plan, Side
@@ -45,17 +45,34 @@ def _bit(raw: dict[str, Any], idx: npt.NDArray[np.intp], bit: int) -> npt.NDArra
 
 def _code_text(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.str_]:
     """Integers as zero-padded decimal text of ``width`` digits (wider ones keep all their
-    digits), vectorised: digits by arithmetic for the common case, ``str`` for the rest."""
+    digits), vectorised: digits by arithmetic for the common case (written straight as the
+    code points of a numpy ``U`` array), ``str`` for the rest."""
     v = np.asarray(values, dtype=np.uint64)
     limit = np.uint64(10**width)
-    out = ids.juminhyo.to_text(np.where(v < limit, v, 0)) if width == 11 else ids.mynumber.to_text(np.where(v < limit, v, 0))
-    text = out.astype(f"U{width}")
+    rest = np.where(v < limit, v, np.uint64(0))
+    points = np.empty((len(v), width), dtype="<u4")
+    for k in range(width - 1, -1, -1):
+        points[:, k] = rest % np.uint64(10)
+        rest //= np.uint64(10)
+    points += ord("0")
+    text = points.view(f"<U{width}").reshape(-1)
     wide = np.flatnonzero(v >= limit)
     if len(wide):
         text = text.astype(object)
         text[wide] = [str(int(x)) for x in v[wide]]
         text = text.astype(str)
     return text
+
+
+def _sparse_text(values: npt.NDArray[np.uint64], shown: npt.NDArray[np.bool_], width: int) -> npt.NDArray[np.str_]:
+    """``values`` as :func:`_code_text` where ``shown``, empty text elsewhere."""
+    idx = np.flatnonzero(shown)
+    if not len(idx):
+        return np.full(len(values), "", dtype="U1")
+    text = _code_text(values[idx], width)
+    out = np.full(len(values), "", dtype=text.dtype)
+    out[idx] = text
+    return out
 
 
 class Result:
@@ -260,9 +277,11 @@ class Result:
             for s, name in ((0, "left"), (1, "right")):
                 idx = np.flatnonzero((cls == _ITEM[kind]) & (r["side"] == s))
                 if len(idx):
-                    out["key"] = out["key"].astype(object)
-                    out["key"][idx] = self._side(s).values(self.plan.key, r[f"{name}_row"][idx]) if kind == "invalid" else ""
-        out["key"] = out["key"].astype(str) if n else out["key"]
+                    shown = np.asarray(self._side(s).values(self.plan.key, r[f"{name}_row"][idx]) if kind == "invalid"
+                                       else [""] * len(idx), dtype=str)
+                    wider = max(out["key"].dtype.itemsize, shown.dtype.itemsize) // 4
+                    out["key"] = out["key"].astype(f"<U{wider}")
+                    out["key"][idx] = shown
         masks = r["mask"]
         fields = np.full(n, "", dtype=object)
         if n:
@@ -278,11 +297,12 @@ class Result:
         out["mask"] = masks
         if len(self.plan.compared) > 64:
             out["mask_hi"] = r["mask_hi"]
+        # Only a few findings have another key or a 個人番号: text for those alone.
         other = r["other_key"]
-        out["other_key"] = np.where(other != 0, _code_text(other, 11), "") if n else np.empty(0, dtype="U1")
+        out["other_key"] = _sparse_text(other, other != 0, 11) if n else np.empty(0, dtype="U1")
         mn = r["mynumber"]
         shown = (mn != MYNUMBER_EMPTY) & (mn != MYNUMBER_BAD)
-        out["mynumber"] = np.where(shown, _code_text(np.where(shown, mn, 0), 12), "") if n else np.empty(0, dtype="U1")
+        out["mynumber"] = _sparse_text(mn, shown, 12) if n else np.empty(0, dtype="U1")
         bad_mn = np.flatnonzero(mn == MYNUMBER_BAD)
         if len(bad_mn) and self.plan.mynumber is not None:
             col = out["mynumber"].astype(object)

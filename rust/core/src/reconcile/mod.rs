@@ -10,14 +10,16 @@
 //! 1. the joinable rows of each side (a key with a valid check digit) are sorted as packed
 //!    (key, row) words by a radix sort, or recognised as sorted already;
 //! 2. a merge join walks both sorted lists: single rows on both sides are pairs, rows on one side
-//!    only are candidates for "only here", keys seen twice on one side are duplicates;
+//!    only are candidates for "only here", keys seen twice on one side are duplicates; in
+//!    fingerprint mode the join compares each pair's row fingerprints as it finds the pair, and
+//!    keeps only the pairs whose fingerprints differ;
 //! 3. a key only on one side that the other side (or its own) knows as a superseded 住民票コード of
 //!    a person present on the other side is a stale copy, not a missing person;
 //! 4. pairs are compared field by field (or first by a row fingerprint, see
 //!    [`column::fingerprint`], and byte for byte only where fingerprints differ, on rows a side
 //!    may read by position: [`Side::fetch`]), giving a bit mask of differing fields per pair;
-//! 5. 個人番号 are sorted once, both sides together less the pairs that hold one number alike,
-//!    to find one number under two persons, within or across sides (two codes of one person,
+//! 5. 個人番号 are bucketed and sorted once (see [`sort::repeated`]), both sides together less
+//!    the pairs that hold one number alike, to find one number under two persons, within or across sides (two codes of one person,
 //!    linked by supersession, are one person).
 //!
 //! Row indexes are u32 (a side holds fewer than 2^32 rows): half the memory of usize, for
@@ -30,6 +32,7 @@ pub mod msgpack;
 pub mod source_store;
 pub mod sort;
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -393,6 +396,7 @@ fn merge_runs<A: Send>(
     a: &Sorted,
     b: &Sorted,
     init: impl Fn(usize, usize) -> A + Sync,
+    ahead: impl Fn(usize, usize) + Sync,
     f: impl Fn(u64, Range<usize>, Range<usize>, &mut A) + Sync,
 ) -> Vec<A> {
     let (big, total) = if a.len() >= b.len() { (a, a.len() + b.len()) } else { (b, a.len() + b.len()) };
@@ -409,6 +413,7 @@ fn merge_runs<A: Send>(
             let mut acc = init(a1 - a0, b1 - b0);
             let (mut i, mut j) = (a0, b0);
             while i < a1 || j < b1 {
+                ahead(i, j);
                 let k = match (i < a1, j < b1) {
                     (true, true) => a.key(i).min(b.key(j)),
                     (true, false) => a.key(i),
@@ -432,8 +437,10 @@ fn merge_runs<A: Send>(
 }
 
 struct JoinPart {
+    /// The pairs to compare: every pair, or in fingerprint mode those whose fingerprints differ.
     pl: Vec<u32>,
     pr: Vec<u32>,
+    pairs: u64,
     only_l: Vec<u32>,
     only_r: Vec<u32>,
     dups: Vec<It>,
@@ -441,11 +448,19 @@ struct JoinPart {
 }
 
 impl JoinPart {
-    /// Room for as many pairs as the shorter list can make: growing vectors of millions of
-    /// entries would copy them, and fault in fresh pages, several times over.
-    fn with_capacity(a: usize, b: usize) -> JoinPart {
-        let n = a.min(b);
-        JoinPart { pl: Vec::with_capacity(n), pr: Vec::with_capacity(n), only_l: Vec::new(), only_r: Vec::new(), dups: Vec::new(), groups: 0 }
+    /// With `all_pairs`, room for as many pairs as the shorter list can make: growing vectors of
+    /// millions of entries would copy them, and fault in fresh pages, several times over.
+    fn with_capacity(a: usize, b: usize, all_pairs: bool) -> JoinPart {
+        let n = if all_pairs { a.min(b) } else { 0 };
+        JoinPart {
+            pl: Vec::with_capacity(n),
+            pr: Vec::with_capacity(n),
+            pairs: 0,
+            only_l: Vec::new(),
+            only_r: Vec::new(),
+            dups: Vec::new(),
+            groups: 0,
+        }
     }
 }
 
@@ -490,11 +505,50 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     let (rs, right_sorted) = Sorted::build(right.keys, |i| joinable(right.status[i]), &mut pool);
     lap("sort", &mut timings);
 
-    // 2. Merge join.
-    let parts = merge_runs(&ls, &rs, JoinPart::with_capacity, |k, a, b, acc| match (a.len(), b.len()) {
+    // 2. Merge join. Pairs are marked same as they are found; in fingerprint mode their
+    // fingerprints are compared right there, while the join walks both sides in key order (the
+    // rows of a pair lie anywhere in the fingerprint arrays: those of the rows a few keys ahead
+    // are asked for early, so the misses overlap instead of queueing), and only the pairs whose
+    // fingerprints differ are kept, to be compared byte for byte.
+    let fps = if opts.fingerprint && nf > 0 { Some(pair_fingerprints(left, right, opts.seed)) } else { None };
+    let fp_slices: Option<(&[u128], &[u128])> = fps.as_ref().map(|(a, b)| (a.as_ref(), b.as_ref()));
+    let (lset, rset) = (Scatter(lc.as_mut_ptr()), Scatter(rc.as_mut_ptr()));
+    // Right rows whose pair on the left holds the same 個人番号, looked up pair by pair when the
+    // number is not a compared field (see step 5).
+    let look_up_numbers = opts.mynumber_field.is_none();
+    let mut covered = vec![0u8; if look_up_numbers { right.rows() } else { 0 }];
+    let cset = Scatter(covered.as_mut_ptr());
+    let (nl, nr) = (lc.len(), rc.len());
+    let ahead = |i: usize, j: usize| {
+        if let Some((fl, fr)) = fp_slices {
+            if i + PREFETCH < ls.len() {
+                prefetch(&fl[ls.row(i + PREFETCH) as usize]);
+            }
+            if j + PREFETCH < rs.len() {
+                prefetch(&fr[rs.row(j + PREFETCH) as usize]);
+            }
+        }
+    };
+    let all_pairs = fp_slices.is_none();
+    let init = |a: usize, b: usize| JoinPart::with_capacity(a, b, all_pairs);
+    let parts = merge_runs(&ls, &rs, init, ahead, |k, a, b, acc| match (a.len(), b.len()) {
         (1, 1) => {
-            acc.pl.push(ls.row(a.start));
-            acc.pr.push(rs.row(b.start));
+            let (x, y) = (ls.row(a.start), rs.row(b.start));
+            acc.pairs += 1;
+            assert!((x as usize) < nl && (y as usize) < nr);
+            // SAFETY: in range (checked above), and a row is in one pair at most, so no
+            // position is written by two threads.
+            unsafe {
+                lset.set(x as usize, class::SAME);
+                rset.set(y as usize, class::SAME);
+                if look_up_numbers && left.mynumbers[x as usize] == right.mynumbers[y as usize] {
+                    cset.set(y as usize, 1);
+                }
+            }
+            if fp_slices.is_none_or(|(fl, fr)| fl[x as usize] != fr[y as usize]) {
+                acc.pl.push(x);
+                acc.pr.push(y);
+            }
         }
         (1, 0) => acc.only_l.push(ls.row(a.start)),
         (0, 1) => acc.only_r.push(rs.row(b.start)),
@@ -511,6 +565,7 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     });
     let mut pl = Vec::with_capacity(parts.iter().map(|p| p.pl.len()).sum());
     let mut pr = Vec::with_capacity(pl.capacity());
+    let pairs: u64 = parts.iter().map(|p| p.pairs).sum();
     let (mut only_l, mut only_r, mut dups) = (Vec::new(), Vec::new(), Vec::new());
     let mut groups = 0u32;
     for p in parts {
@@ -566,7 +621,9 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     // 4. Compare the pairs.
     ls.recycle(&mut pool);
     rs.recycle(&mut pool);
-    let (diff_idx, diff_mask, compared_bytes) = compare(left, right, &pl, &pr, opts)?;
+    let (diff_idx, diff_mask) = compare(left, right, &pl, &pr, opts, fp_slices.is_some())?;
+    let compared_bytes = if fp_slices.is_some() { pl.len() as u64 } else { 0 };
+    drop(fps);
     let mut field_counts = vec![0u64; nf];
     for &m in &diff_mask {
         let mut m = m;
@@ -575,18 +632,16 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
             m &= m - 1;
         }
     }
-    set_all(&mut lc, &pl, class::SAME);
-    set_all(&mut rc, &pr, class::SAME);
     let dl: Vec<u32> = diff_idx.iter().map(|&i| pl[i as usize]).collect();
     let dr: Vec<u32> = diff_idx.iter().map(|&i| pr[i as usize]).collect();
     set_all(&mut lc, &dl, class::DIFFERENT);
     set_all(&mut rc, &dr, class::DIFFERENT);
-    let pairs = pl.len() as u64;
     lap("compare", &mut timings);
 
     // 5. 個人番号: invalid check digits, and one number under two persons.
     // Right rows whose pair on the left holds the same 個人番号: known from the comparison when the
-    // number is a compared field (pairs found equal in it), else looked up pair by pair.
+    // number is a compared field (pairs found equal in it), else looked up pair by pair (in the
+    // join).
     let covered: Vec<u8> = match opts.mynumber_field {
         Some(f) => {
             let mut differs: Vec<u32> = diff_mask.iter().zip(&dr).filter(|(&m, _)| m >> f & 1 == 1).map(|(_, &r)| r).collect();
@@ -596,38 +651,23 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
                 .map(|(r, &c)| (c == class::SAME || (c == class::DIFFERENT && differs.binary_search(&(r as u32)).is_err())) as u8)
                 .collect()
         }
-        None => {
-            let mut covered = vec![0u8; right.rows()];
-            let out = Scatter(covered.as_mut_ptr());
-            pl.par_chunks(1 << 14).zip(pr.par_chunks(1 << 14)).for_each(|(a, b)| {
-                for (&l, &r) in a.iter().zip(b) {
-                    if left.mynumbers[l as usize] == right.mynumbers[r as usize] {
-                        // SAFETY: each right row is in at most one pair, and r < right.rows().
-                        unsafe { out.set(r as usize, 1) };
-                    }
-                }
-            });
-            covered
-        }
+        None => covered,
     };
     drop(pl);
     drop(pr);
     let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r, covered, &mut pool);
     let invalid_mn = |s: &Side, cls: &[u8], side: u8| -> Vec<It> {
-        (0..s.rows())
-            .into_par_iter()
-            .filter_map(|i| {
-                let reason = match s.mynumbers[i] {
-                    _ if cls[i] == class::BAD_ROW => return None,
-                    MYNUMBER_EMPTY => return None,
-                    MYNUMBER_BAD => Reason::Format,
-                    m => Kind::MyNumber.explain_u64(m),
-                };
-                (reason != Reason::Ok).then(|| It {
-                    mynumber: s.mynumbers[i],
-                    reason: reason as u8,
-                    ..It::new(item::INVALID_MYNUMBER, side, i as u32, s.keys[i])
-                })
+        let reason = |i: usize| match s.mynumbers[i] {
+            _ if cls[i] == class::BAD_ROW => Reason::Ok,
+            MYNUMBER_EMPTY => Reason::Ok,
+            MYNUMBER_BAD => Reason::Format,
+            m => Kind::MyNumber.explain_u64(m),
+        };
+        rows_where(s.rows(), |i| reason(i) != Reason::Ok)
+            .into_iter()
+            .map(|r| {
+                let i = r as usize;
+                It { mynumber: s.mynumbers[i], reason: reason(i) as u8, ..It::new(item::INVALID_MYNUMBER, side, r, s.keys[i]) }
             })
             .collect()
     };
@@ -732,7 +772,7 @@ const PREFETCH: usize = 16;
 
 /// Hints the processor to bring `x`'s cache line in (no effect elsewhere than x86-64).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and `x` is a valid reference.
     unsafe {
@@ -742,14 +782,32 @@ fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Compares the pairs (`pl[i]`, `pr[i]`); returns the indexes of differing pairs, their masks,
-/// and how many pairs were compared byte for byte after a fingerprint mismatch.
-fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) -> Result<(Vec<u32>, Vec<u128>, u64), ReconcileError> {
+/// The fingerprints of both sides' rows for the comparison: those the sides computed while
+/// reading when they were made alike (same seed and form), otherwise computed here from the
+/// trimmed values with the run's seed.
+fn pair_fingerprints<'a>(left: &Side<'a>, right: &Side<'a>, seed: u64) -> (Cow<'a, [u128]>, Cow<'a, [u128]>) {
+    let seed = match (left.fingerprints, right.fingerprints) {
+        (Some((_, a)), Some((_, b))) if a == b => a,
+        _ => seed,
+    };
+    let own = |s: &Side<'a>| -> Cow<'a, [u128]> {
+        match s.fingerprints {
+            Some((fp, sd)) if sd == seed => Cow::Borrowed(fp),
+            _ => Cow::Owned(fingerprints_of(s, seed)),
+        }
+    };
+    (own(left), own(right))
+}
+
+/// Compares the pairs (`pl[i]`, `pr[i]`) byte for byte; returns the indexes of differing pairs
+/// and their masks. With `fetched`, the pairs are those whose fingerprints differed, and their
+/// fields are read through the sides' [`Side::fetch`] where they have one, in batches.
+fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options, fetched: bool) -> Result<(Vec<u32>, Vec<u128>), ReconcileError> {
     const CHUNK: usize = 1 << 14;
     if left.fields.is_empty() {
-        return Ok((Vec::new(), Vec::new(), 0));
+        return Ok((Vec::new(), Vec::new()));
     }
-    if !opts.fingerprint {
+    if !fetched {
         let parts: Vec<(Vec<u32>, Vec<u128>)> = pl
             .par_chunks(CHUNK)
             .zip(pr.par_chunks(CHUNK))
@@ -771,49 +829,15 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
             idx.extend(i);
             masks.extend(m);
         }
-        return Ok((idx, masks, 0));
+        return Ok((idx, masks));
     }
-    // Fingerprints the sides computed while reading are used when they were made alike (same
-    // seed and form); otherwise the kernel fingerprints the trimmed values with the run's seed.
-    let seed = match (left.fingerprints, right.fingerprints) {
-        (Some((_, a)), Some((_, b))) if a == b => a,
-        _ => opts.seed,
-    };
-    let own = |s: &Side| match s.fingerprints {
-        Some((_, sd)) if sd == seed => None,
-        _ => Some(fingerprints_of(s, seed)),
-    };
-    let (own_l, own_r) = (own(left), own(right));
-    let fl: &[u128] = own_l.as_deref().unwrap_or_else(|| left.fingerprints.unwrap().0);
-    let fr: &[u128] = own_r.as_deref().unwrap_or_else(|| right.fingerprints.unwrap().0);
-    let candidates: Vec<u32> = pl
-        .par_chunks(CHUNK)
-        .zip(pr.par_chunks(CHUNK))
-        .enumerate()
-        .flat_map_iter(|(c, (a, b))| {
-            let mut out = Vec::new();
-            for k in 0..a.len() {
-                // The rows of a pair lie anywhere in the fingerprint arrays: ask for the ones a
-                // few pairs ahead, so the misses overlap instead of queueing.
-                if let (Some(&x), Some(&y)) = (a.get(k + PREFETCH), b.get(k + PREFETCH)) {
-                    prefetch(&fl[x as usize]);
-                    prefetch(&fr[y as usize]);
-                }
-                if fl[a[k] as usize] != fr[b[k] as usize] {
-                    out.push((c * CHUNK + k) as u32);
-                }
-            }
-            out
-        })
-        .collect();
     let (mut idx, mut masks) = (Vec::new(), Vec::new());
-    for block in candidates.chunks(opts.batch.max(1)) {
-        let rows_l: Vec<u32> = block.iter().map(|&i| pl[i as usize]).collect();
-        let rows_r: Vec<u32> = block.iter().map(|&i| pr[i as usize]).collect();
-        let got_l = left.fetch.map(|f| f(&rows_l)).transpose()?;
-        let got_r = right.fetch.map(|f| f(&rows_r)).transpose()?;
-        let (cl, cr) = (block_columns(left, &got_l, &rows_l), block_columns(right, &got_r, &rows_r));
-        let found: Vec<(u32, u128)> = (0..block.len())
+    let batch = opts.batch.max(1);
+    for (c, (rows_l, rows_r)) in pl.chunks(batch).zip(pr.chunks(batch)).enumerate() {
+        let got_l = left.fetch.map(|f| f(rows_l)).transpose()?;
+        let got_r = right.fetch.map(|f| f(rows_r)).transpose()?;
+        let (cl, cr) = (block_columns(left, &got_l, rows_l), block_columns(right, &got_r, rows_r));
+        let found: Vec<(u32, u128)> = (0..rows_l.len())
             .into_par_iter()
             .map(|k| {
                 let mut m = 0u128;
@@ -822,7 +846,7 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
                         m |= 1 << f;
                     }
                 }
-                (block[k], m)
+                ((c * batch + k) as u32, m)
             })
             .filter(|x| x.1 != 0)
             .collect();
@@ -831,7 +855,7 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
             masks.push(m);
         }
     }
-    Ok((idx, masks, candidates.len() as u64))
+    Ok((idx, masks))
 }
 
 /// 個人番号 held by more than one person: among the rows of both sides with a joinable key and a
@@ -839,7 +863,7 @@ fn compare(left: &Side, right: &Side, pl: &[u32], pr: &[u32], opts: &Options) ->
 /// through both sides' supersession lists, are not all one.
 ///
 /// Nearly every number is held by one person, once on each side, and those two rows are a pair
-/// of the join. So the numbers are sorted once, not once per side: the left's numbers, plus the
+/// of the join. So the numbers are searched once, not once per side: the left's numbers, plus the
 /// right's except where the right row's pair on the left holds the same number (`covered`). A
 /// number that then appears twice is a suspect; only the suspects' holders are collected and
 /// checked.
@@ -853,45 +877,11 @@ fn mynumber_conflicts(
     pool: &mut Pool,
 ) -> Vec<It> {
     let holds = |s: &Side, i: usize| joinable(s.status[i]) && s.mynumbers[i] < MYNUMBER_BAD;
-    // The numbers to sort: the left's, and the right's not covered by their pair. Counted, then
-    // written in place by chunk (a filtered collect would copy them twice more).
+    // The numbers held twice: among the left's, and the right's not covered by their pair.
     let take_l = |i: usize| holds(left, i);
     let take_r = |i: usize| covered[i] == 0 && holds(right, i);
-    let chunk = 1 << 16;
-    let count = |n: usize, take: &(dyn Fn(usize) -> bool + Sync)| -> Vec<usize> {
-        (0..n.div_ceil(chunk)).into_par_iter().map(|c| (c * chunk..((c + 1) * chunk).min(n)).filter(|&i| take(i)).count()).collect()
-    };
-    let (cl, cr) = (count(left.rows(), &take_l), count(right.rows(), &take_r));
-    let total: usize = cl.iter().chain(&cr).sum();
-    let mut all = pool.take(total);
-    let dst = sort::Out::new(&mut all);
-    let fill = |s: &Side, counts: &[usize], base: usize, take: &(dyn Fn(usize) -> bool + Sync)| {
-        let mut starts = Vec::with_capacity(counts.len());
-        let mut at = base;
-        for &c in counts {
-            starts.push(at);
-            at += c;
-        }
-        starts.into_par_iter().enumerate().for_each(|(c, mut at)| {
-            for i in (c * chunk..((c + 1) * chunk).min(s.rows())).filter(|&i| take(i)) {
-                // SAFETY: chunk c writes its counted positions only, all below `total`.
-                unsafe { dst.write(at, s.mynumbers[i]) };
-                at += 1;
-            }
-        });
-    };
-    fill(left, &cl, 0, &take_l);
-    fill(right, &cr, cl.iter().sum(), &take_r);
-    // SAFETY: the two fills wrote all `total` positions.
-    unsafe { all.set_len(total) };
+    let suspects = sort::repeated(&[(left.mynumbers, &take_l), (right.mynumbers, &take_r)], pool);
     drop(covered);
-    let mut scratch = pool.take(all.len());
-    let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
-    sort::radix_sort_with(&mut all, 0, bits, &mut scratch);
-    pool.give(scratch);
-    let mut suspects: Vec<u64> = all.par_windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    pool.give(all);
-    suspects.dedup();
     if suspects.is_empty() {
         return Vec::new();
     }
@@ -907,17 +897,11 @@ fn mynumber_conflicts(
         filter[h >> 6] >> (h & 63) & 1 == 1 && suspects.binary_search(&m).is_ok()
     };
     // Every holder of a suspect number, grouped by number.
-    let mut holders: Vec<(u64, u8, u32)> = (0..left.rows())
-        .into_par_iter()
-        .filter(|&i| holds(left, i) && suspect(left.mynumbers[i]))
-        .map(|i| (left.mynumbers[i], LEFT, i as u32))
-        .chain(
-            (0..right.rows())
-                .into_par_iter()
-                .filter(|&i| holds(right, i) && suspect(right.mynumbers[i]))
-                .map(|i| (right.mynumbers[i], RIGHT, i as u32)),
-        )
-        .collect();
+    let mut holders: Vec<(u64, u8, u32)> = Vec::new();
+    for (s, side) in [(left, LEFT), (right, RIGHT)] {
+        let rows = rows_where(s.rows(), |i| holds(s, i) && suspect(s.mynumbers[i]));
+        holders.extend(rows.into_iter().map(|r| (s.mynumbers[r as usize], side, r)));
+    }
     holders.par_sort_unstable();
     let canon = |k: u64| sup_l.get(k).or_else(|| sup_r.get(k)).unwrap_or(k);
     let key_of = |side: u8, row: u32| if side == LEFT { left.keys[row as usize] } else { right.keys[row as usize] };
@@ -953,19 +937,23 @@ fn mynumber_conflicts(
 /// lenient mode can join them.
 #[inline(always)]
 pub fn parse_key(v: &[u8]) -> (u64, u8) {
-    let n = Kind::Juminhyo.len();
-    if v.len() != n {
+    if v.len() != Kind::Juminhyo.len() {
         return (0, Reason::Length as u8);
     }
+    // The check digit from the digits as they are read (a multiply-add each), rather than from
+    // the value (divisions): this runs for every row of every file.
+    let mut digits = [0u8; 11];
     let mut x = 0u64;
-    for &c in v {
+    for (k, &c) in v.iter().enumerate() {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             return (0, Reason::Format as u8);
         }
+        digits[k] = d;
         x = x * 10 + d as u64;
     }
-    (x, Kind::Juminhyo.explain_u64(x) as u8)
+    let ok = Kind::Juminhyo.check_digit_digits(&digits[..10]) == digits[10];
+    (x, if ok { Reason::Ok as u8 } else { Reason::Checksum as u8 })
 }
 
 /// Parses a trimmed 個人番号 field: [`MYNUMBER_EMPTY`] for an empty one, [`MYNUMBER_BAD`] unless it

@@ -11,9 +11,16 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-/// Row indexes of the rows with `keep(row)`, in row order.
+/// Row indexes of the rows with `keep(row)`, in row order. By chunks of rows, each scanned by
+/// one thread in a plain loop: the rows wanted are usually few, and a parallel filter split down
+/// to single rows costs more than the scan.
 pub(crate) fn rows_where(n: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<u32> {
-    (0..n).into_par_iter().filter(|&i| keep(i)).map(|i| i as u32).collect()
+    const CHUNK: usize = 1 << 16;
+    let parts: Vec<Vec<u32>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).filter(|&i| keep(i)).map(|i| i as u32).collect())
+        .collect();
+    parts.concat()
 }
 
 /// Large u64 buffers kept for reuse within one reconciliation. Why: a fresh buffer of tens of
@@ -117,7 +124,7 @@ impl Sorted {
         }
         if !sorted {
             let mut scratch = pool.take(total);
-            radix_sort_with(&mut v, row_bits, 64, &mut scratch);
+            radix_sort_with(&mut v, row_bits, (row_bits + key_bits).min(64), &mut scratch);
             pool.give(scratch);
         }
         (Sorted::Packed { v, row_bits }, sorted)
@@ -203,19 +210,170 @@ impl Out {
     }
 }
 
-/// Sorts `v` stably by bits `lo..hi`: LSD radix, in as few passes of at most 14 bits as cover
-/// the bits (3 for a 住民票コード or a 個人番号), each pass split across threads.
+/// Sorts `v` stably by bits `lo..hi` (bits above `hi` must be zero, or equal for all values):
+/// one most-significant-digit pass splits the values into buckets of a few thousand by their top
+/// bits, then each bucket is sorted by the remaining bits with least-significant-digit passes
+/// while it sits in the processor's cache.
 ///
-/// Few passes matter more than small digits here: every pass reads and writes the whole array,
-/// and memory bandwidth, not arithmetic, is what a pass costs. The chunks are as many as the
-/// threads, so each thread writes to one region per digit.
+/// Why this shape: every pass over the whole array reads and writes it in memory, and memory
+/// bandwidth, not arithmetic, is what such a pass costs; an LSD sort of a 住民票コード (37 bits)
+/// takes three. Here only the first pass goes through memory; the passes within a bucket stay in
+/// cache. Buckets are sorted in parallel. Small arrays, and bits few enough for one pass, use the
+/// plain LSD sort.
 pub fn radix_sort(v: &mut Vec<u64>, lo: u32, hi: u32) {
     radix_sort_with(v, lo, hi, &mut Vec::new());
 }
 
+/// Values a bucket of the first pass holds on average: small enough that the bucket and its
+/// scratch stay in a core's cache while the remaining passes run.
+const BUCKET: usize = 1 << 12;
+/// Digits of the passes within a bucket (a histogram of 2^bits counters must stay small next to
+/// a bucket of [`BUCKET`] values).
+const IN_CACHE_BITS: u32 = 10;
+
 /// [`radix_sort`] with a scratch buffer to reuse (its contents are overwritten; on return it
 /// may hold the other buffer).
 pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
+    let n = v.len();
+    if n < 2 || hi <= lo {
+        return;
+    }
+    let total = hi - lo;
+    let top = (usize::BITS - (n / BUCKET).leading_zeros()).min(16);
+    if n < 1 << 16 || total <= 14 || top < 4 || total <= top {
+        lsd_sort_with(v, lo, hi, scratch);
+        return;
+    }
+    // First pass: by the `top` highest bits, from `v` into `scratch`.
+    let shift = hi - top;
+    let buckets = 1usize << top;
+    let mask = (buckets - 1) as u64;
+    scratch.clear();
+    scratch.reserve(n);
+    let parts = (rayon::current_num_threads() * 2).max(1);
+    let chunk = n.div_ceil(parts);
+    let hists: Vec<Vec<usize>> = v
+        .par_chunks(chunk)
+        .map(|c| {
+            let mut h = vec![0usize; buckets];
+            for &x in c {
+                h[((x >> shift) & mask) as usize] += 1;
+            }
+            h
+        })
+        .collect();
+    // Keys crowded into a few buckets (not spread over their range) would leave one thread
+    // sorting most of them: sort those by whole passes instead.
+    let largest = (0..buckets).map(|b| hists.iter().map(|h| h[b]).sum::<usize>()).max().unwrap_or(0);
+    if largest > (n / 16).max(1 << 18) {
+        lsd_sort_with(v, lo, hi, scratch);
+        return;
+    }
+    let mut offs = vec![vec![0usize; buckets]; hists.len()];
+    let mut starts = Vec::with_capacity(buckets + 1);
+    let mut at = 0;
+    for b in 0..buckets {
+        starts.push(at);
+        for (c, h) in hists.iter().enumerate() {
+            offs[c][b] = at;
+            at += h[b];
+        }
+    }
+    starts.push(n);
+    let out = Out(scratch.as_mut_ptr());
+    v.par_chunks(chunk).zip(offs.into_par_iter()).for_each(|(c, mut o)| {
+        for &x in c {
+            let d = ((x >> shift) & mask) as usize;
+            // SAFETY: each (chunk, digit) has its own range of `scratch`, sized by that chunk's
+            // histogram, so every position below n is written exactly once.
+            unsafe { *out.at(o[d]) = x };
+            o[d] += 1;
+        }
+    });
+    // SAFETY: the pass above wrote all n positions (the histograms sum to n).
+    unsafe { scratch.set_len(n) };
+    // Then each bucket, from `scratch` back into `v`, in cache.
+    let mut pieces: Vec<(&mut [u64], &mut [u64])> = Vec::with_capacity(buckets);
+    let (mut rest_s, mut rest_v): (&mut [u64], &mut [u64]) = (&mut scratch[..], &mut v[..]);
+    for b in 0..buckets {
+        let len = starts[b + 1] - starts[b];
+        let (s_here, s_rest) = std::mem::take(&mut rest_s).split_at_mut(len);
+        let (v_here, v_rest) = std::mem::take(&mut rest_v).split_at_mut(len);
+        rest_s = s_rest;
+        rest_v = v_rest;
+        if len > 0 {
+            pieces.push((s_here, v_here));
+        }
+    }
+    pieces.into_par_iter().with_min_len(8).for_each_init(Vec::new, |hist, (src, dst)| {
+        sort_in_cache(src, dst, lo, shift, hist);
+    });
+}
+
+/// Sorts `src` stably by bits `lo..hi` into `dst` (same length); `src` is scratch afterwards.
+fn sort_in_cache(src: &mut [u64], dst: &mut [u64], lo: u32, hi: u32, hist: &mut Vec<usize>) {
+    let n = src.len();
+    let total = hi.saturating_sub(lo);
+    if n <= 32 || total == 0 {
+        dst.copy_from_slice(src);
+        if total > 0 {
+            let mask = if total >= 64 { u64::MAX } else { ((1u64 << total) - 1) << lo };
+            // Insertion sort: stable, and quickest at this size.
+            for i in 1..n {
+                let x = dst[i];
+                let mut j = i;
+                while j > 0 && dst[j - 1] & mask > x & mask {
+                    dst[j] = dst[j - 1];
+                    j -= 1;
+                }
+                dst[j] = x;
+            }
+        }
+        return;
+    }
+    let passes = total.div_ceil(IN_CACHE_BITS);
+    let per = total.div_ceil(passes);
+    let (mut a, mut b): (&mut [u64], &mut [u64]) = (src, dst);
+    let mut in_dst = false;
+    let mut shift = lo;
+    while shift < hi {
+        let bits = per.min(hi - shift);
+        let buckets = 1usize << bits;
+        let mask = (buckets - 1) as u64;
+        hist.clear();
+        hist.resize(buckets, 0);
+        for &x in a.iter() {
+            hist[((x >> shift) & mask) as usize] += 1;
+        }
+        if hist.contains(&n) {
+            shift += bits;
+            continue;
+        }
+        let mut at = 0;
+        for h in hist.iter_mut() {
+            let c = *h;
+            *h = at;
+            at += c;
+        }
+        for &x in a.iter() {
+            let d = ((x >> shift) & mask) as usize;
+            b[hist[d]] = x;
+            hist[d] += 1;
+        }
+        std::mem::swap(&mut a, &mut b);
+        in_dst = !in_dst;
+        shift += bits;
+    }
+    if !in_dst {
+        // The sorted values are in `a`, which is the original `src`: `b` is `dst`.
+        b.copy_from_slice(a);
+    }
+}
+
+/// Sorts `v` stably by bits `lo..hi`: LSD radix, in as few passes of at most 14 bits as cover
+/// the bits, each pass split across threads (for arrays too small, or bits too few, for
+/// [`radix_sort_with`]'s first pass to pay).
+fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
     let n = v.len();
     if n < 2 || hi <= lo {
         return;
@@ -286,6 +444,150 @@ pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut 
     }
 }
 
+/// Values, and which of them to take (by position), for [`repeated`].
+pub(crate) type Source<'a> = (&'a [u64], &'a (dyn Fn(usize) -> bool + Sync));
+
+/// The values that occur more than once among `values[i]` for the `i` with `take(i)`, over all
+/// the given sources together: sorted, each once.
+///
+/// Why not sort them all and compare neighbours: that is a pass to count, one to copy, the
+/// sort's passes and one to compare, each over the whole array in memory. Here a first pass
+/// counts the values per bucket of their top bits (bits 28 and up, so that 12-digit numbers
+/// spread over a few thousand buckets), a second copies them into their buckets, and each bucket
+/// is then sorted and scanned while it sits in cache, in parallel. Values crowded into few
+/// buckets are sorted whole instead.
+pub(crate) fn repeated(sources: &[Source<'_>], pool: &mut Pool) -> Vec<u64> {
+    const CHUNK: usize = 1 << 16;
+    const SHIFT: u32 = 28;
+    const BUCKETS: usize = 1 << 12;
+    let bucket = |x: u64| ((x >> SHIFT) as usize).min(BUCKETS - 1);
+    // Chunks of rows of every source, in order.
+    let chunks: Vec<(usize, Range<usize>)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (v, _))| (0..v.len().div_ceil(CHUNK)).map(move |c| (k, c * CHUNK..((c + 1) * CHUNK).min(v.len()))))
+        .collect();
+    let hists: Vec<Vec<u32>> = chunks
+        .par_iter()
+        .map(|(k, r)| {
+            let (v, take) = sources[*k];
+            let mut h = vec![0u32; BUCKETS];
+            for i in r.clone() {
+                if take(i) {
+                    h[bucket(v[i])] += 1;
+                }
+            }
+            h
+        })
+        .collect();
+    let sizes: Vec<usize> = (0..BUCKETS).map(|b| hists.iter().map(|h| h[b] as usize).sum()).collect();
+    let total: usize = sizes.iter().sum();
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let mut all = pool.take(total);
+    let out = Out::new(&mut all);
+    if largest > (total / 16).max(1 << 18) {
+        // Crowded: copy in row order, sort whole, compare neighbours.
+        let mut at = 0;
+        let starts: Vec<usize> = hists
+            .iter()
+            .map(|h| {
+                let s = at;
+                at += h.iter().map(|&c| c as usize).sum::<usize>();
+                s
+            })
+            .collect();
+        chunks.par_iter().zip(starts).for_each(|((k, r), mut at)| {
+            let (v, take) = sources[*k];
+            for i in r.clone() {
+                if take(i) {
+                    // SAFETY: chunk c writes the positions it counted, all below `total`.
+                    unsafe { out.write(at, v[i]) };
+                    at += 1;
+                }
+            }
+        });
+        // SAFETY: the chunks wrote all `total` positions.
+        unsafe { all.set_len(total) };
+        let mut scratch = pool.take(total);
+        let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
+        radix_sort_with(&mut all, 0, bits, &mut scratch);
+        pool.give(scratch);
+        let parts: Vec<Vec<u64>> = all
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, piece)| {
+                let base = c * CHUNK;
+                let mut got = Vec::new();
+                for (j, &x) in piece.iter().enumerate() {
+                    if base + j + 1 < all.len() && all[base + j + 1] == x && got.last() != Some(&x) {
+                        got.push(x);
+                    }
+                }
+                got
+            })
+            .collect();
+        pool.give(all);
+        let mut found = parts.concat();
+        found.dedup();
+        return found;
+    }
+    // Offsets of each (chunk, bucket), buckets in order.
+    let mut offs = vec![vec![0u32; BUCKETS]; hists.len()];
+    let mut starts = Vec::with_capacity(BUCKETS + 1);
+    let mut at = 0usize;
+    for b in 0..BUCKETS {
+        starts.push(at);
+        for (c, h) in hists.iter().enumerate() {
+            offs[c][b] = at as u32;
+            at += h[b] as usize;
+        }
+    }
+    starts.push(total);
+    assert!(total < u32::MAX as usize);
+    chunks.par_iter().zip(offs.into_par_iter()).for_each(|((k, r), mut o)| {
+        let (v, take) = sources[*k];
+        for i in r.clone() {
+            if take(i) {
+                let b = bucket(v[i]);
+                // SAFETY: each (chunk, bucket) has its own range of `all`, sized by that chunk's
+                // count, so every position below `total` is written exactly once.
+                unsafe { out.write(o[b] as usize, v[i]) };
+                o[b] += 1;
+            }
+        }
+    });
+    // SAFETY: the pass above wrote all `total` positions.
+    unsafe { all.set_len(total) };
+    let found: Vec<Vec<u64>> = (0..BUCKETS)
+        .into_par_iter()
+        .with_min_len(16)
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(sorted, hist), b| {
+                let piece = &all[starts[b]..starts[b + 1]];
+                if piece.len() < 2 {
+                    return Vec::new();
+                }
+                let mut src = piece.to_vec();
+                sorted.clear();
+                sorted.resize(piece.len(), 0);
+                // The last bucket also holds every value beyond 2^40: sort it on all bits.
+                let hi = if b == BUCKETS - 1 { 64 } else { SHIFT };
+                sort_in_cache(&mut src, sorted, 0, hi, hist);
+                let mut got = Vec::new();
+                for w in sorted.windows(2) {
+                    if w[0] == w[1] && got.last() != Some(&w[0]) {
+                        got.push(w[0]);
+                    }
+                }
+                got
+            },
+        )
+        .collect();
+    pool.give(all);
+    found.concat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,13 +600,47 @@ mod tests {
 
     #[test]
     fn radix_sort_is_a_stable_sort_by_the_key_bits() {
-        for &n in &[0usize, 1, 5, 4095, 4096, 100_003] {
-            let v: Vec<u64> = (0..n as u64).map(|i| ((mix(i) % 1000) << 20) | i).collect();
-            let mut a = v.clone();
-            radix_sort(&mut a, 20, 64);
-            let mut b = v.clone();
-            b.sort_by_key(|x| x >> 20); // stable
-            assert_eq!(a, b, "n={n}");
+        for &n in &[0usize, 1, 5, 4095, 4096, 100_003, 300_001] {
+            // Few distinct keys (long runs of one key), then many (37-bit keys as 住民票コード),
+            // then keys crowded into a few buckets of the first pass.
+            for (modulus, spread) in [(1000u64, 1u64), (100_000_000_000, 1), (50, 1 << 30)] {
+                let v: Vec<u64> = (0..n as u64).map(|i| (((mix(i) % modulus) * spread) << 20) | i).collect();
+                let hi = 20 + 64 - v.iter().map(|x| x >> 20).max().unwrap_or(0).leading_zeros();
+                let mut a = v.clone();
+                radix_sort(&mut a, 20, hi);
+                let mut b = v.clone();
+                b.sort_by_key(|x| x >> 20); // stable
+                assert_eq!(a, b, "n={n} modulus={modulus}");
+                let mut c = v.clone();
+                radix_sort(&mut c, 20, 64);
+                assert_eq!(c, b, "n={n} modulus={modulus}, hi 64");
+            }
+        }
+        // Values sorted on all their bits, duplicates kept (as the 個人番号 are).
+        let v: Vec<u64> = (0..200_000u64).map(|i| mix(i) % 1_000_000_000_000 / 3 * 3).chain(0..5000).collect();
+        let mut a = v.clone();
+        radix_sort(&mut a, 0, 40);
+        let mut b = v;
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn repeated_values_across_sources() {
+        let mut pool = Pool::default();
+        for (n, modulus) in [(0usize, 1u64), (10, 5), (300_000, 1_000_000_000_000), (300_000, 200_000), (300_000, 1 << 20)] {
+            let a: Vec<u64> = (0..n as u64).map(|i| mix(i) % modulus).collect();
+            let mut b: Vec<u64> = (0..n as u64 / 2).map(|i| mix(i + 7_777_777) % modulus).collect();
+            b.extend([u64::MAX - 5, u64::MAX - 5, 1 << 50, (1 << 50) + 1]);
+            let keep_a = |i: usize| !i.is_multiple_of(3);
+            let keep_b = |i: usize| i % 5 != 1;
+            let got = repeated(&[(&a, &keep_a), (&b, &keep_b)], &mut pool);
+            let mut all: Vec<u64> = a.iter().enumerate().filter(|(i, _)| keep_a(*i)).map(|(_, &x)| x).collect();
+            all.extend(b.iter().enumerate().filter(|(i, _)| keep_b(*i)).map(|(_, &x)| x));
+            all.sort();
+            let mut want: Vec<u64> = all.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+            want.dedup();
+            assert_eq!(got, want, "n={n} modulus={modulus}");
         }
     }
 

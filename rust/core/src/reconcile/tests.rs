@@ -400,6 +400,14 @@ fn key_and_mynumber_parsing() {
     }
     let c = code(9).to_string();
     assert_eq!(parse_key(format!("{c:0>11}").as_bytes()), (code(9), 0));
+    // Every 11-digit text: the status the value itself gives.
+    let mut z = 12345u64;
+    for _ in 0..200_000 {
+        z = z.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let v = (z >> 11) % 100_000_000_000;
+        let text = format!("{v:011}");
+        assert_eq!(parse_key(text.as_bytes()), (v, Kind::Juminhyo.explain_u64(v) as u8), "{text}");
+    }
     assert_eq!(parse_mynumber(b""), MYNUMBER_EMPTY);
     assert_eq!(parse_mynumber(b"12345678901"), MYNUMBER_BAD);
     assert_eq!(parse_mynumber(b"12345678901x"), MYNUMBER_BAD);
