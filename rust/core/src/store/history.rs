@@ -1,10 +1,13 @@
-//! History: every version of every person is kept, in two orders.
+//! History: every version of every person is kept.
 //!
-//! - `history`: (person id, 更新順番号) → version. "As known at sequence N" is one cursor seek:
-//!   the greatest key ≤ (P, N).
-//! - `valid`: (person id, 異動年月日, 更新順番号) → (). "As valid on date D" is one cursor seek:
-//!   the greatest key ≤ (P, D, MAX). Among versions with the same effective date the later
-//!   recorded one wins, so a correction (記載の修正) dated like the version it corrects replaces it.
+//! - `history`: 更新順番号 → version. Sequence numbers only grow, so every write appends its
+//!   versions at the end of the tree (MDB_APPEND): a batch fills a few fresh pages instead of
+//!   touching, and often splitting, one page per person it changes.
+//! - `valid`: (person id, 異動年月日, 更新順番号) → (), the versions of each person. "As valid on date
+//!   D" is one cursor seek: the greatest key ≤ (P, D, MAX). Among versions with the same effective
+//!   date the later recorded one wins, so a correction (記載の修正) dated like the version it
+//!   corrects replaces it. "As known at sequence N" is the greatest 更新順番号 ≤ N among the
+//!   person's keys (a person has a handful).
 //!
 //! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`.
 //! Dates are the register's compact `YYYYMMDD` text; unknown parts are `00`, so they sort before
@@ -129,11 +132,32 @@ pub enum Refusal {
     NoChange,
 }
 
-pub(crate) fn hist_key(pid: u64, seq: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&pid.to_be_bytes());
-    k[8..].copy_from_slice(&seq.to_be_bytes());
-    k
+pub(crate) fn hist_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// The (異動年月日, 更新順番号) of every version of `pid`, in valid-time order.
+pub(crate) fn person_versions(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64) -> Result<Vec<([u8; DATE_LEN], u64)>> {
+    let mut out = Vec::new();
+    for item in d.valid.prefix_iter(txn, &be(pid))? {
+        let (k, _) = item?;
+        if k.len() != 24 {
+            return Err(StoreError::Corrupt("valid key width".into()));
+        }
+        out.push((k[8..16].try_into().unwrap(), u64::from_be_bytes(k[16..].try_into().unwrap())));
+    }
+    Ok(out)
+}
+
+/// Version `seq` of `pid`, or None when `pid` has no such version (the valid-time index says
+/// whose a version is).
+pub(crate) fn version_of<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<&'t [u8]>> {
+    let Some(v) = d.history.get(txn, &hist_key(seq))? else { return Ok(None) };
+    let date: [u8; DATE_LEN] = v
+        .get(..DATE_LEN)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("version {seq} too short")))?;
+    Ok(d.valid.get(txn, &valid_key(pid, &date, seq))?.map(|_| v))
 }
 
 pub(crate) fn valid_key(pid: u64, date: &[u8; DATE_LEN], seq: u64) -> [u8; 24] {
@@ -144,11 +168,18 @@ pub(crate) fn valid_key(pid: u64, date: &[u8; DATE_LEN], seq: u64) -> [u8; 24] {
     k
 }
 
-pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
-    out.clear();
+/// Bytes of a version value before its entry.
+const VERSION_HEAD: usize = 2 * DATE_LEN + 2;
+
+fn version_head(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, out: &mut Vec<u8>) {
     out.extend_from_slice(valid_from);
     out.extend_from_slice(notified);
     out.extend_from_slice(&event.to_le_bytes());
+}
+
+pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
+    out.clear();
+    version_head(valid_from, notified, event, out);
     entry.encode_into(out);
 }
 
@@ -168,13 +199,6 @@ pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
         mynumber: e.mynumber,
         payload: e.payload.to_vec(),
     })
-}
-
-fn split_hist_key(k: &[u8]) -> Result<(u64, u64)> {
-    if k.len() != 16 {
-        return Err(StoreError::Corrupt("history key width".into()));
-    }
-    Ok((u64::from_be_bytes(k[..8].try_into().unwrap()), u64::from_be_bytes(k[8..].try_into().unwrap())))
 }
 
 pub(crate) fn parse_change(seq: u64, v: &[u8]) -> Result<(u64, i64, u16, String, String)> {
@@ -274,7 +298,6 @@ fn write_row(
     meta: &WriteMeta,
     next_pid: &mut u64,
     buf: &mut Vec<u8>,
-    log_change: bool,
 ) -> Result<u64> {
     let (pid, old_codes, old_mns) = if u.person_id == 0 {
         if u.expect_seq != 0 {
@@ -326,12 +349,10 @@ fn write_row(
     entry.encode_into(buf);
     d.persons.put(txn, &ik(pid), buf)?;
     version_value(&u.valid_from, &u.notified, u.event, &entry, buf);
-    d.history.put(txn, &hist_key(pid, seq), buf)?;
+    d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), buf)?;
     d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
-    if log_change {
-        let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
-        d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
-    }
+    let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
+    d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
     Ok(pid)
 }
 
@@ -363,7 +384,7 @@ impl Store {
                 put_step(txn, d, st, seq)?;
             }
             for (row, u) in updates.iter().enumerate() {
-                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf, true)?;
+                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf)?;
                 out.push(Applied { seq, person_id: pid });
                 seq += 1;
             }
@@ -415,40 +436,91 @@ impl Store {
         order.sort_by_key(|&r| patches[r].person_id);
         self.write(|txn, d| {
             let first_seq = next_counter(d, txn, b"next_seq")?;
-            let mut next_pid = next_counter(d, txn, b"next_person")?;
             let ts = commit_ts(d, txn, meta.timestamp_us)?;
-            let (mut payload, mut buf) = (Vec::new(), Vec::new());
+            // Each row's version (dates, event, entry) is built once, in `arena`: its entry part is
+            // what `persons` holds, the whole is what `history` appends.
+            let mut arena: Vec<u8> = Vec::with_capacity(patches.len() * 1024);
+            let mut spans = vec![(0usize, 0usize); patches.len()];
+            let (mut old_name, mut old_birth) = (Vec::new(), Vec::new());
             for &row in &order {
                 let p = &patches[row];
-                let seq = first_seq + row as u64;
-                let raw = d.persons.get(txn, &ik(p.person_id))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?;
-                let cur = Entry::decode(raw)?;
-                if !patch_array(cur.payload, &p.fields, must, &mut payload)? && !must.is_empty() {
-                    return Err(refuse(row, Refusal::NoChange));
-                }
-                let (name, birth, addr) = (cur.name_key.to_vec(), cur.birth_key.to_vec(), cur.addr_key.to_vec());
-                let u = Update {
-                    person_id: p.person_id,
-                    code: p.code.unwrap_or(cur.code),
-                    mynumber: p.mynumber.unwrap_or(cur.mynumber),
-                    name_key: p.name_key.unwrap_or(&name),
-                    birth_key: p.birth_key.unwrap_or(&birth),
-                    addr_key: p.addr_key.unwrap_or(&addr),
-                    sex: p.sex.unwrap_or(cur.sex),
-                    flags: p.flags,
-                    payload: &payload,
-                    valid_from: p.valid_from,
-                    notified: p.notified,
-                    event,
-                    expect_seq: p.expect_seq,
-                    override_prohibited,
+                let (pid, seq) = (p.person_id, first_seq + row as u64);
+                let key = ik(pid);
+                let start = arena.len();
+                version_head(&p.valid_from, &p.notified, event, &mut arena);
+                // One lookup: the cursor that finds the person's entry writes the new one.
+                let (old_code, old_mn, code, mynumber) = {
+                    let mut at = d.persons.range_mut(txn, &(Bound::Included(&key[..]), Bound::Included(&key[..])))?;
+                    let raw = match at.next().transpose()? {
+                        Some((k, v)) if k == key => v,
+                        _ => return Err(refuse(row, Refusal::NoSuchPerson)),
+                    };
+                    let mut cur = Entry::decode(raw)?;
+                    let code = p.code.unwrap_or(cur.code);
+                    let mynumber = p.mynumber.unwrap_or(cur.mynumber);
+                    let mut old_codes = std::mem::take(&mut cur.old_codes);
+                    let mut old_mynumbers = std::mem::take(&mut cur.old_mynumbers);
+                    if cur.code != code && cur.code != NO_MYNUMBER {
+                        old_codes.push(cur.code);
+                    }
+                    if cur.mynumber != mynumber && cur.mynumber != NO_MYNUMBER {
+                        old_mynumbers.push(cur.mynumber);
+                    }
+                    let entry = Entry {
+                        flags: p.flags,
+                        sex: p.sex.unwrap_or(cur.sex),
+                        seq,
+                        code,
+                        mynumber,
+                        old_codes,
+                        old_mynumbers,
+                        name_key: p.name_key.unwrap_or(cur.name_key),
+                        birth_key: p.birth_key.unwrap_or(cur.birth_key),
+                        addr_key: p.addr_key.unwrap_or(cur.addr_key),
+                        payload: b"",
+                    };
+                    entry.encode_into(&mut arena);
+                    if !patch_array(cur.payload, &p.fields, must, &mut arena)? && !must.is_empty() {
+                        return Err(refuse(row, Refusal::NoChange));
+                    }
+                    if p.expect_seq != 0 && cur.seq != p.expect_seq {
+                        return Err(refuse(row, Refusal::Conflict { expected: p.expect_seq, actual: cur.seq }));
+                    }
+                    if cur.flags & flags::UPDATE_PROHIBITED != 0 && !override_prohibited {
+                        return Err(refuse(row, Refusal::UpdateProhibited));
+                    }
+                    if p.name_key.is_some() {
+                        old_name.clear();
+                        old_name.extend_from_slice(cur.name_key);
+                    }
+                    if p.birth_key.is_some() {
+                        old_birth.clear();
+                        old_birth.extend_from_slice(cur.birth_key);
+                    }
+                    let (old_code, old_mn) = (cur.code, cur.mynumber);
+                    // SAFETY: nothing read through the cursor (`raw`, `cur`) is used from here on.
+                    unsafe { at.put_current(&key, &arena[start + VERSION_HEAD..])? };
+                    (old_code, old_mn, code, mynumber)
                 };
-                write_row(txn, d, row, &u, seq, ts, meta, &mut next_pid, &mut buf, false)?;
+                move_number(txn, &d.by_code, pid, old_code, code, row, "juminhyo_code")?;
+                move_number(txn, &d.by_mynumber, pid, old_mn, mynumber, row, "mynumber")?;
+                if let Some(k) = p.name_key {
+                    move_key(txn, &d.idx_name, pid, &old_name, k)?;
+                }
+                if let Some(k) = p.birth_key {
+                    move_key(txn, &d.idx_birth, pid, &old_birth, k)?;
+                }
+                d.valid.put(txn, &valid_key(pid, &p.valid_from, seq), &[])?;
+                spans[row] = (start, arena.len());
             }
-            let m = WriteMeta { event, timestamp_us: ts, ..meta.clone() };
+            // Versions and changes in 更新順番号 order: both append at the end of their tree.
+            let mut change = change_value(0, &WriteMeta { event, timestamp_us: ts, ..meta.clone() });
             for (row, p) in patches.iter().enumerate() {
                 let seq = first_seq + row as u64;
-                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(p.person_id, &m))?;
+                let (a, b) = spans[row];
+                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), &arena[a..b])?;
+                change[..8].copy_from_slice(&p.person_id.to_le_bytes());
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change)?;
             }
             let next = first_seq + patches.len() as u64;
             d.meta.put(txn, b"next_seq", &be(next))?;
@@ -459,13 +531,9 @@ impl Store {
     /// Every version of a person, oldest first.
     pub fn history(&self, pid: u64) -> Result<Vec<Version>> {
         self.read(|txn, d| {
-            let mut out = Vec::new();
-            for item in d.history.prefix_iter(txn, &be(pid))? {
-                let (k, v) = item?;
-                let (p, s) = split_hist_key(k)?;
-                out.push(parse_version(p, s, v)?);
-            }
-            Ok(out)
+            let mut seqs: Vec<u64> = person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).collect();
+            seqs.sort_unstable();
+            seqs.into_iter().map(|s| parse_version(pid, s, stored_version(d, txn, pid, s)?)).collect()
         })
     }
 
@@ -523,7 +591,7 @@ impl Store {
                 let (k, v) = item?;
                 let seq = u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt("change key width".into()))?);
                 let (pid, ts, event, operator, terminal) = parse_change(seq, v)?;
-                let version = match d.history.get(txn, &hist_key(pid, seq))? {
+                let version = match d.history.get(txn, &hist_key(seq))? {
                     Some(v) => Some(parse_version(pid, seq, v)?),
                     None => None, // purged
                 };
@@ -622,10 +690,7 @@ fn as_of_part<'t>(
             if seq > limit {
                 continue;
             }
-            let v = d
-                .history
-                .get(txn, &hist_key(pid, seq))?
-                .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
+            let v = stored_version(d, txn, pid, seq)?;
             let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
             out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
             break;
@@ -657,15 +722,16 @@ fn columns(parts: Vec<Vec<Hit>>) -> VersionColumns {
     c
 }
 
+/// A version the valid-time index names, which `history` must hold.
+fn stored_version<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<&'t [u8]> {
+    d.history
+        .get(txn, &hist_key(seq))?
+        .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))
+}
+
 fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {
-    match d.history.get_lower_than_or_equal_to(txn, &hist_key(pid, seq))? {
-        Some((k, v)) => {
-            let (p, s) = split_hist_key(k)?;
-            if p != pid {
-                return Ok(None);
-            }
-            Ok(Some(parse_version(p, s, v)?))
-        }
+    match person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).filter(|&s| s <= seq).max() {
+        Some(s) => Ok(Some(parse_version(pid, s, stored_version(d, txn, pid, s)?)?)),
         None => Ok(None),
     }
 }
@@ -683,10 +749,7 @@ fn as_of_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, date: &[u8; DATE_LEN], k
         if seq > limit {
             continue; // recorded after the moment asked about
         }
-        let v = d
-            .history
-            .get(txn, &hist_key(pid, seq))?
-            .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
+        let v = stored_version(d, txn, pid, seq)?;
         return Ok(Some(parse_version(pid, seq, v)?));
     }
     Ok(None)

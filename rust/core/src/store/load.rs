@@ -160,7 +160,7 @@ impl Store {
                 // every existing one: append without searching.
                 d.persons.put_with_flags(txn, PutFlags::APPEND, &ik(pid), &buf)?;
                 version_value(&p.valid_from, &p.notified, meta.event, &entry, &mut vbuf);
-                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(pid, seq), &vbuf)?;
+                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), &vbuf)?;
                 d.valid.put_with_flags(txn, PutFlags::APPEND, &valid_key(pid, &p.valid_from, seq), &[])?;
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
                 if !p.name_key.is_empty() {

@@ -8,8 +8,8 @@
 //! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
 //!   These three are MDB_INTEGERKEY databases: keys are native-endian u64 compared as integers.
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
-//! - `history`, `valid`: every version by (person, 更新順番号) and by (person, 異動年月日, 更新順番号);
-//!   see [`history`].
+//! - `history`, `valid`: every version by 更新順番号, and each person's versions by
+//!   (person, 異動年月日, 更新順番号); see [`history`].
 //! - `proposals`: changes waiting for a second operator, and the decisions on them; see
 //!   [`proposals`].
 //!
@@ -215,7 +215,7 @@ fn take_lock(dir: &Path, exclusive: bool, readonly: bool) -> Result<Option<std::
 
 const MAX_DBS: u32 = 16;
 const MAX_READERS: u32 = 1024;
-pub const FORMAT_VERSION: &[u8] = b"jukistore-2";
+pub const FORMAT_VERSION: &[u8] = b"jukistore-3";
 
 fn registry() -> &'static Mutex<HashMap<(u32, PathBuf), Weak<Store>>> {
     static R: OnceLock<Mutex<HashMap<(u32, PathBuf), Weak<Store>>>> = OnceLock::new();

@@ -25,7 +25,7 @@ use std::path::Path;
 use heed::{EnvFlags, EnvOpenOptions, PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{Entry, NO_MYNUMBER};
-use super::history::{hist_key, DATE_LEN};
+use super::history::{hist_key, person_versions, version_of, DATE_LEN};
 use super::{be, create_dbs, ik, parse_index_value, registry, Db, Dbs, Result, Store, StoreError};
 
 /// Marker byte appended to a change-log value whose version was erased.
@@ -122,7 +122,7 @@ fn drop_number(txn: &mut RwTxn, db: &Db, pid: u64, n: u64) -> Result<u64> {
 fn drop_versions(txn: &mut RwTxn, d: &Dbs, pid: u64, seqs: &[u64]) -> Result<(u64, u64)> {
     let (mut nv, mut nc) = (0u64, 0u64);
     for &seq in seqs {
-        let Some(v) = d.history.get(txn, &hist_key(pid, seq))? else {
+        let Some(v) = version_of(d, txn, pid, seq)? else {
             nc += mark_change(txn, d, seq)? as u64;
             continue;
         };
@@ -130,7 +130,7 @@ fn drop_versions(txn: &mut RwTxn, d: &Dbs, pid: u64, seqs: &[u64]) -> Result<(u6
             .get(..DATE_LEN)
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| StoreError::Corrupt(format!("version {seq} of person {pid} too short")))?;
-        d.history.delete(txn, &hist_key(pid, seq))?;
+        d.history.delete(txn, &hist_key(seq))?;
         d.valid.delete(txn, &super::history::valid_key(pid, &date, seq))?;
         nv += 1;
         nc += mark_change(txn, d, seq)? as u64;
@@ -139,11 +139,8 @@ fn drop_versions(txn: &mut RwTxn, d: &Dbs, pid: u64, seqs: &[u64]) -> Result<(u6
 }
 
 fn history_seqs(txn: &RoTxn<WithoutTls>, d: &Dbs, pid: u64) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
-    for item in d.history.prefix_iter(txn, &be(pid))? {
-        let (k, _) = item?;
-        out.push(u64::from_be_bytes(k[8..16].try_into().map_err(|_| StoreError::Corrupt("history key width".into()))?));
-    }
+    let mut out: Vec<u64> = person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).collect();
+    out.sort_unstable();
     Ok(out)
 }
 
@@ -161,7 +158,7 @@ impl Store {
                 let e = Entry::decode(v)?;
                 let ver = d
                     .history
-                    .get(txn, &hist_key(pid, e.seq))?
+                    .get(txn, &hist_key(e.seq))?
                     .ok_or_else(|| StoreError::Corrupt(format!("person {pid}: current version {} missing", e.seq)))?;
                 out.pids.push(pid);
                 out.dates.push(ver[..DATE_LEN].try_into().map_err(|_| StoreError::Corrupt("version too short".into()))?);
@@ -175,22 +172,32 @@ impl Store {
     pub fn superseded_versions(&self) -> Result<SupersededVersions> {
         self.read(|txn, d| {
             let mut out = SupersededVersions::default();
-            let mut prev: Option<(u64, u64)> = None;
-            for item in d.history.iter(txn)? {
-                let (k, v) = item?;
-                if k.len() != 16 || v.len() < DATE_LEN {
-                    return Err(StoreError::Corrupt("history entry width".into()));
+            // Each person's versions from the valid-time index, put in 更新順番号 order.
+            let mut person: Vec<(u64, [u8; DATE_LEN])> = Vec::new();
+            let mut flush = |pid: u64, person: &mut Vec<(u64, [u8; DATE_LEN])>| {
+                person.sort_unstable();
+                for w in person.windows(2) {
+                    out.pids.push(pid);
+                    out.seqs.push(w[0].0);
+                    out.dates.push(w[1].1);
+                }
+                person.clear();
+            };
+            let mut prev: Option<u64> = None;
+            for item in d.valid.iter(txn)? {
+                let (k, _) = item?;
+                if k.len() != 24 {
+                    return Err(StoreError::Corrupt("valid key width".into()));
                 }
                 let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let seq = u64::from_be_bytes(k[8..].try_into().unwrap());
-                if let Some((ppid, pseq)) = prev {
-                    if ppid == pid {
-                        out.pids.push(pid);
-                        out.seqs.push(pseq);
-                        out.dates.push(v[..DATE_LEN].try_into().unwrap());
-                    }
+                if let Some(p) = prev.filter(|&p| p != pid) {
+                    flush(p, &mut person);
                 }
-                prev = Some((pid, seq));
+                person.push((u64::from_be_bytes(k[16..].try_into().unwrap()), k[8..16].try_into().unwrap()));
+                prev = Some(pid);
+            }
+            if let Some(p) = prev {
+                flush(p, &mut person);
             }
             // Drop the versions of removed persons: their whole record goes by the 除票 rule.
             let mut keep = vec![true; out.pids.len()];

@@ -163,6 +163,7 @@ impl Store {
             // Every version in `valid` exists in `history` and the two hold the same versions;
             // each person's current entry is its newest version.
             let (mut n_valid, mut n_hist) = (0u64, 0u64);
+            let mut newest: HashMap<u64, u64> = HashMap::new();
             for item in d.valid.iter(txn)? {
                 let (k, _) = item?;
                 n_valid += 1;
@@ -172,7 +173,9 @@ impl Store {
                 }
                 let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
                 let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-                match d.history.get(txn, &super::history::hist_key(pid, seq))? {
+                let newer = newest.entry(pid).or_insert(seq);
+                *newer = (*newer).max(seq);
+                match d.history.get(txn, &super::history::hist_key(seq))? {
                     None => rep.add(format!("valid: version {seq} of person {pid} is not in history")),
                     Some(v) if v.len() < 8 || v[..8] != k[8..16] => {
                         rep.add(format!("valid: version {seq} of person {pid} has another 異動年月日 in history"))
@@ -180,17 +183,12 @@ impl Store {
                     Some(_) => {}
                 }
             }
-            let mut newest: HashMap<u64, u64> = HashMap::new();
             for item in d.history.iter(txn)? {
                 let (k, _) = item?;
                 n_hist += 1;
-                if k.len() != 16 {
+                if k.len() != 8 {
                     rep.add("history: key of wrong width".into());
-                    continue;
                 }
-                let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let seq = u64::from_be_bytes(k[8..].try_into().unwrap());
-                newest.insert(pid, seq);
             }
             if n_valid != n_hist {
                 rep.add(format!("valid has {n_valid} versions, history {n_hist}"));
