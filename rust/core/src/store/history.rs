@@ -3,13 +3,16 @@
 //! - `history`: 更新順番号 → version. Sequence numbers only grow, so every write appends its
 //!   versions at the end of the tree (MDB_APPEND): a batch fills a few fresh pages instead of
 //!   touching, and often splitting, one page per person it changes.
-//! - `valid`: (person id, 異動年月日, 更新順番号) → (), the versions of each person. "As valid on date
-//!   D" is one cursor seek: the greatest key ≤ (P, D, MAX). Among versions with the same effective
-//!   date the later recorded one wins, so a correction (記載の修正) dated like the version it
-//!   corrects replaces it. "As known at sequence N" is the greatest 更新順番号 ≤ N among the
-//!   person's keys (a person has a handful).
+//! - each person's entry in `persons` lists the person's versions as (異動年月日, 更新順番号)
+//!   pairs ([`super::entry`]): the valid-time index, written in the page an update rewrites
+//!   anyway instead of in a tree of its own. "As valid on date D" is the greatest
+//!   (date, 更新順番号) ≤ (D, MAX) of the list, so among versions with the same effective date the
+//!   later recorded one wins, and a correction (記載の修正) dated like the version it corrects
+//!   replaces it. "As known at sequence N" is the greatest 更新順番号 ≤ N of the list (a person
+//!   has a handful).
 //!
-//! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`.
+//! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`, the
+//! entry without its version list.
 //! Dates are the register's compact `YYYYMMDD` text; unknown parts are `00`, so they sort before
 //! known ones, and byte order is date order.
 //!
@@ -30,7 +33,7 @@ use rayon::prelude::*;
 
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
-use super::entry::{flags, Entry, NO_MYNUMBER};
+use super::entry::{flags, version_ref, version_refs, Entry, NO_MYNUMBER};
 use crate::ids::{Kind, Reason};
 use super::load::{change_value, check_keys, WriteMeta};
 use super::patch::patch_array;
@@ -136,40 +139,20 @@ pub(crate) fn hist_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
-/// The (異動年月日, 更新順番号) of every version of `pid`, in valid-time order.
+/// The (異動年月日, 更新順番号) of every version of `pid`, in 更新順番号 order (none for a person
+/// who is not in the store).
 pub(crate) fn person_versions(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64) -> Result<Vec<([u8; DATE_LEN], u64)>> {
-    let mut out = Vec::new();
-    for item in d.valid.prefix_iter(txn, &be(pid))? {
-        let (k, _) = item?;
-        if k.len() != 24 {
-            return Err(StoreError::Corrupt("valid key width".into()));
-        }
-        out.push((k[8..16].try_into().unwrap(), u64::from_be_bytes(k[16..].try_into().unwrap())));
+    match d.persons.get(txn, &ik(pid))? {
+        Some(raw) => Ok(version_refs(Entry::versions_of(raw)?).collect()),
+        None => Ok(Vec::new()),
     }
-    Ok(out)
 }
 
-/// Version `seq` of `pid`, or None when `pid` has no such version (the valid-time index says
-/// whose a version is).
-pub(crate) fn version_of<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<&'t [u8]>> {
-    let Some(v) = d.history.get(txn, &hist_key(seq))? else { return Ok(None) };
-    let date: [u8; DATE_LEN] = v
-        .get(..DATE_LEN)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("version {seq} too short")))?;
-    Ok(d.valid.get(txn, &valid_key(pid, &date, seq))?.map(|_| v))
+/// The version of a list valid on `date` as known at `limit`: the greatest (date, 更新順番号)
+/// with a date ≤ `date` and a 更新順番号 ≤ `limit`.
+fn pick_valid(list: &[u8], date: &[u8; DATE_LEN], limit: u64) -> Option<u64> {
+    version_refs(list).filter(|(d, s)| d <= date && *s <= limit).max().map(|(_, s)| s)
 }
-
-pub(crate) fn valid_key(pid: u64, date: &[u8; DATE_LEN], seq: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..8].copy_from_slice(&pid.to_be_bytes());
-    k[8..16].copy_from_slice(date);
-    k[16..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// Bytes of a version value before its entry.
-const VERSION_HEAD: usize = 2 * DATE_LEN + 2;
 
 fn version_head(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, out: &mut Vec<u8>) {
     out.extend_from_slice(valid_from);
@@ -177,10 +160,11 @@ fn version_head(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u
     out.extend_from_slice(&event.to_le_bytes());
 }
 
+/// A stored version: dates, event and the entry without its version list.
 pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
     out.clear();
     version_head(valid_from, notified, event, out);
-    entry.encode_into(out);
+    entry.encode_version_into(out);
 }
 
 pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
@@ -298,7 +282,9 @@ fn write_row(
     meta: &WriteMeta,
     next_pid: &mut u64,
     buf: &mut Vec<u8>,
+    versions: &mut Vec<u8>,
 ) -> Result<u64> {
+    versions.clear();
     let (pid, old_codes, old_mns) = if u.person_id == 0 {
         if u.expect_seq != 0 {
             return Err(StoreError::BadQuery(format!("row {row}: a new person has no version to expect")));
@@ -330,8 +316,10 @@ fn write_row(
         }
         move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
         move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+        versions.extend_from_slice(cur.versions);
         (pid, old_codes, old_mns)
     };
+    versions.extend_from_slice(&version_ref(&u.valid_from, seq));
     let entry = Entry {
         flags: u.flags,
         sex: u.sex,
@@ -340,6 +328,7 @@ fn write_row(
         mynumber: u.mynumber,
         old_codes,
         old_mynumbers: old_mns,
+        versions,
         name_key: u.name_key,
         birth_key: u.birth_key,
         addr_key: u.addr_key,
@@ -350,7 +339,6 @@ fn write_row(
     d.persons.put(txn, &ik(pid), buf)?;
     version_value(&u.valid_from, &u.notified, u.event, &entry, buf);
     d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), buf)?;
-    d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
     let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
     d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
     Ok(pid)
@@ -379,12 +367,12 @@ impl Store {
             let first_pid = next_pid;
             let ts = commit_ts(d, txn, meta.timestamp_us)?;
             let mut out = Vec::with_capacity(updates.len());
-            let mut buf = Vec::new();
+            let (mut buf, mut versions) = (Vec::new(), Vec::new());
             if let Some(st) = &step {
                 put_step(txn, d, st, seq)?;
             }
             for (row, u) in updates.iter().enumerate() {
-                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf)?;
+                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf, &mut versions)?;
                 out.push(Applied { seq, person_id: pid });
                 seq += 1;
             }
@@ -430,18 +418,18 @@ impl Store {
             check_keys(p.name_key.unwrap_or(b""), p.birth_key.unwrap_or(b""), p.addr_key.unwrap_or(b""), row)?;
         }
         // Rows are written in person order (each keeps the 更新順番号 of its place in the batch):
-        // a person's entry, versions and valid-time keys all sort by person id first, so in this
-        // order the B-tree writes walk each database once instead of jumping between its pages.
+        // the `persons` writes walk the tree once instead of jumping between its pages.
         let mut order: Vec<usize> = (0..patches.len()).collect();
         order.sort_by_key(|&r| patches[r].person_id);
         self.write(|txn, d| {
             let first_seq = next_counter(d, txn, b"next_seq")?;
             let ts = commit_ts(d, txn, meta.timestamp_us)?;
-            // Each row's version (dates, event, entry) is built once, in `arena`: its entry part is
-            // what `persons` holds, the whole is what `history` appends.
+            // Each row's version (dates, event, entry) is built in `arena`, for `history` to
+            // append in 更新順番号 order once every person is written.
             let mut arena: Vec<u8> = Vec::with_capacity(patches.len() * 1024);
             let mut spans = vec![(0usize, 0usize); patches.len()];
             let (mut old_name, mut old_birth) = (Vec::new(), Vec::new());
+            let (mut entry_buf, mut versions) = (Vec::new(), Vec::new());
             for &row in &order {
                 let p = &patches[row];
                 let (pid, seq) = (p.person_id, first_seq + row as u64);
@@ -474,13 +462,23 @@ impl Store {
                         mynumber,
                         old_codes,
                         old_mynumbers,
+                        versions: {
+                            versions.clear();
+                            versions.extend_from_slice(cur.versions);
+                            versions.extend_from_slice(&version_ref(&p.valid_from, seq));
+                            &versions
+                        },
                         name_key: p.name_key.unwrap_or(cur.name_key),
                         birth_key: p.birth_key.unwrap_or(cur.birth_key),
                         addr_key: p.addr_key.unwrap_or(cur.addr_key),
                         payload: b"",
                     };
-                    entry.encode_into(&mut arena);
-                    if !patch_array(cur.payload, &p.fields, must, &mut arena)? && !must.is_empty() {
+                    // The new entry (with the version list) for `persons`, the payload patched
+                    // once; the version for `history` is the same entry without the list.
+                    entry_buf.clear();
+                    entry.encode_into(&mut entry_buf);
+                    let head = entry_buf.len();
+                    if !patch_array(cur.payload, &p.fields, must, &mut entry_buf)? && !must.is_empty() {
                         return Err(refuse(row, Refusal::NoChange));
                     }
                     if p.expect_seq != 0 && cur.seq != p.expect_seq {
@@ -498,8 +496,11 @@ impl Store {
                         old_birth.extend_from_slice(cur.birth_key);
                     }
                     let (old_code, old_mn) = (cur.code, cur.mynumber);
-                    // SAFETY: nothing read through the cursor (`raw`, `cur`) is used from here on.
-                    unsafe { at.put_current(&key, &arena[start + VERSION_HEAD..])? };
+                    entry.encode_version_into(&mut arena);
+                    arena.extend_from_slice(&entry_buf[head..]);
+                    // SAFETY: nothing read through the cursor (`raw`, `cur`, `entry`) is used from
+                    // here on.
+                    unsafe { at.put_current(&key, &entry_buf)? };
                     (old_code, old_mn, code, mynumber)
                 };
                 move_number(txn, &d.by_code, pid, old_code, code, row, "juminhyo_code")?;
@@ -510,7 +511,6 @@ impl Store {
                 if let Some(k) = p.birth_key {
                     move_key(txn, &d.idx_birth, pid, &old_birth, k)?;
                 }
-                d.valid.put(txn, &valid_key(pid, &p.valid_from, seq), &[])?;
                 spans[row] = (start, arena.len());
             }
             // Versions and changes in 更新順番号 order: both append at the end of their tree.
@@ -531,9 +531,9 @@ impl Store {
     /// Every version of a person, oldest first.
     pub fn history(&self, pid: u64) -> Result<Vec<Version>> {
         self.read(|txn, d| {
-            let mut seqs: Vec<u64> = person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).collect();
-            seqs.sort_unstable();
-            seqs.into_iter().map(|s| parse_version(pid, s, stored_version(d, txn, pid, s)?)).collect()
+            person_versions(d, txn, pid)?
+                .into_iter()
+                .map(|(_, s)| s).map(|s| parse_version(pid, s, stored_version(d, txn, pid, s)?)).collect()
         })
     }
 
@@ -677,23 +677,25 @@ fn as_of_part<'t>(
     order.sort_unstable_by_key(|&i| (pids[i as usize], dates[i as usize]));
     let limit = known_at.unwrap_or(u64::MAX);
     let mut out: Vec<Hit<'t>> = vec![None; pids.len()];
+    // Consecutive lookups of one person read the person's entry once.
+    let mut last: Option<(u64, &'t [u8])> = None;
     for &i in &order {
         let (pid, date) = (pids[i as usize], &dates[i as usize]);
-        let hi = valid_key(pid, date, u64::MAX);
-        let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
-        for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
-            let (k, _) = item?;
-            if k.len() != 24 {
-                return Err(StoreError::Corrupt("valid key width".into()));
+        let list = match last {
+            Some((p, l)) if p == pid => l,
+            _ => {
+                let l = match d.persons.get(txn, &ik(pid))? {
+                    Some(raw) => Entry::versions_of(raw)?,
+                    None => &[],
+                };
+                last = Some((pid, l));
+                l
             }
-            let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-            if seq > limit {
-                continue;
-            }
+        };
+        if let Some(seq) = pick_valid(list, date, limit) {
             let v = stored_version(d, txn, pid, seq)?;
             let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
             out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
-            break;
         }
     }
     Ok(out)
@@ -722,11 +724,11 @@ fn columns(parts: Vec<Vec<Hit>>) -> VersionColumns {
     c
 }
 
-/// A version the valid-time index names, which `history` must hold.
+/// A version a person's list names, which `history` must hold.
 fn stored_version<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<&'t [u8]> {
     d.history
         .get(txn, &hist_key(seq))?
-        .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))
+        .ok_or_else(|| StoreError::Corrupt(format!("person {pid} lists missing version {seq}")))
 }
 
 fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {
@@ -737,20 +739,12 @@ fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<O
 }
 
 fn as_of_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, date: &[u8; DATE_LEN], known_at: Option<u64>) -> Result<Option<Version>> {
-    let limit = known_at.unwrap_or(u64::MAX);
-    let hi = valid_key(pid, date, u64::MAX);
-    let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
-    for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
-        let (k, _) = item?;
-        if k.len() != 24 {
-            return Err(StoreError::Corrupt("valid key width".into()));
-        }
-        let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-        if seq > limit {
-            continue; // recorded after the moment asked about
-        }
-        let v = stored_version(d, txn, pid, seq)?;
-        return Ok(Some(parse_version(pid, seq, v)?));
+    let list = match d.persons.get(txn, &ik(pid))? {
+        Some(raw) => Entry::versions_of(raw)?,
+        None => return Ok(None),
+    };
+    match pick_valid(list, date, known_at.unwrap_or(u64::MAX)) {
+        Some(seq) => Ok(Some(parse_version(pid, seq, stored_version(d, txn, pid, seq)?)?)),
+        None => Ok(None),
     }
-    Ok(None)
 }

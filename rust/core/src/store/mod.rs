@@ -8,8 +8,8 @@
 //! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
 //!   These three are MDB_INTEGERKEY databases: keys are native-endian u64 compared as integers.
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
-//! - `history`, `valid`: every version by 更新順番号, and each person's versions by
-//!   (person, 異動年月日, 更新順番号); see [`history`].
+//! - `history`: every version by 更新順番号; each person's entry lists the person's versions by
+//!   (異動年月日, 更新順番号); see [`history`].
 //! - `proposals`: changes waiting for a second operator, and the decisions on them; see
 //!   [`proposals`].
 //!
@@ -147,7 +147,6 @@ pub(crate) struct Dbs {
     pub idx_birth: Db,
     pub changes: Db,
     pub history: Db,
-    pub valid: Db,
     /// Absent only in a store created before proposals existed and opened read-only.
     pub proposals: Option<Db>,
     /// 送付先情報 (mailing data for J-LIS); absent in an older store opened read-only. See
@@ -309,7 +308,6 @@ impl Store {
                 idx_birth: open("idx_birth")?,
                 changes: open("changes")?,
                 history: open("history")?,
-                valid: open("valid")?,
                 proposals: env.open_database::<Bytes, Bytes>(&rtxn, Some("proposals"))?,
                 mailing: env.open_database::<Bytes, Bytes>(&rtxn, Some("mailing"))?,
             };
@@ -542,7 +540,6 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>, wtxn: &mut RwTxn) -> Result<Dbs>
         idx_birth: dup(wtxn, "idx_birth")?,
         changes: plain(wtxn, "changes")?,
         history: plain(wtxn, "history")?,
-        valid: plain(wtxn, "valid")?,
         proposals: Some(plain(wtxn, "proposals")?),
         mailing: Some(plain(wtxn, "mailing")?),
     })
