@@ -99,7 +99,6 @@ pub struct Patch<'a> {
     pub person_id: u64,
     /// The person's current 更新順番号 the caller based the change on; 0 skips the check.
     pub expect_seq: u64,
-    pub flags: u8,
     pub valid_from: [u8; DATE_LEN],
     pub notified: [u8; DATE_LEN],
     /// (element position, UTF-8 text), positions ascending.
@@ -133,6 +132,24 @@ pub enum Refusal {
     ProposalDecided { id: u64 },
     /// A patch leaves every item it is for as it was.
     NoChange,
+    /// The event does not apply to a removed person (除票).
+    PersonRemoved,
+    /// The event lifts 更新禁止 from a record that is not under it.
+    NotProhibited,
+}
+
+/// What one kind of event does to a person's entry flags, and the states it refuses; checked in
+/// the transaction that writes, on the entry it replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlagRule {
+    /// Entry flags the event sets, then those it clears.
+    pub set: u8,
+    pub clear: u8,
+    /// Refuse a removed person ([`Refusal::PersonRemoved`]).
+    pub refuse_removed: bool,
+    /// The event lifts 更新禁止: it applies only to a record under it ([`Refusal::NotProhibited`]);
+    /// any other event refuses such a record ([`Refusal::UpdateProhibited`]).
+    pub unlock: bool,
 }
 
 pub(crate) fn hist_key(seq: u64) -> [u8; 8] {
@@ -386,16 +403,12 @@ impl Store {
 
     /// Applies one kind of event to many persons in one transaction, all or nothing: each patch
     /// sets some items of the person's current record by position (see [`super::patch`]), so the
-    /// caller never decodes and encodes whole records. A row whose items at the `must` positions
-    /// all keep their values is refused ([`Refusal::NoChange`]). Returns the 更新順番号 of each.
-    pub fn apply_patches(
-        &self,
-        patches: &[Patch],
-        event: u16,
-        must: &[usize],
-        override_prohibited: bool,
-        meta: &WriteMeta,
-    ) -> Result<Vec<u64>> {
+    /// caller never decodes and encodes whole records. Each person's state is checked on the
+    /// entry the write replaces: it must exist, be at `expect_seq` (when not 0) and pass `rule`;
+    /// a row whose items at the `must` positions all keep their values is refused
+    /// ([`Refusal::NoChange`]). The new flags are the current ones with `rule` applied. Returns
+    /// the 更新順番号 of each.
+    pub fn apply_patches(&self, patches: &[Patch], event: u16, must: &[usize], rule: FlagRule, meta: &WriteMeta) -> Result<Vec<u64>> {
         if meta.operator.is_empty() || meta.terminal.is_empty() {
             return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
         }
@@ -444,6 +457,17 @@ impl Store {
                         _ => return Err(refuse(row, Refusal::NoSuchPerson)),
                     };
                     let mut cur = Entry::decode(raw)?;
+                    if p.expect_seq != 0 && cur.seq != p.expect_seq {
+                        return Err(refuse(row, Refusal::Conflict { expected: p.expect_seq, actual: cur.seq }));
+                    }
+                    if rule.refuse_removed && cur.flags & flags::REMOVED != 0 {
+                        return Err(refuse(row, Refusal::PersonRemoved));
+                    }
+                    match (cur.flags & flags::UPDATE_PROHIBITED != 0, rule.unlock) {
+                        (true, false) => return Err(refuse(row, Refusal::UpdateProhibited)),
+                        (false, true) => return Err(refuse(row, Refusal::NotProhibited)),
+                        _ => {}
+                    }
                     let code = p.code.unwrap_or(cur.code);
                     let mynumber = p.mynumber.unwrap_or(cur.mynumber);
                     let mut old_codes = std::mem::take(&mut cur.old_codes);
@@ -455,7 +479,7 @@ impl Store {
                         old_mynumbers.push(cur.mynumber);
                     }
                     let entry = Entry {
-                        flags: p.flags,
+                        flags: (cur.flags | rule.set) & !rule.clear,
                         sex: p.sex.unwrap_or(cur.sex),
                         seq,
                         code,
@@ -480,12 +504,6 @@ impl Store {
                     let head = entry_buf.len();
                     if !patch_array(cur.payload, &p.fields, must, &mut entry_buf)? && !must.is_empty() {
                         return Err(refuse(row, Refusal::NoChange));
-                    }
-                    if p.expect_seq != 0 && cur.seq != p.expect_seq {
-                        return Err(refuse(row, Refusal::Conflict { expected: p.expect_seq, actual: cur.seq }));
-                    }
-                    if cur.flags & flags::UPDATE_PROHIBITED != 0 && !override_prohibited {
-                        return Err(refuse(row, Refusal::UpdateProhibited));
                     }
                     if p.name_key.is_some() {
                         old_name.clear();

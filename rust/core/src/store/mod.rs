@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use history::{Applied, Change, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
+pub use history::{Applied, Change, FlagRule, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
 pub use purge::{Erased, Rebuilt, RemovedPersons, SupersededVersions};
 pub use mailing::MailingEntry;
@@ -115,6 +115,8 @@ impl std::fmt::Display for StoreError {
                 Refusal::NoSuchProposal { id } => write!(f, "no proposal {id}"),
                 Refusal::ProposalDecided { id } => write!(f, "proposal {id} was decided meanwhile"),
                 Refusal::NoChange => write!(f, "row {row}: the event changes none of the items it is for"),
+                Refusal::PersonRemoved => write!(f, "row {row}: the event does not apply to a removed person (除票)"),
+                Refusal::NotProhibited => write!(f, "row {row}: the record is not under 更新禁止"),
             },
         }
     }
