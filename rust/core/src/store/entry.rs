@@ -100,7 +100,7 @@ impl<'a> Entry<'a> {
     }
 
     fn encode_with(&self, versions: &[u8], out: &mut Vec<u8>) {
-        debug_assert!(versions.len() % VERSION_REF == 0);
+        debug_assert!(versions.len().is_multiple_of(VERSION_REF));
         out.reserve(self.encoded_len());
         out.extend_from_slice(&[FORMAT, self.flags, self.sex, 0]);
         for v in [self.seq, self.code, self.mynumber] {

@@ -551,7 +551,8 @@ impl Store {
         self.read(|txn, d| {
             person_versions(d, txn, pid)?
                 .into_iter()
-                .map(|(_, s)| s).map(|s| parse_version(pid, s, stored_version(d, txn, pid, s)?)).collect()
+                .map(|(_, s)| parse_version(pid, s, stored_version(d, txn, pid, s)?))
+                .collect()
         })
     }
 
