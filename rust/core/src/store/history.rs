@@ -696,8 +696,11 @@ fn as_of_part<'t>(
     order.sort_unstable_by_key(|&i| (pids[i as usize], dates[i as usize]));
     let limit = known_at.unwrap_or(u64::MAX);
     let mut out: Vec<Hit<'t>> = vec![None; pids.len()];
-    // Consecutive lookups of one person read the person's entry once.
+    // First each person's list, in person order (consecutive lookups of one person read the
+    // entry once), then the versions found, in 更新順番号 order: both walks go through their
+    // tree once instead of jumping between its pages.
     let mut last: Option<(u64, &'t [u8])> = None;
+    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(order.len());
     for &i in &order {
         let (pid, date) = (pids[i as usize], &dates[i as usize]);
         let list = match last {
@@ -712,10 +715,14 @@ fn as_of_part<'t>(
             }
         };
         if let Some(seq) = pick_valid(list, date, limit) {
-            let v = stored_version(d, txn, pid, seq)?;
-            let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
-            out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
+            hits.push((seq, i));
         }
+    }
+    hits.sort_unstable();
+    for (seq, i) in hits {
+        let v = stored_version(d, txn, pids[i as usize], seq)?;
+        let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
+        out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
     }
     Ok(out)
 }
