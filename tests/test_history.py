@@ -648,3 +648,33 @@ def test_apply_many_refuses_as_apply_does(reg):
     with pytest.raises(UpdateProhibited):
         reg.apply_many(E.転居, [6], "20240402", {8: "x"}, operator=CLERK)
     assert reg.last_seq() == 12 and reg.store.verify().ok
+
+
+def test_apply_patches_checks_each_state_on_the_entry_it_replaces(reg):
+    """The core checks presence, version, removal and 更新禁止 in the transaction that writes
+    (apply_many reads nothing before it), refuses the batch whole, and sets the flags asked."""
+    reg.apply(Event(E.死亡, "20240401", person=3), operator=CLERK)
+    last = reg.last_seq()
+    date, unknown = np.frombuffer(b"20240402", dtype=np.uint8), np.frombuffer(b"00000000", dtype=np.uint8)
+
+    def patch(pids, expect=None, **kw):
+        return reg._native.apply_patches(np.array(pids, dtype=np.uint64), expect, np.tile(date, len(pids)),
+                                         np.tile(unknown, len(pids)), int(E.転居), [], [], [], "op", "t-1", 1, **kw)
+
+    with pytest.raises(PersonRemoved) as ei:
+        patch([1, 3], refuse_removed=True)
+    assert ei.value.row == 1
+    with pytest.raises(NoSuchPerson):
+        patch([1, 99])
+    with pytest.raises(ConcurrentChange):
+        patch([1], np.array([99], dtype=np.uint64))
+    with pytest.raises(RuleViolation):
+        patch([1], unlock=True)
+    assert reg.last_seq() == last
+    patch([1], set_flags=2)
+    with pytest.raises(UpdateProhibited):
+        patch([1, 2])
+    assert reg.last_seq() == last + 1
+    patch([1], clear_flags=2, unlock=True)
+    assert [v.prohibited for v in reg.history(1)][-2:] == [True, False]
+    assert reg.store.verify().ok

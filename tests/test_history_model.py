@@ -25,6 +25,7 @@ from jukistore.errors import (
     DuplicateNumber,
     FieldNotAllowed,
     IdentityConflict,
+    InvalidRecord,
     JukistoreError,
     NoSuchPerson,
     NotPermitted,
@@ -188,6 +189,10 @@ class Model:
             flags = (flags & ~1) | (1 if removed(rec) else 0)
             work[pid] = (rec, flags)
             rows.append((pid, rec, flags, ev.code))
+        # A 住民票コード is 11 digits: the register refuses any other text once every row is
+        # planned, before any number is checked against the store.
+        if any(not (len(c) == 11 and c.isascii() and c.isdigit()) for c in (getattr(r, F[30]) for _, r, _, _ in rows)):
+            raise Expected(InvalidRecord)
         # Numbers: unique across all time, checked row by row as the store writes them.
         for pid, rec, _, _ in rows:
             c, m = getattr(rec, F[30]), getattr(rec, F[81])

@@ -198,8 +198,7 @@ class NativeStore:
     def apply_patches(
         self,
         person_ids: npt.NDArray[np.uint64],
-        expect_seqs: npt.NDArray[np.uint64],
-        flags: npt.NDArray[np.uint8],
+        expect_seqs: npt.NDArray[np.uint64] | None,
         valid_from: npt.NDArray[np.uint8],
         notified: npt.NDArray[np.uint8],
         event: int,
@@ -209,7 +208,10 @@ class NativeStore:
         operator: str,
         terminal: str,
         timestamp_us: int,
-        override_prohibited: bool = False,
+        set_flags: int = 0,
+        clear_flags: int = 0,
+        refuse_removed: bool = False,
+        unlock: bool = False,
         codes: npt.NDArray[np.uint64] | None = None,
         mynumbers: npt.NDArray[np.uint64] | None = None,
         name_keys: list[bytes] | None = None,
@@ -218,8 +220,11 @@ class NativeStore:
         sexes: npt.NDArray[np.uint8] | None = None,
     ) -> npt.NDArray[np.uint64]:
         """One kind of event for many persons, as columns: items at ``positions`` (ascending) of
-        person i's record become ``values[k][i]``; keys given replace the current ones. A row
-        whose ``must`` items keep their values is refused (RuleViolation). Returns the seqs."""
+        person i's record become ``values[k][i]``; keys given replace the current ones. Each
+        person's state is checked on the entry written over (at ``expect_seqs[i]`` when given,
+        not removed when ``refuse_removed``, under 更新禁止 exactly when ``unlock``); flags become
+        the current ones with ``set_flags`` set and ``clear_flags`` cleared. A row whose ``must``
+        items keep their values is refused (RuleViolation). Returns the seqs."""
     def seq_at(self, timestamp_us: int) -> int:
         """The last 更新順番号 committed at or before the time (0 when none); times never decrease."""
     def propose(self, value: bytes) -> int:

@@ -439,11 +439,68 @@ class Register:
                                 field=first, row=0)
         vf = _date_column(date, n, "date")
         nt = _date_column(notified, n, "notified") if notified is not None else None
-        # Everyone's state, in one snapshot; the first refused row is reported as apply would.
+        exp = None if expect_seqs is None else np.ascontiguousarray(np.asarray(expect_seqs), dtype=np.uint64)
+        if exp is not None and exp.shape != (n,):
+            raise QueryError(f"apply_many takes {n} expected versions, one per person")
+        # The items written: the caller's, then the register's own.
+        text = r.code.text
+        vf_text = vf.astype("U8").tolist()
+        nt_text = nt.astype("U8").tolist() if nt is not None else [""] * n
+        items: dict[int, list[str]] = dict(cols)
+        items.update({11: [text] * n, 14: vf_text, 15: nt_text})
+        if r.establishes_address:
+            items.update({16: vf_text, 17: [text] * n, 18: nt_text, 19: [text] * n})
+        # Flags set and cleared on each current entry: each person's state (present, at the
+        # expected version, removed or not, under 更新禁止 or not) is checked in the transaction
+        # that writes, on the entry it replaces.
+        set_flags = clear_flags = 0
+        if r.kind == "remove":
+            items.update({13: [r.removal or ""] * n, 54: vf_text, 55: nt_text, 57: [text] * n})
+            set_flags = FLAG_REMOVED
+        elif r.kind == "lock":
+            set_flags = FLAG_PROHIBITED
+        elif r.kind == "unlock":
+            clear_flags = FLAG_PROHIBITED
+        pos = _positions()
+        order = sorted(items, key=lambda no: pos[no])
+        must = [pos[no] for no in sorted(cols, key=lambda no: pos[no])] if r.must_change else []
+        kw: dict[str, Any] = {}
+        if 20 in cols:
+            kw["name_keys"] = [k.encode() for k in _joined(name_key, cols[20])]
+        if 8 in cols:
+            kw["addr_keys"] = [k.encode() for k in _joined(address_key, cols[8])]
+        if 23 in cols:
+            kw["birth_keys"] = [v.encode() for v in cols[23]]
+        if 22 in cols:
+            sx = [SEX_CODES.get(v) for v in cols[22]]
+            if None in sx:
+                i = sx.index(None)
+                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {cols[22][i]!r}", field=f[22], row=i)
+            kw["sexes"] = np.array(sx, dtype=np.uint8)
+        if CODE in cols:
+            kw["codes"] = _digit_column(cols[CODE], 11, 0, f[CODE], "住民票コード", required=True)
+        if MYNUMBER in cols:
+            kw["mynumbers"] = _digit_column(cols[MYNUMBER], 12, 0, f[MYNUMBER], "個人番号", required=False)
+        packed = np.full(n, UNKNOWN_DATE.encode(), dtype="S8") if nt is None else np.where(nt == b"", UNKNOWN_DATE.encode(), nt)
+        try:
+            return self._native.apply_patches(
+                pids, exp, np.ascontiguousarray(vf).view(np.uint8),
+                np.ascontiguousarray(packed.astype("S8")).view(np.uint8), int(r.code), [pos[no] for no in order],
+                [items[no] for no in order], must, operator.operator_id, operator.terminal_id, self._now_us(),
+                set_flags, clear_flags, r.subject == "resident", r.kind == "unlock", **kw)
+        except RecordError as e:
+            # Nothing was written. Report the refusal apply would: the first row refused by
+            # state, in row order, before any other error.
+            self._refuse_state(r, pids, exp)
+            raise _column_error(e, cols) from None
+
+    def _refuse_state(self, r: Rule, pids: npt.NDArray[np.uint64], exp: npt.NDArray[np.uint64] | None) -> None:
+        """Raise the refusal of the first row whose person's state (present, at the expected
+        version, not removed, (not) under 更新禁止) ``r`` does not accept, read in one snapshot."""
+        n = len(pids)
         cur = self.store._get_many(pids, by="person_id")
         removed = (cur.flags & FLAG_REMOVED) != 0
         locked = (cur.flags & FLAG_PROHIBITED) != 0
-        exp = None if expect_seqs is None else np.asarray(expect_seqs, dtype=np.uint64)
         checks: list[tuple[npt.NDArray[np.bool_], Any]] = [(~cur.found, None)]
         if exp is not None:
             checks.append((cur.found & (exp != cur.seqs), ConcurrentChange))
@@ -468,51 +525,6 @@ class Register:
                     UpdateProhibited: "the record is under 更新禁止 (update prohibited)",
                     RuleViolation: "the record is not under 更新禁止"}[cls]
             raise cls(f"row {i}: {what}", row=i)
-        # The items written: the caller's, then the register's own.
-        text = r.code.text
-        vf_text = vf.astype("U8").tolist()
-        nt_text = nt.astype("U8").tolist() if nt is not None else [""] * n
-        items: dict[int, list[str]] = dict(cols)
-        items.update({11: [text] * n, 14: vf_text, 15: nt_text})
-        if r.establishes_address:
-            items.update({16: vf_text, 17: [text] * n, 18: nt_text, 19: [text] * n})
-        flags = cur.flags.copy()
-        if r.kind == "remove":
-            items.update({13: [r.removal or ""] * n, 54: vf_text, 55: nt_text, 57: [text] * n})
-            flags |= FLAG_REMOVED
-        elif r.kind == "lock":
-            flags |= FLAG_PROHIBITED
-        elif r.kind == "unlock":
-            flags &= ~np.uint8(FLAG_PROHIBITED)
-        pos = _positions()
-        order = sorted(items, key=lambda no: pos[no])
-        must = [pos[no] for no in sorted(cols, key=lambda no: pos[no])] if r.must_change else []
-        kw: dict[str, Any] = {}
-        if 20 in cols:
-            kw["name_keys"] = [k.encode() for k in _joined(name_key, cols[20])]
-        if 8 in cols:
-            kw["addr_keys"] = [k.encode() for k in _joined(address_key, cols[8])]
-        if 23 in cols:
-            kw["birth_keys"] = [v.encode() for v in cols[23]]
-        if 22 in cols:
-            sx = [SEX_CODES.get(v) for v in cols[22]]
-            if None in sx:
-                i = sx.index(None)
-                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {cols[22][i]!r}", field=f[22], row=i)
-            kw["sexes"] = np.array(sx, dtype=np.uint8)
-        if CODE in cols:
-            kw["codes"] = _digit_column(cols[CODE], 11, 0, f[CODE], "住民票コード", required=True)
-        if MYNUMBER in cols:
-            kw["mynumbers"] = _digit_column(cols[MYNUMBER], 12, 0, f[MYNUMBER], "個人番号", required=False)
-        packed = np.full(n, UNKNOWN_DATE.encode(), dtype="S8") if nt is None else np.where(nt == b"", UNKNOWN_DATE.encode(), nt)
-        try:
-            return self._native.apply_patches(
-                pids, cur.seqs, flags.astype(np.uint8), np.ascontiguousarray(vf).view(np.uint8),
-                np.ascontiguousarray(packed.astype("S8")).view(np.uint8), int(r.code), [pos[no] for no in order],
-                [items[no] for no in order], must, operator.operator_id, operator.terminal_id, self._now_us(),
-                r.kind == "unlock", **kw)
-        except RecordError as e:
-            raise _column_error(e, cols) from None
 
     def _now_us(self) -> int:
         return int(self.store.clock().timestamp() * 1_000_000)

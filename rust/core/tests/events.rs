@@ -134,7 +134,7 @@ fn proposals_are_decided_once_and_with_their_change() {
 
 #[test]
 fn patches_set_items_by_position_and_keep_keys() {
-    use jukistore_core::store::Patch;
+    use jukistore_core::store::{FlagRule, Patch};
     let dir = tempfile::tempdir().unwrap();
     let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
     let (codes, mns) = numbers(300, 3);
@@ -157,7 +157,6 @@ fn patches_set_items_by_position_and_keep_keys() {
     let patch = |pid: u64, v: &'static [u8]| Patch {
         person_id: pid,
         expect_seq: pid,
-        flags: 0,
         valid_from: *b"20240101",
         notified: *b"00000000",
         fields: vec![(1, v), (2, b"z")],
@@ -168,7 +167,7 @@ fn patches_set_items_by_position_and_keep_keys() {
         addr_key: Some("新住所".as_bytes()),
         sex: None,
     };
-    let seqs = s.apply_patches(&[patch(1, b"B"), patch(2, b"E")], 11, &[1], false, &meta(2)).unwrap();
+    let seqs = s.apply_patches(&[patch(1, b"B"), patch(2, b"E")], 11, &[1], FlagRule::default(), &meta(2)).unwrap();
     assert_eq!(seqs, vec![3, 4]);
     assert_eq!(s.get(Lookup::PersonId, 1).unwrap().unwrap().payload, rec("a", "B", "z"));
     assert_eq!(s.history(2).unwrap()[1].payload, rec("d", "E", "z"));
@@ -178,22 +177,43 @@ fn patches_set_items_by_position_and_keep_keys() {
     // No change at the must position: refused, nothing written.
     let mut p = patch(1, b"B");
     p.expect_seq = 3;
-    match s.apply_patches(&[p.clone()], 11, &[1], false, &meta(3)) {
+    match s.apply_patches(&[p.clone()], 11, &[1], FlagRule::default(), &meta(3)) {
         Err(StoreError::Refused { row: 0, refusal: Refusal::NoChange }) => {}
         other => panic!("{other:?}"),
     }
     // A stale version, and a number already used, fail the batch whole.
     let mut q = patch(2, b"Q");
     q.expect_seq = 2;
-    assert!(matches!(s.apply_patches(&[q], 11, &[1], false, &meta(3)),
+    assert!(matches!(s.apply_patches(&[q], 11, &[1], FlagRule::default(), &meta(3)),
                      Err(StoreError::Refused { refusal: Refusal::Conflict { .. }, .. })));
     let mut q = patch(2, b"Q");
     q.expect_seq = 4;
     q.code = Some(codes[0]);
-    assert!(matches!(s.apply_patches(&[q], 41, &[], false, &meta(3)), Err(StoreError::Duplicate { row: 0, .. })));
+    assert!(matches!(s.apply_patches(&[q], 41, &[], FlagRule::default(), &meta(3)), Err(StoreError::Duplicate { row: 0, .. })));
     assert_eq!(s.last_seq().unwrap(), 4);
     p.fields = vec![(2, b"y"), (1, b"x")];
-    assert!(matches!(s.apply_patches(&[p], 11, &[], false, &meta(3)), Err(StoreError::BadQuery(_))));
+    assert!(matches!(s.apply_patches(&[p], 11, &[], FlagRule::default(), &meta(3)), Err(StoreError::BadQuery(_))));
+    // The flag rule is checked on the entry written over, and applied to it.
+    let refused = |r: Result<Vec<u64>, StoreError>| match r {
+        Err(StoreError::Refused { row: 0, refusal }) => refusal,
+        other => panic!("{other:?}"),
+    };
+    let mut r = patch(1, b"R");
+    r.expect_seq = 3;
+    let lock = FlagRule { set: 2, ..Default::default() };
+    assert_eq!(s.apply_patches(&[r.clone()], 51, &[], lock, &meta(3)).unwrap(), vec![5]);
+    r.expect_seq = 5;
+    assert_eq!(refused(s.apply_patches(&[r.clone()], 11, &[], FlagRule::default(), &meta(3))), Refusal::UpdateProhibited);
+    let unlock = FlagRule { clear: 2, unlock: true, ..Default::default() };
+    assert_eq!(s.apply_patches(&[r.clone()], 52, &[], unlock, &meta(3)).unwrap(), vec![6]);
+    r.expect_seq = 6;
+    assert_eq!(refused(s.apply_patches(&[r.clone()], 52, &[], unlock, &meta(3))), Refusal::NotProhibited);
+    let remove = FlagRule { set: 1, refuse_removed: true, ..Default::default() };
+    assert_eq!(s.apply_patches(&[r.clone()], 61, &[], remove, &meta(3)).unwrap(), vec![7]);
+    r.expect_seq = 0;
+    assert_eq!(refused(s.apply_patches(&[r], 61, &[], remove, &meta(3))), Refusal::PersonRemoved);
+    assert_eq!(s.get(Lookup::PersonId, 1).unwrap().unwrap().flags, 1);
+    assert_eq!(s.history(1).unwrap().iter().map(|v| v.flags).collect::<Vec<_>>(), vec![0, 0, 2, 0, 1]);
     assert!(s.verify().unwrap().is_clean());
 }
 

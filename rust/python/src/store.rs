@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use crate::person::Person;
 use crate::tally::Tally;
 use jukistore_core::store::{
-    entry::NO_MYNUMBER, mask, Change, Erased, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
+    entry::NO_MYNUMBER, mask, Change, Erased, FlagRule, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
     Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
 };
 
@@ -50,7 +50,8 @@ fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
                 Refusal::NoSuchPerson => "NoSuchPerson",
                 Refusal::UpdateProhibited => "UpdateProhibited",
                 Refusal::Conflict { .. } => "ConcurrentChange",
-                Refusal::NoChange => "RuleViolation",
+                Refusal::NoChange | Refusal::NotProhibited => "RuleViolation",
+                Refusal::PersonRemoved => "PersonRemoved",
                 Refusal::NoSuchProposal { .. } | Refusal::ProposalDecided { .. } => unreachable!(),
             };
             (cls, e.to_string(), None, Some(*row))
@@ -632,16 +633,18 @@ impl NativeStore {
 
     /// One kind of event for many persons in one transaction, as columns: the items at
     /// `positions` (ascending) of person i's record become `values[k][i]`; keys and numbers given
-    /// replace the current ones (None keeps them). A row whose items at `must` positions keep
-    /// their values is refused. Returns the 更新順番号 of each row.
+    /// replace the current ones (None keeps them). Each person's state is checked on the entry
+    /// written over (at `expect_seqs[i]` when given, not removed when `refuse_removed`, under
+    /// 更新禁止 exactly when `unlock`); the flags become the current ones with `set_flags` set and
+    /// `clear_flags` cleared. A row whose items at `must` positions keep their values is refused.
+    /// Returns the 更新順番号 of each row.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (person_ids, expect_seqs, flags, valid_from, notified, event, positions, values, must, operator, terminal, timestamp_us, override_prohibited=false, codes=None, mynumbers=None, name_keys=None, birth_keys=None, addr_keys=None, sexes=None))]
+    #[pyo3(signature = (person_ids, expect_seqs, valid_from, notified, event, positions, values, must, operator, terminal, timestamp_us, set_flags=0, clear_flags=0, refuse_removed=false, unlock=false, codes=None, mynumbers=None, name_keys=None, birth_keys=None, addr_keys=None, sexes=None))]
     fn apply_patches<'py>(
         &self,
         py: Python<'py>,
         person_ids: PyReadonlyArray1<'py, u64>,
-        expect_seqs: PyReadonlyArray1<'py, u64>,
-        flags: PyReadonlyArray1<'py, u8>,
+        expect_seqs: Option<PyReadonlyArray1<'py, u64>>,
         valid_from: PyReadonlyArray1<'py, u8>,
         notified: PyReadonlyArray1<'py, u8>,
         event: u16,
@@ -651,7 +654,10 @@ impl NativeStore {
         operator: &str,
         terminal: &str,
         timestamp_us: i64,
-        override_prohibited: bool,
+        set_flags: u8,
+        clear_flags: u8,
+        refuse_removed: bool,
+        unlock: bool,
         codes: Option<PyReadonlyArray1<'py, u64>>,
         mynumbers: Option<PyReadonlyArray1<'py, u64>>,
         name_keys: Option<Bound<'py, PyList>>,
@@ -662,12 +668,11 @@ impl NativeStore {
         let err = |m: String| pyo3::exceptions::PyValueError::new_err(m);
         let pids = person_ids.as_slice()?;
         let n = pids.len();
-        let exp = expect_seqs.as_slice()?;
-        let flg = flags.as_slice()?;
+        let exp = expect_seqs.as_ref().map(|a| a.as_slice()).transpose()?;
         let vf = dates(&valid_from, n, "valid_from")?;
         let nt = dates(&notified, n, "notified")?;
-        if exp.len() != n || flg.len() != n {
-            return Err(err(format!("expect_seqs and flags need {n} items")));
+        if exp.is_some_and(|e| e.len() != n) {
+            return Err(err(format!("expect_seqs needs {n} items")));
         }
         if values.len() != positions.len() {
             return Err(err(format!("{} value columns for {} positions", values.len(), positions.len())));
@@ -702,8 +707,7 @@ impl NativeStore {
         let patches: Vec<Patch> = (0..n)
             .map(|i| Patch {
                 person_id: pids[i],
-                expect_seq: exp[i],
-                flags: flg[i],
+                expect_seq: exp.map_or(0, |e| e[i]),
                 valid_from: vf[i],
                 notified: nt[i],
                 fields: positions.iter().zip(&strs).map(|(&p, col)| (p, col[i].as_bytes())).collect(),
@@ -717,7 +721,8 @@ impl NativeStore {
             .collect();
         let meta = WriteMeta { operator, terminal, timestamp_us, event };
         let store = &self.inner;
-        let r = py.detach(|| store.apply_patches(&patches, event, &must, override_prohibited, &meta)).map_err(|e| to_py(py, e))?;
+        let rule = FlagRule { set: set_flags, clear: clear_flags, refuse_removed, unlock };
+        let r = py.detach(|| store.apply_patches(&patches, event, &must, rule, &meta)).map_err(|e| to_py(py, e))?;
         Ok(PyArray1::from_vec(py, r))
     }
 

@@ -1,12 +1,18 @@
-//! History: every version of every person is kept, in two orders.
+//! History: every version of every person is kept.
 //!
-//! - `history`: (person id, 更新順番号) → version. "As known at sequence N" is one cursor seek:
-//!   the greatest key ≤ (P, N).
-//! - `valid`: (person id, 異動年月日, 更新順番号) → (). "As valid on date D" is one cursor seek:
-//!   the greatest key ≤ (P, D, MAX). Among versions with the same effective date the later
-//!   recorded one wins, so a correction (記載の修正) dated like the version it corrects replaces it.
+//! - `history`: 更新順番号 → version. Sequence numbers only grow, so every write appends its
+//!   versions at the end of the tree (MDB_APPEND): a batch fills a few fresh pages instead of
+//!   touching, and often splitting, one page per person it changes.
+//! - each person's entry in `persons` lists the person's versions as (異動年月日, 更新順番号)
+//!   pairs ([`super::entry`]): the valid-time index, written in the page an update rewrites
+//!   anyway instead of in a tree of its own. "As valid on date D" is the greatest
+//!   (date, 更新順番号) ≤ (D, MAX) of the list, so among versions with the same effective date the
+//!   later recorded one wins, and a correction (記載の修正) dated like the version it corrects
+//!   replaces it. "As known at sequence N" is the greatest 更新順番号 ≤ N of the list (a person
+//!   has a handful).
 //!
-//! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`.
+//! A version value is `valid_from (8 ASCII digits) | notified (8) | event (u16 LE) | entry`, the
+//! entry without its version list.
 //! Dates are the register's compact `YYYYMMDD` text; unknown parts are `00`, so they sort before
 //! known ones, and byte order is date order.
 //!
@@ -27,7 +33,7 @@ use rayon::prelude::*;
 
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
-use super::entry::{flags, Entry, NO_MYNUMBER};
+use super::entry::{flags, version_ref, version_refs, Entry, NO_MYNUMBER};
 use crate::ids::{Kind, Reason};
 use super::load::{change_value, check_keys, WriteMeta};
 use super::patch::patch_array;
@@ -93,7 +99,6 @@ pub struct Patch<'a> {
     pub person_id: u64,
     /// The person's current 更新順番号 the caller based the change on; 0 skips the check.
     pub expect_seq: u64,
-    pub flags: u8,
     pub valid_from: [u8; DATE_LEN],
     pub notified: [u8; DATE_LEN],
     /// (element position, UTF-8 text), positions ascending.
@@ -127,29 +132,56 @@ pub enum Refusal {
     ProposalDecided { id: u64 },
     /// A patch leaves every item it is for as it was.
     NoChange,
+    /// The event does not apply to a removed person (除票).
+    PersonRemoved,
+    /// The event lifts 更新禁止 from a record that is not under it.
+    NotProhibited,
 }
 
-pub(crate) fn hist_key(pid: u64, seq: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&pid.to_be_bytes());
-    k[8..].copy_from_slice(&seq.to_be_bytes());
-    k
+/// What one kind of event does to a person's entry flags, and the states it refuses; checked in
+/// the transaction that writes, on the entry it replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlagRule {
+    /// Entry flags the event sets, then those it clears.
+    pub set: u8,
+    pub clear: u8,
+    /// Refuse a removed person ([`Refusal::PersonRemoved`]).
+    pub refuse_removed: bool,
+    /// The event lifts 更新禁止: it applies only to a record under it ([`Refusal::NotProhibited`]);
+    /// any other event refuses such a record ([`Refusal::UpdateProhibited`]).
+    pub unlock: bool,
 }
 
-pub(crate) fn valid_key(pid: u64, date: &[u8; DATE_LEN], seq: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..8].copy_from_slice(&pid.to_be_bytes());
-    k[8..16].copy_from_slice(date);
-    k[16..].copy_from_slice(&seq.to_be_bytes());
-    k
+pub(crate) fn hist_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
 }
 
-pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
-    out.clear();
+/// The (異動年月日, 更新順番号) of every version of `pid`, in 更新順番号 order (none for a person
+/// who is not in the store).
+pub(crate) fn person_versions(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64) -> Result<Vec<([u8; DATE_LEN], u64)>> {
+    match d.persons.get(txn, &ik(pid))? {
+        Some(raw) => Ok(version_refs(Entry::versions_of(raw)?).collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The version of a list valid on `date` as known at `limit`: the greatest (date, 更新順番号)
+/// with a date ≤ `date` and a 更新順番号 ≤ `limit`.
+fn pick_valid(list: &[u8], date: &[u8; DATE_LEN], limit: u64) -> Option<u64> {
+    version_refs(list).filter(|(d, s)| d <= date && *s <= limit).max().map(|(_, s)| s)
+}
+
+fn version_head(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, out: &mut Vec<u8>) {
     out.extend_from_slice(valid_from);
     out.extend_from_slice(notified);
     out.extend_from_slice(&event.to_le_bytes());
-    entry.encode_into(out);
+}
+
+/// A stored version: dates, event and the entry without its version list.
+pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
+    out.clear();
+    version_head(valid_from, notified, event, out);
+    entry.encode_version_into(out);
 }
 
 pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
@@ -168,13 +200,6 @@ pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
         mynumber: e.mynumber,
         payload: e.payload.to_vec(),
     })
-}
-
-fn split_hist_key(k: &[u8]) -> Result<(u64, u64)> {
-    if k.len() != 16 {
-        return Err(StoreError::Corrupt("history key width".into()));
-    }
-    Ok((u64::from_be_bytes(k[..8].try_into().unwrap()), u64::from_be_bytes(k[8..].try_into().unwrap())))
 }
 
 pub(crate) fn parse_change(seq: u64, v: &[u8]) -> Result<(u64, i64, u16, String, String)> {
@@ -274,8 +299,9 @@ fn write_row(
     meta: &WriteMeta,
     next_pid: &mut u64,
     buf: &mut Vec<u8>,
-    log_change: bool,
+    versions: &mut Vec<u8>,
 ) -> Result<u64> {
+    versions.clear();
     let (pid, old_codes, old_mns) = if u.person_id == 0 {
         if u.expect_seq != 0 {
             return Err(StoreError::BadQuery(format!("row {row}: a new person has no version to expect")));
@@ -307,8 +333,10 @@ fn write_row(
         }
         move_key(txn, &d.idx_name, pid, cur.name_key, u.name_key)?;
         move_key(txn, &d.idx_birth, pid, cur.birth_key, u.birth_key)?;
+        versions.extend_from_slice(cur.versions);
         (pid, old_codes, old_mns)
     };
+    versions.extend_from_slice(&version_ref(&u.valid_from, seq));
     let entry = Entry {
         flags: u.flags,
         sex: u.sex,
@@ -317,6 +345,7 @@ fn write_row(
         mynumber: u.mynumber,
         old_codes,
         old_mynumbers: old_mns,
+        versions,
         name_key: u.name_key,
         birth_key: u.birth_key,
         addr_key: u.addr_key,
@@ -326,12 +355,9 @@ fn write_row(
     entry.encode_into(buf);
     d.persons.put(txn, &ik(pid), buf)?;
     version_value(&u.valid_from, &u.notified, u.event, &entry, buf);
-    d.history.put(txn, &hist_key(pid, seq), buf)?;
-    d.valid.put(txn, &valid_key(pid, &u.valid_from, seq), &[])?;
-    if log_change {
-        let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
-        d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
-    }
+    d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), buf)?;
+    let m = WriteMeta { event: u.event, timestamp_us: ts, ..meta.clone() };
+    d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, &m))?;
     Ok(pid)
 }
 
@@ -358,12 +384,12 @@ impl Store {
             let first_pid = next_pid;
             let ts = commit_ts(d, txn, meta.timestamp_us)?;
             let mut out = Vec::with_capacity(updates.len());
-            let mut buf = Vec::new();
+            let (mut buf, mut versions) = (Vec::new(), Vec::new());
             if let Some(st) = &step {
                 put_step(txn, d, st, seq)?;
             }
             for (row, u) in updates.iter().enumerate() {
-                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf, true)?;
+                let pid = write_row(txn, d, row, u, seq, ts, meta, &mut next_pid, &mut buf, &mut versions)?;
                 out.push(Applied { seq, person_id: pid });
                 seq += 1;
             }
@@ -377,16 +403,12 @@ impl Store {
 
     /// Applies one kind of event to many persons in one transaction, all or nothing: each patch
     /// sets some items of the person's current record by position (see [`super::patch`]), so the
-    /// caller never decodes and encodes whole records. A row whose items at the `must` positions
-    /// all keep their values is refused ([`Refusal::NoChange`]). Returns the 更新順番号 of each.
-    pub fn apply_patches(
-        &self,
-        patches: &[Patch],
-        event: u16,
-        must: &[usize],
-        override_prohibited: bool,
-        meta: &WriteMeta,
-    ) -> Result<Vec<u64>> {
+    /// caller never decodes and encodes whole records. Each person's state is checked on the
+    /// entry the write replaces: it must exist, be at `expect_seq` (when not 0) and pass `rule`;
+    /// a row whose items at the `must` positions all keep their values is refused
+    /// ([`Refusal::NoChange`]). The new flags are the current ones with `rule` applied. Returns
+    /// the 更新順番号 of each.
+    pub fn apply_patches(&self, patches: &[Patch], event: u16, must: &[usize], rule: FlagRule, meta: &WriteMeta) -> Result<Vec<u64>> {
         if meta.operator.is_empty() || meta.terminal.is_empty() {
             return Err(StoreError::BadQuery("a write needs an operator id and a terminal id".into()));
         }
@@ -409,46 +431,114 @@ impl Store {
             check_keys(p.name_key.unwrap_or(b""), p.birth_key.unwrap_or(b""), p.addr_key.unwrap_or(b""), row)?;
         }
         // Rows are written in person order (each keeps the 更新順番号 of its place in the batch):
-        // a person's entry, versions and valid-time keys all sort by person id first, so in this
-        // order the B-tree writes walk each database once instead of jumping between its pages.
+        // the `persons` writes walk the tree once instead of jumping between its pages.
         let mut order: Vec<usize> = (0..patches.len()).collect();
         order.sort_by_key(|&r| patches[r].person_id);
         self.write(|txn, d| {
             let first_seq = next_counter(d, txn, b"next_seq")?;
-            let mut next_pid = next_counter(d, txn, b"next_person")?;
             let ts = commit_ts(d, txn, meta.timestamp_us)?;
-            let (mut payload, mut buf) = (Vec::new(), Vec::new());
+            // Each row's version (dates, event, entry) is built in `arena`, for `history` to
+            // append in 更新順番号 order once every person is written.
+            let mut arena: Vec<u8> = Vec::with_capacity(patches.len() * 1024);
+            let mut spans = vec![(0usize, 0usize); patches.len()];
+            let (mut old_name, mut old_birth) = (Vec::new(), Vec::new());
+            let (mut entry_buf, mut versions) = (Vec::new(), Vec::new());
             for &row in &order {
                 let p = &patches[row];
-                let seq = first_seq + row as u64;
-                let raw = d.persons.get(txn, &ik(p.person_id))?.ok_or_else(|| refuse(row, Refusal::NoSuchPerson))?;
-                let cur = Entry::decode(raw)?;
-                if !patch_array(cur.payload, &p.fields, must, &mut payload)? && !must.is_empty() {
-                    return Err(refuse(row, Refusal::NoChange));
-                }
-                let (name, birth, addr) = (cur.name_key.to_vec(), cur.birth_key.to_vec(), cur.addr_key.to_vec());
-                let u = Update {
-                    person_id: p.person_id,
-                    code: p.code.unwrap_or(cur.code),
-                    mynumber: p.mynumber.unwrap_or(cur.mynumber),
-                    name_key: p.name_key.unwrap_or(&name),
-                    birth_key: p.birth_key.unwrap_or(&birth),
-                    addr_key: p.addr_key.unwrap_or(&addr),
-                    sex: p.sex.unwrap_or(cur.sex),
-                    flags: p.flags,
-                    payload: &payload,
-                    valid_from: p.valid_from,
-                    notified: p.notified,
-                    event,
-                    expect_seq: p.expect_seq,
-                    override_prohibited,
+                let (pid, seq) = (p.person_id, first_seq + row as u64);
+                let key = ik(pid);
+                let start = arena.len();
+                version_head(&p.valid_from, &p.notified, event, &mut arena);
+                // One lookup: the cursor that finds the person's entry writes the new one.
+                let (old_code, old_mn, code, mynumber) = {
+                    let mut at = d.persons.range_mut(txn, &(Bound::Included(&key[..]), Bound::Included(&key[..])))?;
+                    let raw = match at.next().transpose()? {
+                        Some((k, v)) if k == key => v,
+                        _ => return Err(refuse(row, Refusal::NoSuchPerson)),
+                    };
+                    let mut cur = Entry::decode(raw)?;
+                    if p.expect_seq != 0 && cur.seq != p.expect_seq {
+                        return Err(refuse(row, Refusal::Conflict { expected: p.expect_seq, actual: cur.seq }));
+                    }
+                    if rule.refuse_removed && cur.flags & flags::REMOVED != 0 {
+                        return Err(refuse(row, Refusal::PersonRemoved));
+                    }
+                    match (cur.flags & flags::UPDATE_PROHIBITED != 0, rule.unlock) {
+                        (true, false) => return Err(refuse(row, Refusal::UpdateProhibited)),
+                        (false, true) => return Err(refuse(row, Refusal::NotProhibited)),
+                        _ => {}
+                    }
+                    let code = p.code.unwrap_or(cur.code);
+                    let mynumber = p.mynumber.unwrap_or(cur.mynumber);
+                    let mut old_codes = std::mem::take(&mut cur.old_codes);
+                    let mut old_mynumbers = std::mem::take(&mut cur.old_mynumbers);
+                    if cur.code != code && cur.code != NO_MYNUMBER {
+                        old_codes.push(cur.code);
+                    }
+                    if cur.mynumber != mynumber && cur.mynumber != NO_MYNUMBER {
+                        old_mynumbers.push(cur.mynumber);
+                    }
+                    let entry = Entry {
+                        flags: (cur.flags | rule.set) & !rule.clear,
+                        sex: p.sex.unwrap_or(cur.sex),
+                        seq,
+                        code,
+                        mynumber,
+                        old_codes,
+                        old_mynumbers,
+                        versions: {
+                            versions.clear();
+                            versions.extend_from_slice(cur.versions);
+                            versions.extend_from_slice(&version_ref(&p.valid_from, seq));
+                            &versions
+                        },
+                        name_key: p.name_key.unwrap_or(cur.name_key),
+                        birth_key: p.birth_key.unwrap_or(cur.birth_key),
+                        addr_key: p.addr_key.unwrap_or(cur.addr_key),
+                        payload: b"",
+                    };
+                    // The new entry (with the version list) for `persons`, the payload patched
+                    // once; the version for `history` is the same entry without the list.
+                    entry_buf.clear();
+                    entry.encode_into(&mut entry_buf);
+                    let head = entry_buf.len();
+                    if !patch_array(cur.payload, &p.fields, must, &mut entry_buf)? && !must.is_empty() {
+                        return Err(refuse(row, Refusal::NoChange));
+                    }
+                    if p.name_key.is_some() {
+                        old_name.clear();
+                        old_name.extend_from_slice(cur.name_key);
+                    }
+                    if p.birth_key.is_some() {
+                        old_birth.clear();
+                        old_birth.extend_from_slice(cur.birth_key);
+                    }
+                    let (old_code, old_mn) = (cur.code, cur.mynumber);
+                    entry.encode_version_into(&mut arena);
+                    arena.extend_from_slice(&entry_buf[head..]);
+                    // SAFETY: nothing read through the cursor (`raw`, `cur`, `entry`) is used from
+                    // here on.
+                    unsafe { at.put_current(&key, &entry_buf)? };
+                    (old_code, old_mn, code, mynumber)
                 };
-                write_row(txn, d, row, &u, seq, ts, meta, &mut next_pid, &mut buf, false)?;
+                move_number(txn, &d.by_code, pid, old_code, code, row, "juminhyo_code")?;
+                move_number(txn, &d.by_mynumber, pid, old_mn, mynumber, row, "mynumber")?;
+                if let Some(k) = p.name_key {
+                    move_key(txn, &d.idx_name, pid, &old_name, k)?;
+                }
+                if let Some(k) = p.birth_key {
+                    move_key(txn, &d.idx_birth, pid, &old_birth, k)?;
+                }
+                spans[row] = (start, arena.len());
             }
-            let m = WriteMeta { event, timestamp_us: ts, ..meta.clone() };
+            // Versions and changes in 更新順番号 order: both append at the end of their tree.
+            let mut change = change_value(0, &WriteMeta { event, timestamp_us: ts, ..meta.clone() });
             for (row, p) in patches.iter().enumerate() {
                 let seq = first_seq + row as u64;
-                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(p.person_id, &m))?;
+                let (a, b) = spans[row];
+                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), &arena[a..b])?;
+                change[..8].copy_from_slice(&p.person_id.to_le_bytes());
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change)?;
             }
             let next = first_seq + patches.len() as u64;
             d.meta.put(txn, b"next_seq", &be(next))?;
@@ -459,13 +549,10 @@ impl Store {
     /// Every version of a person, oldest first.
     pub fn history(&self, pid: u64) -> Result<Vec<Version>> {
         self.read(|txn, d| {
-            let mut out = Vec::new();
-            for item in d.history.prefix_iter(txn, &be(pid))? {
-                let (k, v) = item?;
-                let (p, s) = split_hist_key(k)?;
-                out.push(parse_version(p, s, v)?);
-            }
-            Ok(out)
+            person_versions(d, txn, pid)?
+                .into_iter()
+                .map(|(_, s)| parse_version(pid, s, stored_version(d, txn, pid, s)?))
+                .collect()
         })
     }
 
@@ -523,7 +610,7 @@ impl Store {
                 let (k, v) = item?;
                 let seq = u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt("change key width".into()))?);
                 let (pid, ts, event, operator, terminal) = parse_change(seq, v)?;
-                let version = match d.history.get(txn, &hist_key(pid, seq))? {
+                let version = match d.history.get(txn, &hist_key(seq))? {
                     Some(v) => Some(parse_version(pid, seq, v)?),
                     None => None, // purged
                 };
@@ -609,27 +696,33 @@ fn as_of_part<'t>(
     order.sort_unstable_by_key(|&i| (pids[i as usize], dates[i as usize]));
     let limit = known_at.unwrap_or(u64::MAX);
     let mut out: Vec<Hit<'t>> = vec![None; pids.len()];
+    // First each person's list, in person order (consecutive lookups of one person read the
+    // entry once), then the versions found, in 更新順番号 order: both walks go through their
+    // tree once instead of jumping between its pages.
+    let mut last: Option<(u64, &'t [u8])> = None;
+    let mut hits: Vec<(u64, u32)> = Vec::with_capacity(order.len());
     for &i in &order {
         let (pid, date) = (pids[i as usize], &dates[i as usize]);
-        let hi = valid_key(pid, date, u64::MAX);
-        let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
-        for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
-            let (k, _) = item?;
-            if k.len() != 24 {
-                return Err(StoreError::Corrupt("valid key width".into()));
+        let list = match last {
+            Some((p, l)) if p == pid => l,
+            _ => {
+                let l = match d.persons.get(txn, &ik(pid))? {
+                    Some(raw) => Entry::versions_of(raw)?,
+                    None => &[],
+                };
+                last = Some((pid, l));
+                l
             }
-            let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-            if seq > limit {
-                continue;
-            }
-            let v = d
-                .history
-                .get(txn, &hist_key(pid, seq))?
-                .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
-            let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
-            out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
-            break;
+        };
+        if let Some(seq) = pick_valid(list, date, limit) {
+            hits.push((seq, i));
         }
+    }
+    hits.sort_unstable();
+    for (seq, i) in hits {
+        let v = stored_version(d, txn, pids[i as usize], seq)?;
+        let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
+        out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
     }
     Ok(out)
 }
@@ -657,37 +750,27 @@ fn columns(parts: Vec<Vec<Hit>>) -> VersionColumns {
     c
 }
 
+/// A version a person's list names, which `history` must hold.
+fn stored_version<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<&'t [u8]> {
+    d.history
+        .get(txn, &hist_key(seq))?
+        .ok_or_else(|| StoreError::Corrupt(format!("person {pid} lists missing version {seq}")))
+}
+
 fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {
-    match d.history.get_lower_than_or_equal_to(txn, &hist_key(pid, seq))? {
-        Some((k, v)) => {
-            let (p, s) = split_hist_key(k)?;
-            if p != pid {
-                return Ok(None);
-            }
-            Ok(Some(parse_version(p, s, v)?))
-        }
+    match person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).filter(|&s| s <= seq).max() {
+        Some(s) => Ok(Some(parse_version(pid, s, stored_version(d, txn, pid, s)?)?)),
         None => Ok(None),
     }
 }
 
 fn as_of_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, date: &[u8; DATE_LEN], known_at: Option<u64>) -> Result<Option<Version>> {
-    let limit = known_at.unwrap_or(u64::MAX);
-    let hi = valid_key(pid, date, u64::MAX);
-    let lo = valid_key(pid, &[0u8; DATE_LEN], 0);
-    for item in d.valid.rev_range(txn, &(Bound::Included(&lo[..]), Bound::Included(&hi[..])))? {
-        let (k, _) = item?;
-        if k.len() != 24 {
-            return Err(StoreError::Corrupt("valid key width".into()));
-        }
-        let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-        if seq > limit {
-            continue; // recorded after the moment asked about
-        }
-        let v = d
-            .history
-            .get(txn, &hist_key(pid, seq))?
-            .ok_or_else(|| StoreError::Corrupt(format!("valid index names missing version {seq} of person {pid}")))?;
-        return Ok(Some(parse_version(pid, seq, v)?));
+    let list = match d.persons.get(txn, &ik(pid))? {
+        Some(raw) => Entry::versions_of(raw)?,
+        None => return Ok(None),
+    };
+    match pick_valid(list, date, known_at.unwrap_or(u64::MAX)) {
+        Some(seq) => Ok(Some(parse_version(pid, seq, stored_version(d, txn, pid, seq)?)?)),
+        None => Ok(None),
     }
-    Ok(None)
 }

@@ -3,7 +3,7 @@
 use heed::{PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
-use super::history::{commit_ts, hist_key, valid_key, version_value, DATE_LEN};
+use super::history::{commit_ts, hist_key, version_value, DATE_LEN};
 use super::{be, ik, index_value, next_counter, Result, Store, StoreError, CURRENT};
 use crate::ids::{Kind, Reason};
 
@@ -141,6 +141,7 @@ impl Store {
             for (row, p) in persons.iter().enumerate() {
                 let pid = first_pid + row as u64;
                 let seq = first_seq + row as u64;
+                let vref = super::entry::version_ref(&p.valid_from, seq);
                 let entry = Entry {
                     flags: p.flags,
                     sex: p.sex,
@@ -149,6 +150,7 @@ impl Store {
                     mynumber: p.mynumber,
                     old_codes: Vec::new(),
                     old_mynumbers: Vec::new(),
+                    versions: &vref,
                     name_key: p.name_key,
                     birth_key: p.birth_key,
                     addr_key: p.addr_key,
@@ -160,8 +162,7 @@ impl Store {
                 // every existing one: append without searching.
                 d.persons.put_with_flags(txn, PutFlags::APPEND, &ik(pid), &buf)?;
                 version_value(&p.valid_from, &p.notified, meta.event, &entry, &mut vbuf);
-                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(pid, seq), &vbuf)?;
-                d.valid.put_with_flags(txn, PutFlags::APPEND, &valid_key(pid, &p.valid_from, seq), &[])?;
+                d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), &vbuf)?;
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
             }
             // The search indexes in key order too (rows in order within a key: pids grow).

@@ -8,8 +8,8 @@
 //! - `idx_name`, `idx_birth`: 4情報 search keys → person ids (sorted duplicates).
 //!   These three are MDB_INTEGERKEY databases: keys are native-endian u64 compared as integers.
 //! - `changes`: 更新順番号 (u64 BE) → who changed which person, when, and why.
-//! - `history`, `valid`: every version by (person, 更新順番号) and by (person, 異動年月日, 更新順番号);
-//!   see [`history`].
+//! - `history`: every version by 更新順番号; each person's entry lists the person's versions by
+//!   (異動年月日, 更新順番号); see [`history`].
 //! - `proposals`: changes waiting for a second operator, and the decisions on them; see
 //!   [`proposals`].
 //!
@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use heed::types::Bytes;
 use heed::{Database, DatabaseFlags, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use history::{Applied, Change, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
+pub use history::{Applied, Change, FlagRule, Patch, Refusal, Update, Version, VersionColumns, DATE_LEN};
 pub use proposals::{ProposalStep, StepWrite};
 pub use purge::{Erased, Rebuilt, RemovedPersons, SupersededVersions};
 pub use mailing::MailingEntry;
@@ -115,6 +115,8 @@ impl std::fmt::Display for StoreError {
                 Refusal::NoSuchProposal { id } => write!(f, "no proposal {id}"),
                 Refusal::ProposalDecided { id } => write!(f, "proposal {id} was decided meanwhile"),
                 Refusal::NoChange => write!(f, "row {row}: the event changes none of the items it is for"),
+                Refusal::PersonRemoved => write!(f, "row {row}: the event does not apply to a removed person (除票)"),
+                Refusal::NotProhibited => write!(f, "row {row}: the record is not under 更新禁止"),
             },
         }
     }
@@ -147,7 +149,6 @@ pub(crate) struct Dbs {
     pub idx_birth: Db,
     pub changes: Db,
     pub history: Db,
-    pub valid: Db,
     /// Absent only in a store created before proposals existed and opened read-only.
     pub proposals: Option<Db>,
     /// 送付先情報 (mailing data for J-LIS); absent in an older store opened read-only. See
@@ -235,7 +236,7 @@ fn take_lock(dir: &Path, exclusive: bool, readonly: bool) -> Result<Option<std::
 
 const MAX_DBS: u32 = 16;
 const MAX_READERS: u32 = 1024;
-pub const FORMAT_VERSION: &[u8] = b"jukistore-2";
+pub const FORMAT_VERSION: &[u8] = b"jukistore-3";
 
 fn registry() -> &'static Mutex<HashMap<(u32, PathBuf), Weak<Store>>> {
     static R: OnceLock<Mutex<HashMap<(u32, PathBuf), Weak<Store>>>> = OnceLock::new();
@@ -329,7 +330,6 @@ impl Store {
                 idx_birth: open("idx_birth")?,
                 changes: open("changes")?,
                 history: open("history")?,
-                valid: open("valid")?,
                 proposals: env.open_database::<Bytes, Bytes>(&rtxn, Some("proposals"))?,
                 mailing: env.open_database::<Bytes, Bytes>(&rtxn, Some("mailing"))?,
             };
@@ -563,7 +563,6 @@ pub(crate) fn create_dbs(env: &Env<WithoutTls>, wtxn: &mut RwTxn) -> Result<Dbs>
         idx_birth: dup(wtxn, "idx_birth")?,
         changes: plain(wtxn, "changes")?,
         history: plain(wtxn, "history")?,
-        valid: plain(wtxn, "valid")?,
         proposals: Some(plain(wtxn, "proposals")?),
         mailing: Some(plain(wtxn, "mailing")?),
     })

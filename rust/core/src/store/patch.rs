@@ -53,11 +53,10 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
-/// Writes `payload` with the elements at `fields` (position, UTF-8 text; positions ascending)
-/// replaced into `out`. Returns whether any element at a position of `must` changed.
+/// Appends `payload` with the elements at `fields` (position, UTF-8 text; positions ascending)
+/// replaced to `out`. Returns whether any element at a position of `must` changed.
 pub fn patch_array(payload: &[u8], fields: &[(usize, &[u8])], must: &[usize], out: &mut Vec<u8>) -> Result<bool> {
     let (len, mut at) = array_header(payload)?;
-    out.clear();
     out.reserve(payload.len() + fields.iter().map(|f| f.1.len()).sum::<usize>());
     out.extend_from_slice(&payload[..at]);
     let mut next = fields.iter().peekable();
@@ -101,18 +100,21 @@ mod tests {
     fn replaces_only_the_given_positions() {
         let long = "東".repeat(30); // 90 bytes: str8
         let p = arr(&["a", "", &long, "d"]);
-        let mut out = Vec::new();
+        let mut out = b"head".to_vec();
         let ch = patch_array(&p, &[(1, "x".as_bytes()), (2, "y".repeat(300).as_bytes())], &[1], &mut out).unwrap();
         assert!(ch);
-        assert_eq!(out, arr(&["a", "x", &"y".repeat(300), "d"]));
+        assert_eq!(out, [&b"head"[..], &arr(&["a", "x", &"y".repeat(300), "d"])].concat());
+        out.clear();
         // Same value at the must position: no change reported.
         let ch = patch_array(&p, &[(0, b"a"), (3, b"e")], &[0], &mut out).unwrap();
         assert!(!ch);
         assert_eq!(out, arr(&["a", "", &long, "e"]));
+        out.clear();
         assert!(patch_array(&p, &[(4, b"z")], &[], &mut out).is_err());
         assert!(patch_array(&p[..p.len() - 1], &[], &[], &mut out).is_err());
         assert!(patch_array(&[0x93, 0x01, 0xa0, 0xa0], &[], &[], &mut out).is_err());
         let small = vec![0x92, 0xa1, b'q', 0xa0];
+        out.clear();
         patch_array(&small, &[(1, b"r")], &[], &mut out).unwrap();
         assert_eq!(out, vec![0x92, 0xa1, b'q', 0xa1, b'r']);
     }

@@ -25,7 +25,8 @@ use std::path::Path;
 use heed::{EnvFlags, EnvOpenOptions, PutFlags, RoTxn, RwTxn, WithoutTls};
 
 use super::entry::{Entry, NO_MYNUMBER};
-use super::history::{hist_key, DATE_LEN};
+use super::entry::{version_refs, VERSION_REF};
+use super::history::{hist_key, person_versions, DATE_LEN};
 use super::{be, create_dbs, ik, parse_index_value, registry, Db, Dbs, Result, Store, StoreError};
 
 /// Marker byte appended to a change-log value whose version was erased.
@@ -55,7 +56,7 @@ pub struct SupersededVersions {
 pub struct Erased {
     /// Persons deleted (absent ones are not counted: erasing is idempotent).
     pub persons: u64,
-    /// Versions deleted from `history` (and their `valid` keys).
+    /// Versions deleted from `history` (and from their person's list).
     pub versions: u64,
     /// Entries deleted from `by_code`, `by_mynumber`, `idx_name`, `idx_birth`.
     pub index_entries: u64,
@@ -117,33 +118,20 @@ fn drop_number(txn: &mut RwTxn, db: &Db, pid: u64, n: u64) -> Result<u64> {
     Ok(db.delete(txn, &ik(n))? as u64)
 }
 
-/// Deletes the versions of `pid` with the given sequence numbers (history and valid keys) and marks
-/// their changes; returns (versions, changes marked).
-fn drop_versions(txn: &mut RwTxn, d: &Dbs, pid: u64, seqs: &[u64]) -> Result<(u64, u64)> {
+/// Deletes stored versions (of one person: the caller read them from the person's list) and
+/// marks their changes; returns (versions, changes marked).
+fn drop_versions(txn: &mut RwTxn, d: &Dbs, seqs: &[u64]) -> Result<(u64, u64)> {
     let (mut nv, mut nc) = (0u64, 0u64);
     for &seq in seqs {
-        let Some(v) = d.history.get(txn, &hist_key(pid, seq))? else {
-            nc += mark_change(txn, d, seq)? as u64;
-            continue;
-        };
-        let date: [u8; DATE_LEN] = v
-            .get(..DATE_LEN)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("version {seq} of person {pid} too short")))?;
-        d.history.delete(txn, &hist_key(pid, seq))?;
-        d.valid.delete(txn, &super::history::valid_key(pid, &date, seq))?;
-        nv += 1;
+        nv += d.history.delete(txn, &hist_key(seq))? as u64;
         nc += mark_change(txn, d, seq)? as u64;
     }
     Ok((nv, nc))
 }
 
 fn history_seqs(txn: &RoTxn<WithoutTls>, d: &Dbs, pid: u64) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
-    for item in d.history.prefix_iter(txn, &be(pid))? {
-        let (k, _) = item?;
-        out.push(u64::from_be_bytes(k[8..16].try_into().map_err(|_| StoreError::Corrupt("history key width".into()))?));
-    }
+    let mut out: Vec<u64> = person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).collect();
+    out.sort_unstable();
     Ok(out)
 }
 
@@ -161,7 +149,7 @@ impl Store {
                 let e = Entry::decode(v)?;
                 let ver = d
                     .history
-                    .get(txn, &hist_key(pid, e.seq))?
+                    .get(txn, &hist_key(e.seq))?
                     .ok_or_else(|| StoreError::Corrupt(format!("person {pid}: current version {} missing", e.seq)))?;
                 out.pids.push(pid);
                 out.dates.push(ver[..DATE_LEN].try_into().map_err(|_| StoreError::Corrupt("version too short".into()))?);
@@ -175,52 +163,27 @@ impl Store {
     pub fn superseded_versions(&self) -> Result<SupersededVersions> {
         self.read(|txn, d| {
             let mut out = SupersededVersions::default();
-            let mut prev: Option<(u64, u64)> = None;
-            for item in d.history.iter(txn)? {
-                let (k, v) = item?;
-                if k.len() != 16 || v.len() < DATE_LEN {
-                    return Err(StoreError::Corrupt("history entry width".into()));
+            // Each listed version but the last, with the date of the one after it. A removed
+            // person's versions are left out: the whole record goes by the 除票 rule.
+            for item in d.persons.iter(txn)? {
+                let (k, raw) = item?;
+                let pid = super::from_ik(k).ok_or_else(|| StoreError::Corrupt("persons key width".into()))?;
+                if raw.len() < 2 || raw[1] & super::entry::flags::REMOVED != 0 {
+                    continue;
                 }
-                let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let seq = u64::from_be_bytes(k[8..].try_into().unwrap());
-                if let Some((ppid, pseq)) = prev {
-                    if ppid == pid {
-                        out.pids.push(pid);
-                        out.seqs.push(pseq);
-                        out.dates.push(v[..DATE_LEN].try_into().unwrap());
-                    }
+                let list: Vec<([u8; DATE_LEN], u64)> = version_refs(Entry::versions_of(raw)?).collect();
+                for w in list.windows(2) {
+                    out.pids.push(pid);
+                    out.seqs.push(w[0].1);
+                    out.dates.push(w[1].0);
                 }
-                prev = Some((pid, seq));
             }
-            // Drop the versions of removed persons: their whole record goes by the 除票 rule.
-            let mut keep = vec![true; out.pids.len()];
-            let mut last: Option<(u64, bool)> = None;
-            for (i, &pid) in out.pids.iter().enumerate() {
-                let removed = match last {
-                    Some((p, r)) if p == pid => r,
-                    _ => {
-                        let r = match d.persons.get(txn, &ik(pid))? {
-                            Some(e) => e.len() > 1 && e[1] & super::entry::flags::REMOVED != 0,
-                            None => true,
-                        };
-                        last = Some((pid, r));
-                        r
-                    }
-                };
-                keep[i] = !removed;
-            }
-            let mut it = keep.iter();
-            out.pids.retain(|_| *it.next().unwrap());
-            let mut it = keep.iter();
-            out.seqs.retain(|_| *it.next().unwrap());
-            let mut it = keep.iter();
-            out.dates.retain(|_| *it.next().unwrap());
             Ok(out)
         })
     }
 
-    /// Deletes persons entirely, in one write transaction: the entry, every version and valid-time
-    /// key, every index entry (current and superseded numbers, search keys), their legal-hold
+    /// Deletes persons entirely, in one write transaction: the entry (with its list of versions),
+    /// every version, every index entry (current and superseded numbers, search keys), their legal-hold
     /// record; marks their change-log entries purged; deletes the given proposals (every step).
     /// Persons already gone are skipped, so a batch can be run again.
     pub fn erase_persons(&self, pids: &[u64], proposal_ids: &[u64]) -> Result<Erased> {
@@ -246,7 +209,7 @@ impl Store {
                     d.persons.delete(txn, &ik(pid))?;
                     out.persons += 1;
                 }
-                let (nv, nc) = drop_versions(txn, d, pid, &seqs)?;
+                let (nv, nc) = drop_versions(txn, d, &seqs)?;
                 out.versions += nv;
                 out.changes_marked += nc;
                 d.meta.delete(txn, &hold_key(pid))?;
@@ -272,12 +235,25 @@ impl Store {
         self.write(|txn, d| {
             let mut out = Erased::default();
             for (row, (&pid, &seq)) in pids.iter().zip(seqs).enumerate() {
+                let mut listed = false;
                 if let Some(raw) = d.persons.get(txn, &ik(pid))? {
-                    if Entry::decode(raw)?.seq == seq {
+                    let e = Entry::decode(raw)?;
+                    if e.seq == seq {
                         return Err(StoreError::BadQuery(format!("row {row}: version {seq} is person {pid}'s current record")));
                     }
+                    let at = version_refs(e.versions).position(|(_, s)| s == seq);
+                    let rewritten = at.map(|k| {
+                        let mut list = e.versions.to_vec();
+                        list.drain(k * VERSION_REF..(k + 1) * VERSION_REF);
+                        Entry { versions: &list, ..e }.encode()
+                    });
+                    if let Some(entry) = rewritten {
+                        d.persons.put(txn, &ik(pid), &entry)?;
+                        listed = true;
+                    }
                 }
-                let (nv, nc) = drop_versions(txn, d, pid, &[seq])?;
+                // A version the person does not list is not theirs (or gone): only its change is marked.
+                let (nv, nc) = if listed { drop_versions(txn, d, &[seq])? } else { (0, mark_change(txn, d, seq)? as u64) };
                 out.versions += nv;
                 out.changes_marked += nc;
             }
@@ -415,7 +391,6 @@ impl Store {
             (d.idx_birth, nd.idx_birth, true, false),
             (d.changes, nd.changes, false, false),
             (d.history, nd.history, false, false),
-            (d.valid, nd.valid, false, false),
         ];
         if let (Some(a), Some(b)) = (d.proposals, nd.proposals) {
             pairs.push((a, b, false, false));

@@ -160,40 +160,36 @@ impl Store {
             if last_seq >= next_seq {
                 rep.add(format!("meta next_seq {next_seq} is not above the last change {last_seq}"));
             }
-            // Every version in `valid` exists in `history` and the two hold the same versions;
-            // each person's current entry is its newest version.
-            let (mut n_valid, mut n_hist) = (0u64, 0u64);
-            for item in d.valid.iter(txn)? {
-                let (k, _) = item?;
-                n_valid += 1;
-                if k.len() != 24 {
-                    rep.add("valid: key of wrong width".into());
-                    continue;
-                }
-                let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let seq = u64::from_be_bytes(k[16..].try_into().unwrap());
-                match d.history.get(txn, &super::history::hist_key(pid, seq))? {
-                    None => rep.add(format!("valid: version {seq} of person {pid} is not in history")),
-                    Some(v) if v.len() < 8 || v[..8] != k[8..16] => {
-                        rep.add(format!("valid: version {seq} of person {pid} has another 異動年月日 in history"))
+            // Every version a person lists exists in `history` with the date listed, persons list
+            // as many versions as history holds, and each person's current entry is its newest.
+            let (mut n_listed, mut n_hist) = (0u64, 0u64);
+            let mut newest: HashMap<u64, u64> = HashMap::new();
+            for item in d.persons.iter(txn)? {
+                let (k, raw) = item?;
+                let Some(pid) = from_ik(k) else { continue };
+                let Ok(list) = Entry::versions_of(raw) else { continue }; // reported above
+                for (date, seq) in super::entry::version_refs(list) {
+                    n_listed += 1;
+                    let newer = newest.entry(pid).or_insert(seq);
+                    *newer = (*newer).max(seq);
+                    match d.history.get(txn, &super::history::hist_key(seq))? {
+                        None => rep.add(format!("person {pid}: listed version {seq} is not in history")),
+                        Some(v) if v.len() < 8 || v[..8] != date => {
+                            rep.add(format!("person {pid}: listed version {seq} has another 異動年月日 in history"))
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
                 }
             }
-            let mut newest: HashMap<u64, u64> = HashMap::new();
             for item in d.history.iter(txn)? {
                 let (k, _) = item?;
                 n_hist += 1;
-                if k.len() != 16 {
+                if k.len() != 8 {
                     rep.add("history: key of wrong width".into());
-                    continue;
                 }
-                let pid = u64::from_be_bytes(k[..8].try_into().unwrap());
-                let seq = u64::from_be_bytes(k[8..].try_into().unwrap());
-                newest.insert(pid, seq);
             }
-            if n_valid != n_hist {
-                rep.add(format!("valid has {n_valid} versions, history {n_hist}"));
+            if n_listed != n_hist {
+                rep.add(format!("persons list {n_listed} versions, history holds {n_hist}"));
             }
             for (pid, h) in &persons {
                 if newest.get(pid) != Some(&h.seq) {
