@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jukistore import dates, layouts
+from jukistore.text import search_keys
 from jukistore.errors import (
     AlreadyResident,
     ConcurrentChange,
@@ -67,7 +68,6 @@ from jukistore.store import (
     _encoder,
     _joined,
     address_key,
-    name_key,
 )
 
 if TYPE_CHECKING:
@@ -466,7 +466,7 @@ class Register:
         must = [pos[no] for no in sorted(cols, key=lambda no: pos[no])] if r.must_change else []
         kw: dict[str, Any] = {}
         if 20 in cols:
-            kw["name_keys"] = [k.encode() for k in _joined(name_key, cols[20])]
+            kw["name_keys"] = [k.encode() for k in search_keys(cols[20])]
         if 8 in cols:
             kw["addr_keys"] = [k.encode() for k in _joined(address_key, cols[8])]
         if 23 in cols:
@@ -727,7 +727,7 @@ class Register:
         f = item_fields()
         kana = [getattr(r, f[20]) for r in recs]
         addr = [getattr(r, f[8]) for r in recs]
-        names = _joined(name_key, kana)
+        names = search_keys(kana)
         addrs = _joined(address_key, addr)
         for i, (rec, u) in enumerate(zip(recs, updates)):
             sex = SEX_CODES.get(getattr(rec, f[22]))
