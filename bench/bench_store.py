@@ -151,8 +151,8 @@ class RawLmdb:
 
     @staticmethod
     def payload(entry: bytes) -> bytes:
-        n_oc, n_om, ln, lb, la = struct.unpack_from("<5H", entry, 28)
-        return entry[38 + 8 * (n_oc + n_om) + ln + lb + la :]
+        n_oc, n_om, ln, lb, la, nv = struct.unpack_from("<5HI", entry, 28)  # entry.rs: header
+        return entry[42 + 8 * (n_oc + n_om) + 16 * nv + ln + lb + la :]
 
     def get(self, key: int, db: Any) -> JuminKihon | None:
         b = self.get_bytes(key, db)
