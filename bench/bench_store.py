@@ -5,7 +5,8 @@ at the full scale, 500,000 at the default one; ``JUKISTORE_BENCH_STORE_N`` overr
 
 - bulk load: jukistore ``Store.load`` from master records, against sqlite3 ``executemany`` of the
   same keys and the same MessagePack payloads into a table with the same indexes (the keys and
-  payloads for sqlite are prepared outside its timing, so it is charged only for storing);
+  payloads for sqlite are prepared outside its timing, so it is charged only for storing), both
+  in transactions of ``LOAD_BATCH`` records;
 - single get by 住民票コード and by 個人番号, one call at a time, record decoded: jukistore
   ``Store.get`` against sqlite3 ``SELECT`` and against raw py-lmdb reads of the same bytes (two
   ``txn.get`` calls on a compacted copy of the jukistore file, the floor of a Python call into LMDB);
@@ -40,6 +41,8 @@ from jukistore.store import NO_MYNUMBER, Operator, _key_fields, address_key, nam
 from sizes import size
 
 N = size("STORE_N")
+#: Records per load transaction, the same for both engines (jukistore's default batch).
+LOAD_BATCH = 50_000
 OP = Operator("bench", "bench-01")
 ADMIN = Operator("bench-admin", "bench-01")
 DECODER = msgspec.msgpack.Decoder(JuminKihon)
@@ -112,7 +115,7 @@ def make_data(n: int, seed: int = 1) -> Data:
 def load_jukistore(d: Data, path: Path) -> Store:
     s = Store.create(path, "131075", administrator=ADMIN)
     s.roles.grant(OP.operator_id, "clerk", by=ADMIN)
-    s.load(d.records, operator=OP, batch_size=10_000, durable=False)
+    s.load(d.records, operator=OP, batch_size=LOAD_BATCH, durable=False)
     return s.acting(OP, "benchmark")
 
 
@@ -130,9 +133,9 @@ def load_sqlite(d: Data, path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.executescript(SQL_SCHEMA)
-    for i in range(0, len(d.rows), 10_000):
+    for i in range(0, len(d.rows), LOAD_BATCH):
         con.execute("BEGIN")
-        con.executemany("INSERT INTO persons VALUES (?,?,?,?,?,?,?,?)", d.rows[i : i + 10_000])
+        con.executemany("INSERT INTO persons VALUES (?,?,?,?,?,?,?,?)", d.rows[i : i + LOAD_BATCH])
         con.execute("COMMIT")
     return con
 

@@ -111,7 +111,7 @@ class Demo:
         total = len(self.ward)
         t0 = time.perf_counter()
         with Progress("load", total) as bar:
-            rep = self.store.load(self.ward.records(), operator=op, batch_size=10_000,  # type: ignore[arg-type]
+            rep = self.store.load(self.ward.records(), operator=op, batch_size=50_000,  # type: ignore[arg-type]
                                   durable=False, progress=bar.update)
         dt = time.perf_counter() - t0
         st = self.store.stats()

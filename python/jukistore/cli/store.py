@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     p.add_argument("file", type=Path, help="fixed-width (.txt/.dat) or CSV (.csv) file in the jumin_kihon layout")
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default) or cp932")
-    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--batch-size", type=int, default=50_000)
     p.add_argument("--lenient-juminhyo", action="store_true", help="accept 住民票コード failing the assumed check digit")
     p.add_argument("--fast", action="store_true", help="fsync once at the end instead of per batch")
     _operator_args(p)
