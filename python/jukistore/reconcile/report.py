@@ -393,7 +393,7 @@ class Result:
                 for it in items[:3]:
                     lines.append(f"    {it['key']} {f}: 「{it['left']}」 ≠ 「{it['right']}」")
         t = s["timings"]
-        shown = [(k, t[k]) for k in ("read_left", "read_right", "transcode", "compare", "report", "total") if k in t]
+        shown = [(k, t[k]) for k in ("read", "transcode", "compare", "report", "total") if k in t]
         if shown:
             lines.append("")
             lines.append("  time " + ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in shown))
