@@ -252,16 +252,7 @@ pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut 
     scratch.reserve(n);
     let parts = (rayon::current_num_threads() * 2).max(1);
     let chunk = n.div_ceil(parts);
-    let hists: Vec<Vec<usize>> = v
-        .par_chunks(chunk)
-        .map(|c| {
-            let mut h = vec![0usize; buckets];
-            for &x in c {
-                h[((x >> shift) & mask) as usize] += 1;
-            }
-            h
-        })
-        .collect();
+    let hists = histograms(v, chunk, shift, mask);
     // Keys crowded into a few buckets (not spread over their range) would leave one thread
     // sorting most of them: sort those by whole passes instead.
     let largest = (0..buckets).map(|b| hists.iter().map(|h| h[b]).sum::<usize>()).max().unwrap_or(0);
@@ -397,16 +388,7 @@ fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
         let buckets = 1usize << bits;
         let mask = (buckets - 1) as u64;
         let src: &[u64] = if in_v { &v[..] } else { &scratch[..] };
-        let hists: Vec<Vec<usize>> = src
-            .par_chunks(chunk)
-            .map(|c| {
-                let mut h = vec![0usize; buckets];
-                for &x in c {
-                    h[((x >> shift) & mask) as usize] += 1;
-                }
-                h
-            })
-            .collect();
+        let hists = histograms(src, chunk, shift, mask);
         // A pass where every key has the same digit changes nothing.
         let single = (0..buckets).any(|b| hists.iter().map(|h| h[b]).sum::<usize>() == n);
         if !single {
@@ -679,4 +661,19 @@ mod tests {
         let (s, was) = Sorted::build(&keys, |i| i < 3000, &mut pool);
         assert!(was && s.len() == 3000);
     }
+}
+
+/// Per chunk of `src` (in parallel), how many keys fall in each bucket of the digit
+/// `(key >> shift) & mask`.
+fn histograms(src: &[u64], chunk: usize, shift: u32, mask: u64) -> Vec<Vec<usize>> {
+    let buckets = mask as usize + 1;
+    src.par_chunks(chunk)
+        .map(|c| {
+            let mut h = vec![0usize; buckets];
+            for &x in c {
+                h[((x >> shift) & mask) as usize] += 1;
+            }
+            h
+        })
+        .collect()
 }
