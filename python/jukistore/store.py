@@ -439,11 +439,8 @@ class Store:
                 offset += len(batch)
             if pending is not None:
                 self._committed(pending, report, progress)
-                pending = None
         finally:
-            if pending is not None:  # an error left a batch in flight: let it finish first
-                pending[0].exception()
-            writer.shutdown(wait=True)
+            writer.shutdown(wait=True)  # a batch still in flight after an error finishes first
             if not durable:
                 self._native.set_sync(True)
         return report
