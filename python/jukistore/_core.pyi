@@ -89,7 +89,7 @@ class Person:
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
 def register_person_support(decode: Callable[[Any], Any], numbers: Callable[[Any], tuple[str, str]]) -> None:
-    """The record decoder and the (code, mynumber) of a record, for ``Person.record`` and ``repr``."""
+    """The record decoder and the masked (code, mynumber) of a record, for ``Person.record`` and ``repr``."""
 
 @final
 class Tally:

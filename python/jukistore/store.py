@@ -129,13 +129,13 @@ _decoder = msgspec.msgpack.Decoder(JuminKihon)
 _encoder = msgspec.msgpack.Encoder()
 
 
-def _numbers(record: JuminKihon) -> tuple[str, str]:
-    """A record's 住民票コード and 個人番号 (for a person's masked ``repr``)."""
+def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
+    """A record's 住民票コード and 個人番号, masked (for a person's ``repr``)."""
     f = _key_fields()
-    return getattr(record, f["code"]), getattr(record, f["mynumber"])
+    return mask(getattr(record, f["code"])), mask(getattr(record, f["mynumber"]))
 
 
-_core.register_person_support(_decoder.decode, _numbers)
+_core.register_person_support(_decoder.decode, _masked_numbers)
 
 
 def _person(t: tuple) -> Person:  # type: ignore[type-arg]

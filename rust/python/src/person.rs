@@ -14,10 +14,12 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use jukistore_core::store::{entry::NO_MYNUMBER, mask, Found};
 
-/// (decode, numbers): `decode(payload) -> JuminKihon`, `numbers(record) -> (code, mynumber)`.
+/// (decode, numbers): `decode(payload) -> JuminKihon`, `numbers(record) -> (code, mynumber)`,
+/// both masked by `jukistore.errors.mask`.
 static SUPPORT: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
 
-/// Registers the record decoder and the function giving a record's two numbers (for `repr`).
+/// Registers the record decoder and the function giving a record's two numbers, masked (for
+/// `repr`).
 #[pyfunction]
 pub fn register_person_support(py: Python<'_>, decode: Py<PyAny>, numbers: Py<PyAny>) {
     let _ = SUPPORT.set(py, (decode, numbers));
@@ -133,8 +135,7 @@ impl Person {
             ),
             None => {
                 let (_, numbers) = support(py)?;
-                let (c, m): (String, String) = numbers.call1(py, (self.record(py)?,))?.extract(py)?;
-                (mask_text(&c), mask_text(&m))
+                numbers.call1(py, (self.record(py)?,))?.extract(py)?
             }
         };
         Ok(format!(
@@ -149,14 +150,4 @@ impl Person {
 
 fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
-}
-
-/// `jukistore.errors.mask` of a text: all but the last 4 characters starred.
-fn mask_text(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= 4 {
-        return "*".repeat(n);
-    }
-    let tail: String = s.chars().skip(n - 4).collect();
-    format!("{}{tail}", "*".repeat(n - 4))
 }

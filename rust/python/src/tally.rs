@@ -29,13 +29,19 @@ pub struct Tally {
 impl Tally {
     /// Adds one call (with its person, if one was found) at the system time; false when refused.
     pub fn add_now(&self, person: Option<u64>) -> bool {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        self.add_call(person.as_slice(), now)
+    }
+
+    /// One more call naming `persons` at `at_us`; false when closed or it would overflow.
+    fn add_call(&self, persons: &[u64], at_us: u64) -> bool {
         let mut s = self.state.lock().unwrap();
-        if !s.open || s.persons.len() + usize::from(person.is_some()) > self.limit {
+        if !s.open || s.persons.len() + persons.len() > self.limit {
             return false;
         }
-        s.persons.extend(person);
+        s.persons.extend_from_slice(persons);
         s.calls += 1;
-        s.last_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        s.last_us = s.last_us.max(at_us);
         true
     }
 }
@@ -51,14 +57,7 @@ impl Tally {
 
     /// Adds one call's persons at `at_us`; false when the tally is closed or would overflow.
     fn add(&self, persons: Vec<u64>, at_us: u64) -> bool {
-        let mut s = self.state.lock().unwrap();
-        if !s.open || s.persons.len() + persons.len() > self.limit {
-            return false;
-        }
-        s.persons.extend(persons);
-        s.calls += 1;
-        s.last_us = s.last_us.max(at_us);
-        true
+        self.add_call(&persons, at_us)
     }
 
     /// Closes the tally (it takes no more calls) and returns (persons, calls, last_us).
