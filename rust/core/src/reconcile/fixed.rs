@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use memmap2::{Mmap, UncheckedAdvice};
 use rayon::prelude::*;
 
-use super::column::{fingerprint_buf, push_field, trim, Column};
+use super::column::{push_field, trim, Column, Fingerprinter};
 use super::{parse_key, parse_mynumber, ReconcileError, Side, VarColumns, BAD_ROW, MYNUMBER_EMPTY};
 
 /// Where a field lies in a row.
@@ -193,6 +193,11 @@ impl FixedFile {
                 _ => runs.push((f.offset, f.offset + f.width)),
             }
         }
+        // One hasher for the whole read: XXH3's secret is derived from the seed once.
+        let hasher = fp.map(|f| match f {
+            Fingerprint::Trimmed(s) => Fingerprinter::new(s),
+            Fingerprint::Raw(s) => Fingerprinter::new(s ^ RAW_TAG),
+        });
         let fp_parts: Vec<&mut [u128]> =
             if fp.is_some() { fps.chunks_mut(BLOCK).collect() } else { (0..n.div_ceil(BLOCK)).map(|_| &mut [][..]).collect() };
         let blocks = keys
@@ -251,26 +256,26 @@ impl FixedFile {
                     Some(m) => parse_mynumber(trim(&l[m.offset..m.offset + m.width])),
                     None => MYNUMBER_EMPTY,
                 };
-                match fp {
-                    None => {}
-                    Some(Fingerprint::Trimmed(seed)) => {
+                match (fp, &hasher) {
+                    (Some(Fingerprint::Trimmed(_)), Some(h)) => {
                         fbuf.clear();
                         for f in &spec.compared {
                             push_field(&mut fbuf, trim(&l[f.offset..f.offset + f.width]));
                         }
-                        out.fps[k] = fingerprint_buf(&fbuf, seed);
+                        out.fps[k] = h.hash(&fbuf);
                     }
-                    Some(Fingerprint::Raw(seed)) => {
+                    (Some(Fingerprint::Raw(_)), Some(h)) => {
                         out.fps[k] = if let [(a, z)] = runs[..] {
-                            fingerprint_buf(&l[a..z], seed ^ RAW_TAG)
+                            h.hash(&l[a..z])
                         } else {
                             fbuf.clear();
                             for &(a, z) in &runs {
                                 fbuf.extend_from_slice(&l[a..z]);
                             }
-                            fingerprint_buf(&fbuf, seed ^ RAW_TAG)
+                            h.hash(&fbuf)
                         };
                     }
+                    _ => {}
                 }
             }
             // Done with this block: drop its pages from the map (not from the page cache).
@@ -515,7 +520,7 @@ mod tests {
         let nm = mn(123);
         let offs2 = [0u64, 12];
         let var = [Column::Var { offsets: &offs, data: b"n123" }, Column::Var { offsets: &offs2, data: nm.as_bytes() }];
-        assert_eq!(ff.fingerprints().unwrap().0[123], super::super::column::fingerprint(&var, 0, 9, &mut buf));
+        assert_eq!(ff.fingerprints().unwrap().0[123], super::super::column::fingerprint(&var, 0, &Fingerprinter::new(9), &mut buf));
         let (o, d) = ff.gather(Field { offset: 11, width: 6 }, &[2, 1001, 99_999_999]).unwrap();
         assert_eq!(o, vec![0, 2, 4, 4]);
         assert_eq!(d, b"n2n1");

@@ -743,9 +743,10 @@ fn mask_of(left: &Side, right: &Side, a: usize, b: usize) -> u128 {
 }
 
 fn fingerprints_of(s: &Side, seed: u64) -> Vec<u128> {
+    let hasher = column::Fingerprinter::new(seed);
     (0..s.rows())
         .into_par_iter()
-        .map_init(|| Vec::with_capacity(512), |buf, i| column::fingerprint(&s.fields, i, seed, buf))
+        .map_init(|| Vec::with_capacity(512), |buf, i| column::fingerprint(&s.fields, i, &hasher, buf))
         .collect()
 }
 
