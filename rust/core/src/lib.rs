@@ -2,6 +2,7 @@
 //! Register. Pure Rust with no Python dependency, so it can be tested with `cargo test` and
 //! reused outside the Python package.
 
+pub mod alloc;
 pub mod ids;
 pub mod reconcile;
 pub mod scan;

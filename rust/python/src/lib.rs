@@ -11,6 +11,11 @@ use pyo3::types::{PyBool, PyInt, PyList, PyString};
 use jukistore_core::ids::{self, Kind, Reason};
 
 mod person;
+
+/// Large blocks mapped directly: see `jukistore_core::alloc`.
+#[global_allocator]
+static GLOBAL: jukistore_core::alloc::DirectLarge = jukistore_core::alloc::DirectLarge;
+
 mod tally;
 mod reconcile;
 mod store;

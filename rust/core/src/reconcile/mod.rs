@@ -656,6 +656,7 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     drop(pl);
     drop(pr);
     let conflicts = mynumber_conflicts(left, right, &joinable, &sup_l, &sup_r, covered, &mut pool);
+    lap("mynumber", &mut timings);
     let invalid_mn = |s: &Side, cls: &[u8], side: u8| -> Vec<It> {
         let reason = |i: usize| match s.mynumbers[i] {
             _ if cls[i] == class::BAD_ROW => Reason::Ok,
@@ -673,7 +674,7 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     };
     let invalid_mn_l = invalid_mn(left, &lc, LEFT);
     let invalid_mn_r = invalid_mn(right, &rc, RIGHT);
-    lap("mynumber", &mut timings);
+    lap("mynumber_check", &mut timings);
 
     // Findings, grouped by kind.
     let mut items = Items::default();
