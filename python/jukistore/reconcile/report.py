@@ -283,7 +283,9 @@ class Result:
                     out["key"] = out["key"].astype(f"<U{wider}")
                     out["key"][idx] = shown
         masks = r["mask"]
-        fields = np.full(n, "", dtype=object)
+        # Text columns are built as numpy ``U`` arrays from the few distinct values, never as
+        # object arrays converted at the end (at 110 k findings that conversion cost 20 ms).
+        fields: np.ndarray = np.empty(0, dtype="U1")
         if n:
             names = self.plan.compared_fields
             if r["mask_hi"].any():
@@ -292,8 +294,8 @@ class Result:
                 lo, inv = np.unique(masks, return_inverse=True)
                 uniq = np.stack([lo, np.zeros_like(lo)], axis=1)
             text = ["|".join(f for b, f in enumerate(names) if (int(lo) | int(hi) << 64) >> b & 1) for lo, hi in uniq]
-            fields = np.array(text, dtype=object)[inv.reshape(-1)]
-        out["fields"] = fields.astype(str) if n else np.empty(0, dtype="U1")
+            fields = np.array(text, dtype=str)[inv.reshape(-1)]
+        out["fields"] = fields
         out["mask"] = masks
         if len(self.plan.compared) > 64:
             out["mask_hi"] = r["mask_hi"]
@@ -313,13 +315,14 @@ class Result:
             out["mynumber"] = col.astype(str)
         out["group"] = np.where(np.isin(cls, [_ITEM["duplicate"], _ITEM["paired_with_duplicate"],
                                               _ITEM["mynumber_conflict"]]), r["group"].astype(np.int64), -1)
-        reason = np.full(n, "", dtype=object)
-        for kind in ("invalid", "invalid_mynumber", "lenient_key"):
-            sel = cls == _ITEM[kind]
-            reason[sel] = np.array(REASONS, dtype=object)[r["reason"][sel]]
         sel = np.flatnonzero(cls == _ITEM["mynumber_conflict"])
-        reason[sel] = [_conflict_text(int(b)) for b in r["reason"][sel]]
-        out["reason"] = reason.astype(str) if n else np.empty(0, dtype="U1")
+        conflicts = [_conflict_text(int(b)) for b in r["reason"][sel]]
+        reason = np.zeros(n, dtype=f"<U{max([1, *map(len, REASONS), *map(len, conflicts)])}")
+        for kind in ("invalid", "invalid_mynumber", "lenient_key"):
+            sel_k = cls == _ITEM[kind]
+            reason[sel_k] = np.array(REASONS)[r["reason"][sel_k]]
+        reason[sel] = conflicts
+        out["reason"] = reason
         return out
 
     def detail_values(self) -> dict[str, np.ndarray]:
