@@ -51,6 +51,31 @@ def test_load_then_get_by_every_key(store):
     assert store.verify().ok
 
 
+def test_a_load_without_fsync_per_batch_is_whole_on_disk_when_it_returns(store):
+    """``durable=False``: no fsync per batch, write-back started after each commit, one sync at
+    the end. What it wrote is all there for another process, and later writes sync again."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recs = make_records(700, seed=5)
+    rep = store.load(recs, operator=OP, batch_size=100, durable=False)
+    assert (rep.loaded, rep.batches) == (700, 7)
+    store.load(make_records(10, seed=5, start=700), operator=OP)  # durable again
+    f = fields()
+    script = (
+        "import sys\n"
+        "from store_support import open_store\n"
+        "s = open_store(sys.argv[1], readonly=True)\n"
+        "print(s.stats()['persons'], s.verify().ok, s.get(code=sys.argv[2]).person_id)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(store.path), getattr(recs[699], f[30])],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    assert out.stdout.split() == ["710", "True", "700"]
+
+
 def test_get_many_columns(store):
     recs = make_records(500, seed=2)
     store.load(recs, operator=OP)

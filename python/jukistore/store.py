@@ -408,7 +408,9 @@ class Store:
         :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
         field; batches before it stay committed (the error's ``committed`` attribute counts them).
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
-        nothing committed, a power cut may lose the unsynced tail. Larger batches cost fewer
+        nothing committed, but a power cut or system crash before that sync can lose or corrupt
+        what the load wrote (LMDB's ``MDB_NOSYNC``), so use it for a load that can be redone, such
+        as the first load into a new store. Larger batches cost fewer
         page copies: a batch rewrites every index page it touches, and random numbers touch
         pages all over the indexes (50,000 loads a 1 M-person ward about 1.5x faster than 10,000).
         """

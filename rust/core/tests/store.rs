@@ -246,3 +246,23 @@ fn number_changes_keep_old_numbers_findable_and_unique() {
     // Name key moved: search finds the new key, not the old.
     assert!(s.verify().unwrap().is_clean(), "{:?}", s.verify().unwrap().problems);
 }
+
+#[test]
+fn loads_without_sync_then_with_sync_again() {
+    // Sync off starts a write-back thread; switching it off twice replaces the thread, switching
+    // sync on ends it with a full sync, and a handle dropped with sync off ends it too.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
+    s.set_sync(false).unwrap();
+    let (a, b) = (batch(0, 300), batch(300, 300));
+    s.load(&persons(&a), &meta(), &LoadOptions::default()).unwrap();
+    s.set_sync(false).unwrap();
+    s.load(&persons(&b), &meta(), &LoadOptions::default()).unwrap();
+    s.set_sync(true).unwrap();
+    s.load(&persons(&batch(600, 10)), &meta(), &LoadOptions::default()).unwrap();
+    s.set_sync(false).unwrap();
+    drop(s);
+    let s = Store::open(dir.path(), &OpenOptions::default()).unwrap();
+    assert_eq!(s.get(Lookup::Code, b.codes[299]).unwrap().unwrap().person_id, 600);
+    assert!(s.verify().unwrap().problems.is_empty());
+}

@@ -191,6 +191,50 @@ pub struct Store {
     exclusive: bool,
     /// Set once this handle's data file was replaced ([`Store::swap_in`]): it must not be used.
     closed: std::sync::atomic::AtomicBool,
+    /// While commits do not sync (bulk loads): the data file, whose write-back each commit
+    /// starts, so that the one sync at the end has little left to write.
+    writeback: Mutex<Option<Writeback>>,
+}
+
+/// A thread that starts the write-back of the data file when told to (see [`Store::set_sync`]):
+/// the committing thread only sends a message; the thread's `sync_file_range` call, which can
+/// wait on the disk queue, slowed each batch of a load when the committing thread made it.
+struct Writeback {
+    tell: std::sync::mpsc::SyncSender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    fn start(path: &Path) -> Option<Writeback> {
+        let file = std::fs::File::open(path).ok()?;
+        let (tell, told) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("jukistore-writeback".into())
+            .spawn(move || {
+                while told.recv().is_ok() {
+                    #[cfg(target_os = "linux")]
+                    {
+                        use std::os::fd::AsRawFd;
+                        // SAFETY: a valid descriptor; the call only starts write-back of the
+                        // file's dirty pages.
+                        unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+                    }
+                }
+            })
+            .ok()?;
+        Some(Writeback { tell, thread: Some(thread) })
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread.
+        let (dead, _) = std::sync::mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.tell, dead));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 static FORKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -353,6 +397,7 @@ impl Store {
             _lock: lock,
             exclusive: opts.exclusive,
             closed: std::sync::atomic::AtomicBool::new(false),
+            writeback: Mutex::new(None),
         });
         reg.insert((pid, canon), Arc::downgrade(&store));
         Ok(store)
@@ -439,7 +484,10 @@ impl Store {
             };
             let full = match f(&mut txn, &self.dbs) {
                 Ok(r) => match txn.commit() {
-                    Ok(()) => return Ok(r),
+                    Ok(()) => {
+                        self.start_writeback();
+                        return Ok(r);
+                    }
                     Err(heed::Error::Mdb(heed::MdbError::MapFull)) => true,
                     Err(e) => return Err(e.into()),
                 },
@@ -479,17 +527,32 @@ impl Store {
     }
 
     /// Turns fsync at commit off (`false`) or on. Off is for bulk loads that sync once at the end:
-    /// a process crash loses nothing committed, a power cut may lose the unsynced tail.
+    /// a process crash loses nothing committed, but a power cut or system crash before the sync
+    /// can lose or corrupt what was written since the last sync (LMDB's `MDB_NOSYNC`). While off,
+    /// a thread starts the write-back of each commit's pages, so that the final sync has little
+    /// left to write (at 1 M persons it took 0.55 s of a 4.4 s load, and 0.07 s with write-back).
     pub fn set_sync(&self, on: bool) -> Result<()> {
         // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
         unsafe {
             let mode = if on { heed::FlagSetMode::Disable } else { heed::FlagSetMode::Enable };
             self.env.set_flags(EnvFlags::NO_SYNC, mode)?;
         }
+        *self.writeback.lock().unwrap_or_else(|e| e.into_inner()) =
+            if on { None } else { Writeback::start(&self.path.join("data.mdb")) };
         if on {
             self.env.force_sync()?;
         }
         Ok(())
+    }
+
+    /// Starts writing back what the last commit left dirty, without waiting for it (see
+    /// `writeback`; Linux only, and only while commits do not sync).
+    fn start_writeback(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(w) = self.writeback.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            // A request already waiting covers this commit too.
+            let _ = w.tell.try_send(());
+        }
     }
 
     pub fn force_sync(&self) -> Result<()> {
