@@ -317,9 +317,10 @@ class Result:
                                               _ITEM["mynumber_conflict"]]), r["group"].astype(np.int64), -1)
         sel = np.flatnonzero(cls == _ITEM["mynumber_conflict"])
         conflicts = [_conflict_text(int(b)) for b in r["reason"][sel]]
-        reason = np.zeros(n, dtype=f"<U{max([1, *map(len, REASONS), *map(len, conflicts)])}")
-        for kind in ("invalid", "invalid_mynumber", "lenient_key"):
-            sel_k = cls == _ITEM[kind]
+        picks = [cls == _ITEM[kind] for kind in ("invalid", "invalid_mynumber", "lenient_key")]
+        present = [REASONS[int(c)] for sel_k in picks for c in np.unique(r["reason"][sel_k])]
+        reason = np.zeros(n, dtype=f"<U{max([1, *map(len, present), *map(len, conflicts)])}")
+        for sel_k in picks:
             reason[sel_k] = np.array(REASONS)[r["reason"][sel_k]]
         reason[sel] = conflicts
         out["reason"] = reason

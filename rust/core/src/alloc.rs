@@ -1,13 +1,15 @@
 //! A global allocator that maps large blocks straight from the kernel.
 //!
-//! Why: glibc's `malloc` raises its mmap threshold each time a large block is freed, so after
-//! one reconciliation the next one's column buffers (hundreds of megabytes) come from the heap
-//! instead of fresh mappings. Heap memory is not known to be zero, so every `vec![0; n]` is then
-//! cleared by hand, and the heap's pages stay resident between runs. Measured on two files of
-//! 10 M rows, the second and third run in one process took 2.7-3.0 s against 2.4 s for the
-//! first. Blocks of at least [`DIRECT_FROM`] bytes are therefore mapped and unmapped directly:
-//! zeroed pages come free from the kernel, growth is `mremap`, and a freed block is returned at
-//! once. Smaller blocks go to the system allocator unchanged.
+//! Why: glibc's `malloc` raises its mmap threshold (up to 32 MiB) each time a mapped block is
+//! freed, so after one reconciliation the next one's blocks below the raised threshold (the
+//! radix sort's buckets, the join's parts, per-thread buffers) come from the heap instead of
+//! fresh mappings: memory not known to be zero, cleared by hand, and faulted in again whenever
+//! the heap was trimmed. Measured on two files of 10 M rows, the second and third run in one
+//! process took 2.7-3.0 s against 2.4 s for the first; with glibc's threshold pinned (`mallopt`)
+//! every run took the time of the first, as it does with this allocator. Blocks of at least
+//! [`DIRECT_FROM`] bytes are mapped and unmapped directly: zeroed pages come free from the
+//! kernel, growth is `mremap`, and a freed block is returned at once. Smaller blocks go to the
+//! system allocator unchanged.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -505,8 +505,8 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
     let (rs, right_sorted) = Sorted::build(right.keys, |i| joinable(right.status[i]), &mut pool);
     lap("sort", &mut timings);
 
-    // 2. Merge join. Pairs are marked same as they are found; in fingerprint mode their
-    // fingerprints are compared right there, while the join walks both sides in key order (the
+    // 2. Merge join. Pairs are counted as they are found (their rows are SAME already); in
+    // fingerprint mode their fingerprints are compared right there, while the join walks both sides in key order (the
     // rows of a pair lie anywhere in the fingerprint arrays: those of the rows a few keys ahead
     // are asked for early, so the misses overlap instead of queueing), and only the pairs whose
     // fingerprints differ are kept, to be compared byte for byte.
@@ -535,9 +535,9 @@ pub fn reconcile(left: &Side, right: &Side, opts: &Options) -> Result<Report, Re
             let (x, y) = (ls.row(a.start), rs.row(b.start));
             acc.pairs += 1;
             assert!((x as usize) < nl && (y as usize) < nr);
-            // SAFETY: in range (checked above), and a row is in one pair at most, so no
-            // position is written by two threads.
             if look_up_numbers && left.mynumbers[x as usize] == right.mynumbers[y as usize] {
+                // SAFETY: `y` is in range (checked above) and a right row is in one pair at
+                // most, so no position of `covered` is written by two threads.
                 unsafe { cset.set(y as usize, 1) };
             }
             if fp_slices.is_none_or(|(fl, fr)| fl[x as usize] != fr[y as usize]) {

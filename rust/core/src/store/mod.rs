@@ -202,10 +202,17 @@ pub struct Store {
 struct Writeback {
     tell: std::sync::mpsc::SyncSender<()>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The process's fork count when the thread started: in a forked child the thread does not
+    /// exist, and is not joined.
+    forks_at_start: u32,
 }
 
 impl Writeback {
+    /// The thread, on Linux (elsewhere there is no `sync_file_range`, and no thread).
     fn start(path: &Path) -> Option<Writeback> {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
         let file = std::fs::File::open(path).ok()?;
         let (tell, told) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
@@ -222,7 +229,7 @@ impl Writeback {
                 }
             })
             .ok()?;
-        Some(Writeback { tell, thread: Some(thread) })
+        Some(Writeback { tell, thread: Some(thread), forks_at_start: forks() })
     }
 }
 
@@ -232,7 +239,12 @@ impl Drop for Writeback {
         let (dead, _) = std::sync::mpsc::sync_channel(1);
         drop(std::mem::replace(&mut self.tell, dead));
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if forks() == self.forks_at_start {
+                let _ = t.join();
+            } else {
+                // A forked child: the thread stayed in the parent.
+                std::mem::forget(t);
+            }
         }
     }
 }
@@ -532,13 +544,17 @@ impl Store {
     /// a thread starts the write-back of each commit's pages, so that the final sync has little
     /// left to write (at 1 M persons it took 0.55 s of a 4.4 s load, and 0.07 s with write-back).
     pub fn set_sync(&self, on: bool) -> Result<()> {
+        self.check_process()?;
         // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
         unsafe {
             let mode = if on { heed::FlagSetMode::Disable } else { heed::FlagSetMode::Enable };
             self.env.set_flags(EnvFlags::NO_SYNC, mode)?;
         }
-        *self.writeback.lock().unwrap_or_else(|e| e.into_inner()) =
-            if on { None } else { Writeback::start(&self.path.join("data.mdb")) };
+        let new = if on { None } else { Writeback::start(&self.path.join("data.mdb")) };
+        // The old thread is joined outside the lock: it may be waiting on the disk, and a
+        // committing writer takes the lock to signal it.
+        let old = std::mem::replace(&mut *self.writeback.lock().unwrap_or_else(|e| e.into_inner()), new);
+        drop(old);
         if on {
             self.env.force_sync()?;
         }
