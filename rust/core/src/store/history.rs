@@ -156,13 +156,19 @@ pub(crate) fn hist_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
 
+/// The version list of `pid` ([`super::entry::version_refs`] reads it), in 更新順番号 order;
+/// empty for a person who is not in the store.
+fn version_list<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64) -> Result<&'t [u8]> {
+    match d.persons.get(txn, &ik(pid))? {
+        Some(raw) => Entry::versions_of(raw),
+        None => Ok(&[]),
+    }
+}
+
 /// The (異動年月日, 更新順番号) of every version of `pid`, in 更新順番号 order (none for a person
 /// who is not in the store).
 pub(crate) fn person_versions(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64) -> Result<Vec<([u8; DATE_LEN], u64)>> {
-    match d.persons.get(txn, &ik(pid))? {
-        Some(raw) => Ok(version_refs(Entry::versions_of(raw)?).collect()),
-        None => Ok(Vec::new()),
-    }
+    Ok(version_refs(version_list(d, txn, pid)?).collect())
 }
 
 /// The version of a list valid on `date` as known at `limit`: the greatest (date, 更新順番号)
@@ -249,17 +255,17 @@ fn move_number(txn: &mut RwTxn, db: &super::Db, pid: u64, old: u64, new: u64, ro
     if old == new {
         return Ok(false);
     }
-    if new != NO_MYNUMBER {
-        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(new), &index_value(pid, CURRENT)) {
-            Ok(()) => {}
-            Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => return Err(StoreError::Duplicate { row, field, value: new }),
-            Err(e) => return Err(e.into()),
-        }
-    }
+    insert_number(txn, db, pid, new, row, field)?;
     if old != NO_MYNUMBER {
         db.put(txn, &ik(old), &index_value(pid, SUPERSEDED))?;
     }
-    Ok(old != NO_MYNUMBER)
+    Ok(supersedes(old, new))
+}
+
+/// Whether replacing number `old` by `new` makes `old` a superseded number of the person (what
+/// [`move_number`] returns).
+fn supersedes(old: u64, new: u64) -> bool {
+    old != new && old != NO_MYNUMBER
 }
 
 /// Indexes a new person's number; a number anyone ever used (superseded ones included) is refused.
@@ -472,10 +478,11 @@ impl Store {
                     let mynumber = p.mynumber.unwrap_or(cur.mynumber);
                     let mut old_codes = std::mem::take(&mut cur.old_codes);
                     let mut old_mynumbers = std::mem::take(&mut cur.old_mynumbers);
-                    if cur.code != code && cur.code != NO_MYNUMBER {
+                    // The numbers' index entries move below, once the cursor is done with.
+                    if supersedes(cur.code, code) {
                         old_codes.push(cur.code);
                     }
-                    if cur.mynumber != mynumber && cur.mynumber != NO_MYNUMBER {
+                    if supersedes(cur.mynumber, mynumber) {
                         old_mynumbers.push(cur.mynumber);
                     }
                     let entry = Entry {
@@ -706,10 +713,7 @@ fn as_of_part<'t>(
         let list = match last {
             Some((p, l)) if p == pid => l,
             _ => {
-                let l = match d.persons.get(txn, &ik(pid))? {
-                    Some(raw) => Entry::versions_of(raw)?,
-                    None => &[],
-                };
+                let l = version_list(d, txn, pid)?;
                 last = Some((pid, l));
                 l
             }
@@ -758,18 +762,14 @@ fn stored_version<'t>(d: &Dbs, txn: &'t RoTxn<WithoutTls>, pid: u64, seq: u64) -
 }
 
 fn as_known_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, seq: u64) -> Result<Option<Version>> {
-    match person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).filter(|&s| s <= seq).max() {
+    match version_refs(version_list(d, txn, pid)?).map(|(_, s)| s).filter(|&s| s <= seq).max() {
         Some(s) => Ok(Some(parse_version(pid, s, stored_version(d, txn, pid, s)?)?)),
         None => Ok(None),
     }
 }
 
 fn as_of_in(d: &Dbs, txn: &RoTxn<WithoutTls>, pid: u64, date: &[u8; DATE_LEN], known_at: Option<u64>) -> Result<Option<Version>> {
-    let list = match d.persons.get(txn, &ik(pid))? {
-        Some(raw) => Entry::versions_of(raw)?,
-        None => return Ok(None),
-    };
-    match pick_valid(list, date, known_at.unwrap_or(u64::MAX)) {
+    match pick_valid(version_list(d, txn, pid)?, date, known_at.unwrap_or(u64::MAX)) {
         Some(seq) => Ok(Some(parse_version(pid, seq, stored_version(d, txn, pid, seq)?)?)),
         None => Ok(None),
     }

@@ -191,8 +191,8 @@ pub struct Store {
     exclusive: bool,
     /// Set once this handle's data file was replaced ([`Store::swap_in`]): it must not be used.
     closed: std::sync::atomic::AtomicBool,
-    /// While commits do not sync (bulk loads): the data file, whose write-back each commit
-    /// starts, so that the one sync at the end has little left to write.
+    /// While commits do not sync (bulk loads): the thread that starts each commit's write-back,
+    /// so that the one sync at the end has little left to write.
     writeback: Mutex<Option<Writeback>>,
 }
 
@@ -200,7 +200,8 @@ pub struct Store {
 /// the committing thread only sends a message; the thread's `sync_file_range` call, which can
 /// wait on the disk queue, slowed each batch of a load when the committing thread made it.
 struct Writeback {
-    tell: std::sync::mpsc::SyncSender<()>,
+    /// Signals the thread; dropping it ends the thread.
+    tell: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The process's fork count when the thread started: in a forked child the thread does not
     /// exist, and is not joined.
@@ -229,15 +230,13 @@ impl Writeback {
                 }
             })
             .ok()?;
-        Some(Writeback { tell, thread: Some(thread), forks_at_start: forks() })
+        Some(Writeback { tell: Some(tell), thread: Some(thread), forks_at_start: forks() })
     }
 }
 
 impl Drop for Writeback {
     fn drop(&mut self) {
-        // Closing the channel ends the thread.
-        let (dead, _) = std::sync::mpsc::sync_channel(1);
-        drop(std::mem::replace(&mut self.tell, dead));
+        drop(self.tell.take());
         if let Some(t) = self.thread.take() {
             if forks() == self.forks_at_start {
                 let _ = t.join();
@@ -565,9 +564,9 @@ impl Store {
     /// `writeback`; Linux only, and only while commits do not sync).
     fn start_writeback(&self) {
         #[cfg(target_os = "linux")]
-        if let Some(w) = self.writeback.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(tell) = self.writeback.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|w| w.tell.as_ref()) {
             // A request already waiting covers this commit too.
-            let _ = w.tell.try_send(());
+            let _ = tell.try_send(());
         }
     }
 

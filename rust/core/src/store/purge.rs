@@ -22,11 +22,11 @@
 use std::ops::Bound;
 use std::path::Path;
 
-use heed::{EnvFlags, EnvOpenOptions, PutFlags, RoTxn, RwTxn, WithoutTls};
+use heed::{EnvFlags, EnvOpenOptions, PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
 use super::entry::{version_refs, VERSION_REF};
-use super::history::{hist_key, person_versions, DATE_LEN};
+use super::history::{hist_key, DATE_LEN};
 use super::{be, create_dbs, ik, parse_index_value, registry, Db, Dbs, Result, Store, StoreError};
 
 /// Marker byte appended to a change-log value whose version was erased.
@@ -129,12 +129,6 @@ fn drop_versions(txn: &mut RwTxn, d: &Dbs, seqs: &[u64]) -> Result<(u64, u64)> {
     Ok((nv, nc))
 }
 
-fn history_seqs(txn: &RoTxn<WithoutTls>, d: &Dbs, pid: u64) -> Result<Vec<u64>> {
-    let mut out: Vec<u64> = person_versions(d, txn, pid)?.into_iter().map(|(_, s)| s).collect();
-    out.sort_unstable();
-    Ok(out)
-}
-
 impl Store {
     /// Every removed person and the 異動年月日 of their current version, in person id order.
     pub fn removed_persons(&self) -> Result<RemovedPersons> {
@@ -190,10 +184,10 @@ impl Store {
         self.write(|txn, d| {
             let mut out = Erased::default();
             for &pid in pids {
-                let seqs = history_seqs(txn, d, pid)?;
                 if let Some(raw) = d.persons.get(txn, &ik(pid))? {
                     let raw = raw.to_vec();
                     let e = Entry::decode(&raw)?;
+                    let seqs: Vec<u64> = version_refs(e.versions).map(|(_, s)| s).collect();
                     for n in std::iter::once(e.code).chain(e.old_codes.iter().copied()) {
                         out.index_entries += drop_number(txn, &d.by_code, pid, n)?;
                     }
@@ -208,10 +202,10 @@ impl Store {
                     }
                     d.persons.delete(txn, &ik(pid))?;
                     out.persons += 1;
+                    let (nv, nc) = drop_versions(txn, d, &seqs)?;
+                    out.versions += nv;
+                    out.changes_marked += nc;
                 }
-                let (nv, nc) = drop_versions(txn, d, &seqs)?;
-                out.versions += nv;
-                out.changes_marked += nc;
                 d.meta.delete(txn, &hold_key(pid))?;
             }
             if let Some(pdb) = d.proposals {
