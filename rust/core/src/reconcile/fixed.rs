@@ -213,12 +213,12 @@ impl FixedFile {
             let r0 = b * BLOCK;
             let m = out.keys.len();
             let mut fbuf = Vec::with_capacity(rw + 4 * spec.compared.len());
-            let block_end = byte_range(r0, r0 + m).1;
+            let (block_start, block_end) = byte_range(r0, r0 + m);
             // The block's pages mapped in one call rather than a fault every few pages
             // (Linux 5.14 and later; elsewhere, or if refused, the faults happen as before).
             #[cfg(target_os = "linux")]
             if let Some(map) = &self.map {
-                let a = byte_range(r0, r0 + m).0 / PAGE * PAGE;
+                let a = block_start / PAGE * PAGE;
                 let _ = map.advise_range(memmap2::Advice::PopulateRead, a, block_end - a);
             }
             for k in 0..m {
@@ -279,8 +279,7 @@ impl FixedFile {
                 }
             }
             // Done with this block: drop its pages from the map (not from the page cache).
-            let (a, z) = byte_range(r0, r0 + m);
-            self.drop_pages(a.div_ceil(PAGE) * PAGE, z / PAGE * PAGE);
+            self.drop_pages(block_start.div_ceil(PAGE) * PAGE, block_end / PAGE * PAGE);
         });
         if fast && misaligned.load(Ordering::Relaxed) {
             return false;

@@ -260,27 +260,8 @@ pub(crate) fn radix_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut 
         lsd_sort_with(v, lo, hi, scratch);
         return;
     }
-    let mut offs = vec![vec![0usize; buckets]; hists.len()];
-    let mut starts = Vec::with_capacity(buckets + 1);
-    let mut at = 0;
-    for b in 0..buckets {
-        starts.push(at);
-        for (c, h) in hists.iter().enumerate() {
-            offs[c][b] = at;
-            at += h[b];
-        }
-    }
-    starts.push(n);
-    let out = Out(scratch.as_mut_ptr());
-    v.par_chunks(chunk).zip(offs.into_par_iter()).for_each(|(c, mut o)| {
-        for &x in c {
-            let d = ((x >> shift) & mask) as usize;
-            // SAFETY: each (chunk, digit) has its own range of `scratch`, sized by that chunk's
-            // histogram, so every position below n is written exactly once.
-            unsafe { *out.at(o[d]) = x };
-            o[d] += 1;
-        }
-    });
+    let (offs, starts) = digit_offsets(&hists, buckets);
+    scatter(v, Out(scratch.as_mut_ptr()), chunk, shift, mask, offs);
     // SAFETY: the pass above wrote all n positions (the histograms sum to n).
     unsafe { scratch.set_len(n) };
     // Then each bucket, from `scratch` back into `v`, in cache.
@@ -392,27 +373,12 @@ fn lsd_sort_with(v: &mut Vec<u64>, lo: u32, hi: u32, scratch: &mut Vec<u64>) {
         // A pass where every key has the same digit changes nothing.
         let single = (0..buckets).any(|b| hists.iter().map(|h| h[b]).sum::<usize>() == n);
         if !single {
-            let mut offs = vec![vec![0usize; buckets]; hists.len()];
-            let mut at = 0;
-            for b in 0..buckets {
-                for (c, h) in hists.iter().enumerate() {
-                    offs[c][b] = at;
-                    at += h[b];
-                }
-            }
+            let (offs, _) = digit_offsets(&hists, buckets);
             // The scratch buffer is written through a raw pointer before it is first read, so
             // it is never zeroed (a fresh page costs a fault either way; zeroing costs a pass).
             let (src, out): (&[u64], Out) =
                 if in_v { (&v[..], Out(scratch.as_mut_ptr())) } else { (&scratch[..], Out(v.as_mut_ptr())) };
-            src.par_chunks(chunk).zip(offs.into_par_iter()).for_each(|(c, mut o)| {
-                for &x in c {
-                    let d = ((x >> shift) & mask) as usize;
-                    // SAFETY: the offsets give each (chunk, digit) its own range of `dst`, sized
-                    // by the histogram of that chunk, so every position is written exactly once.
-                    unsafe { *out.at(o[d]) = x };
-                    o[d] += 1;
-                }
-            });
+            scatter(src, out, chunk, shift, mask, offs);
             if in_v {
                 // SAFETY: the pass above wrote all n positions (the histograms sum to n).
                 unsafe { scratch.set_len(n) };
@@ -494,17 +460,13 @@ pub(crate) fn repeated(sources: &[Source<'_>], pool: &mut Pool) -> Vec<u64> {
         let bits = 64 - all.par_iter().copied().max().unwrap_or(0).leading_zeros();
         radix_sort_with(&mut all, 0, bits, &mut scratch);
         pool.give(scratch);
-        let parts: Vec<Vec<u64>> = all
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, piece)| {
-                let base = c * CHUNK;
+        // By chunks, each with the value after it (a value repeated across two chunks is found by
+        // both; `dedup` keeps one).
+        let parts: Vec<Vec<u64>> = (0..total.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
                 let mut got = Vec::new();
-                for (j, &x) in piece.iter().enumerate() {
-                    if base + j + 1 < all.len() && all[base + j + 1] == x && got.last() != Some(&x) {
-                        got.push(x);
-                    }
-                }
+                push_repeats(&all[c * CHUNK..((c + 1) * CHUNK + 1).min(total)], &mut got);
                 got
             })
             .collect();
@@ -557,17 +519,22 @@ pub(crate) fn repeated(sources: &[Source<'_>], pool: &mut Pool) -> Vec<u64> {
                 let hi = if b == BUCKETS - 1 { 64 } else { SHIFT };
                 sort_in_cache(&mut src, sorted, 0, hi, hist);
                 let mut got = Vec::new();
-                for w in sorted.windows(2) {
-                    if w[0] == w[1] && got.last() != Some(&w[0]) {
-                        got.push(w[0]);
-                    }
-                }
+                push_repeats(sorted, &mut got);
                 got
             },
         )
         .collect();
     pool.give(all);
     found.concat()
+}
+
+/// Appends each value that `sorted` holds more than once, once.
+fn push_repeats(sorted: &[u64], got: &mut Vec<u64>) {
+    for w in sorted.windows(2) {
+        if w[0] == w[1] && got.last() != Some(&w[0]) {
+            got.push(w[0]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -665,6 +632,38 @@ mod tests {
 
 /// Per chunk of `src` (in parallel), how many keys fall in each bucket of the digit
 /// `(key >> shift) & mask`.
+/// Where one counting pass writes: chunk `c`'s values of digit `b` go from `offs[c][b]` on
+/// (digits in order, chunks in order within a digit, so the pass is stable); and where each
+/// digit's values start, with the total last.
+fn digit_offsets(hists: &[Vec<usize>], buckets: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let mut offs = vec![vec![0usize; buckets]; hists.len()];
+    let mut starts = Vec::with_capacity(buckets + 1);
+    let mut at = 0;
+    for b in 0..buckets {
+        starts.push(at);
+        for (c, h) in hists.iter().enumerate() {
+            offs[c][b] = at;
+            at += h[b];
+        }
+    }
+    starts.push(at);
+    (offs, starts)
+}
+
+/// One counting pass: each chunk of `src` (as [`histograms`] cut it) written to `out` at the
+/// offsets [`digit_offsets`] gave it.
+fn scatter(src: &[u64], out: Out, chunk: usize, shift: u32, mask: u64, offs: Vec<Vec<usize>>) {
+    src.par_chunks(chunk).zip(offs.into_par_iter()).for_each(|(c, mut o)| {
+        for &x in c {
+            let d = ((x >> shift) & mask) as usize;
+            // SAFETY: the offsets give each (chunk, digit) its own range of `out`, sized by that
+            // chunk's histogram, so every position is written exactly once.
+            unsafe { *out.at(o[d]) = x };
+            o[d] += 1;
+        }
+    });
+}
+
 fn histograms(src: &[u64], chunk: usize, shift: u32, mask: u64) -> Vec<Vec<usize>> {
     let buckets = mask as usize + 1;
     src.par_chunks(chunk)
