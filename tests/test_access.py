@@ -324,6 +324,29 @@ def test_grants_are_shared_between_processes_and_handles(tmp_path: Path) -> None
         s.roles.bootstrap(Operator("again", "t"))
 
 
+def test_threads_asking_a_fresh_registry_at_once_all_see_the_grants(tmp_path: Path) -> None:
+    """While one thread replays the roles journal, the others wait for its tables rather than
+    reading the empty ones of a registry not yet replayed."""
+    import threading
+
+    s = new_store(tmp_path / "s", roles={f"clerk{k:02d}": ["clerk"] for k in range(40)})
+    for attempt in range(20):
+        other = Audit(s.path)  # fresh: nothing replayed yet
+        barrier = threading.Barrier(4)
+        answers: list[bool] = []
+
+        def ask() -> None:
+            barrier.wait()
+            answers.append(other.roles.has_right("clerk39", "write"))
+
+        threads = [threading.Thread(target=ask, daemon=True) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert answers == [True] * 4, f"attempt {attempt}: {answers}"
+
+
 def test_a_bound_store_needs_a_purpose(tmp_path: Path) -> None:
     s = new_store(tmp_path / "s")
     with pytest.raises(QueryError, match="purpose"):

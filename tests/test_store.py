@@ -272,11 +272,13 @@ def test_threads_read_consistent_snapshots_while_one_writes(store):
     threads = [threading.Thread(target=reader) for _ in range(3)]
     for t in threads:
         t.start()
-    for k in range(nb):
-        store.load(allrecs[k * batch : (k + 1) * batch], operator=OP)
-    done.set()
-    for t in threads:
-        t.join()
+    try:
+        for k in range(nb):
+            store.load(allrecs[k * batch : (k + 1) * batch], operator=OP)
+    finally:  # the readers stop whatever the loads did
+        done.set()
+        for t in threads:
+            t.join()
     assert not bad
     assert store.verify().ok
 

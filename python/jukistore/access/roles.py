@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -80,6 +81,11 @@ class RoleRegistry:
     every ``recheck`` seconds (default 0.02), so that a read costs no file-system call; a grant or
     revocation made in this process is seen at once, one made in another process within
     ``recheck`` seconds.
+
+    Threads share one registry. One thread at a time looks at the files (``_lock``), and the time
+    of that look is published only after the tables it built: a thread that skips the look because
+    it is recent therefore reads complete tables, never the empty ones of a registry still being
+    replayed.
     """
 
     def __init__(self, journal: Journal, on_refused: "Callable[[Operator, str, str, str], None] | None" = None):
@@ -90,16 +96,23 @@ class RoleRegistry:
         self._history: list[Grant] = []
         self._rights: dict[str, frozenset[str]] = {}
         self.recheck = 0.02
-        self._checked = -1.0  # monotonic time of the last look at the files
+        self._checked = -1.0  # monotonic time of the last look at the files, set after its tables
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RoleRegistry({len(self.operators())} operators)"
 
     def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._checked < self.recheck:
+        if time.monotonic() - self._checked < self.recheck:
             return
-        self._checked = now
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked < self.recheck:  # another thread looked while this one waited
+                return
+            self._replay_if_changed()
+            self._checked = now
+
+    def _replay_if_changed(self) -> None:
         segs = self.journal._segments()
         if not segs:
             state = None
@@ -190,8 +203,9 @@ class RoleRegistry:
                                  "by": by.operator_id, "terminal": by.terminal_id, "note": note})
         assert e is not None  # a synchronous append returns the entry it wrote
         self.journal.checkpoint()  # grants are rare and decisive: seal each at once
-        self._seen = None
-        self._checked = -1.0
+        with self._lock:  # after any look in progress, so that it cannot hide this change
+            self._seen = None
+            self._checked = -1.0
         return Grant(action, operator_id, role, by.operator_id, by.terminal_id, e.time, note)
 
     def bootstrap(self, administrator: "Operator") -> None:
