@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -245,3 +247,122 @@ def test_cli_audit_verify_names_the_place(tmp_path: Path, capsys: pytest.Capture
     out = json.loads(capsys.readouterr().out)
     assert not out["ok"] and out["logs"]["roles"]["problems"] == []
     assert out["logs"]["access"]["problems"][0].startswith(f"{seg.name} line 1: sequence 2 where 1 was expected")
+
+
+# ---- threads and the month's end ----------------------------------------------------------------
+
+def _run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
+    """Run each target in a thread; the exceptions they raised."""
+    errors: list[BaseException] = []
+
+    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
+        def go() -> None:
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001 - reported by the test
+                errors.append(e)
+        return go
+
+    ts = [threading.Thread(target=wrap(fn), daemon=True) for fn in targets]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=30)
+    return errors
+
+
+def test_entries_appended_by_threads_across_a_month_end_are_found_in_their_month(tmp_path: Path) -> None:
+    """A thread that read 23:59:59 of the 31st and lost the lock to one that read 00:00 of the 1st
+    writes its entry after February's segment was opened, so into it (the chain stays in order);
+    a query for January 31st still finds every entry of that day."""
+    from jukistore.access.journal import _us
+
+    feb = dt.datetime(2024, 2, 1, tzinfo=UTC)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for attempt in range(10):
+            tick = [0]
+            tick_lock = threading.Lock()
+
+            def clock() -> dt.datetime:  # strictly increasing, crossing into February
+                with tick_lock:
+                    tick[0] += 1
+                    return feb + dt.timedelta(microseconds=tick[0] - 200)
+
+            d = tmp_path / f"a{attempt}"
+            d.mkdir()
+            j = Journal(d / "audit" / "access", d / "audit" / "key", clock=clock, flush_every=64)
+            barrier = threading.Barrier(4)
+
+            def work(k: int) -> None:
+                barrier.wait()
+                for i in range(100):
+                    j.append({"op": f"t{k}", "act": "get", "i": i, "n": 0, "persons": []}, sync=False)
+
+            errors = _run_threads([lambda k=k: work(k) for k in range(4)])  # type: ignore[misc]
+            assert not errors, errors
+            j.close()
+            day, end = feb - dt.timedelta(days=1), feb - dt.timedelta(microseconds=1)
+            scanned = [e.seq for e in j.entries() if _us(day) <= e.at < _us(end)]
+            queried = [e.seq for e in j.entries(since=day, until=end)]
+            assert scanned and queried == scanned, f"attempt {attempt}"
+            assert verify(j).ok
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_an_entry_buffered_over_midnight_is_found_in_its_month(tmp_path: Path) -> None:
+    """Without threads: a group-commit entry buffered at 23:59:59.9 and written after another
+    writer of the log (a process) opened February goes into February's segment; a query for
+    January 31st finds it."""
+    feb = dt.datetime(2024, 2, 1, tzinfo=UTC)
+    d, key = tmp_path / "audit" / "access", tmp_path / "audit" / "key"
+    p1, p2 = Journal(d, key), Journal(d, key)  # two writers of one log, as two processes are
+    p1.append({"op": "a", "act": "get", "n": 1, "persons": [7]}, at=feb - dt.timedelta(milliseconds=100), sync=False)
+    p2.append({"op": "b", "act": "get", "n": 1, "persons": [8]}, at=feb + dt.timedelta(milliseconds=50))
+    p1.flush()
+    assert sorted(p.name for p in d.glob("*.log")) == ["202402.log"]
+    found = [e.body["op"] for e in p1.entries(since=feb - dt.timedelta(days=1), until=feb - dt.timedelta(milliseconds=1))]
+    assert found == ["a"]
+    assert [e.body["op"] for e in p1.entries(since=feb)] == ["b"]
+    assert verify(p1).ok
+
+
+def test_journals_creating_the_key_at_once_all_read_the_whole_key(tmp_path: Path) -> None:
+    """The key file is written under another name and linked into place: a journal reading it
+    while another creates it finds no file or the whole key, never an empty one, and all agree."""
+    from jukistore.access.log import Audit
+
+    for attempt in range(300):
+        d = tmp_path / f"s{attempt}"
+        d.mkdir()
+        a = Audit(d)  # three journals sharing <d>/audit/key, not created yet
+        barrier = threading.Barrier(3)
+        keys: list[bytes] = []
+
+        def load(j: Journal) -> None:
+            barrier.wait()
+            keys.append(j.key)
+
+        errors = _run_threads([lambda j=j: load(j) for j in a.journals().values()])  # type: ignore[misc]
+        assert not errors, f"attempt {attempt}: {errors}"
+        assert len(keys) == 3 and len(set(keys)) == 1 and len(keys[0]) == 32
+        assert [p.name for p in (d / "audit").iterdir() if p.name.startswith(".key")] == []
+
+
+def test_a_journal_closed_then_appended_to_keeps_one_flusher(tmp_path: Path) -> None:
+    """Close ends the flusher thread; a buffered append after it starts a new one, and the old one
+    ends rather than both running on."""
+    import time
+
+    j = journal(tmp_path, flush_after=0.01)
+    mine = lambda: [t for t in threading.enumerate() if t.name == f"journal-{j.name}" and t.is_alive()]  # noqa: E731
+    for k in range(3):
+        j.append({"op": "a", "act": "get", "n": 1, "persons": [k]}, at=at(3, k), sync=False)
+        j.close()
+    j.append({"op": "a", "act": "get", "n": 1, "persons": [9]}, at=at(3, 9), sync=False)
+    time.sleep(0.2)  # every old flusher wakes at least once
+    assert len(mine()) == 1
+    j.close()
+    assert [e.body["persons"] for e in j.entries()] == [[0], [1], [2], [9]] and verify(j).ok

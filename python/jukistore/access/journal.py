@@ -132,11 +132,13 @@ def _month_of(t_us: int) -> tuple[int, int, str]:
 
 def _flush_periodically(ref: "weakref.ref[Journal]", interval: float) -> None:
     """Write a journal's buffered entries every ``interval`` seconds (one thread per journal, started
-    at its first buffered entry, so the append path signals nothing); ends with the journal."""
+    at its first buffered entry, so the append path signals nothing); ends with the journal, when
+    it is closed, and when it is no longer the journal's flusher (closed, then appended to again,
+    the journal starts a new one)."""
     while True:
         time.sleep(interval)
         j = ref()
-        if j is None or j._closed:
+        if j is None or j._closed or j._flusher is not threading.current_thread():
             return
         if j._buffer:
             try:
@@ -147,21 +149,30 @@ def _flush_periodically(ref: "weakref.ref[Journal]", interval: float) -> None:
 
 
 def load_key(path: str | os.PathLike[str]) -> bytes:
-    """The checkpoint key in ``path``, created (32 random bytes, mode 0600) if missing."""
+    """The checkpoint key in ``path``, created (32 random bytes, mode 0600) if missing.
+
+    A new key is written and synced under a temporary name and then linked into place, so a
+    reader (another journal of the store, another process) finds either no key or the whole key,
+    never an empty file; of two writers racing, the first link wins and both use its key."""
     p = Path(path)
     try:
         key = p.read_bytes()
     except FileNotFoundError:
         p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_key(p)
-        try:
-            os.write(fd, secrets.token_bytes(32))
-            os.fsync(fd)
+            try:
+                os.write(fd, secrets.token_bytes(32))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, p)
+            except FileExistsError:
+                pass  # another writer's key is in place: use it
         finally:
-            os.close(fd)
+            os.unlink(tmp)
         key = p.read_bytes()
     if len(key) < 16:
         raise StoreCorrupt(f"audit key {p.name} is shorter than 16 bytes")
@@ -365,37 +376,62 @@ class Journal:
             return []
         self._close_open()
         batch, self._buffer = self._buffer, []
-        out: list[Entry] = []
-        pending: list[bytes] = []
         lock = self._lock()
         try:
             self._catch_up()
-            lo, hi, name = self._month
-            for t, body in batch:
-                if not lo <= t < hi:
-                    lo, hi, name = self._month = _month_of(t)
-                segment = name
-                if self._segment is not None and segment < self._segment:
-                    segment = self._segment  # a clock behind the log's last segment: stay in order
-                if segment != self._segment:
-                    self._write(pending)
-                    if self._segment is not None:
-                        self._checkpoint(final=True)
-                    self._open_segment(segment)
-                seq, prev = self._seq + 1, self._hash
-                raw, h = _entry_bytes(prev, seq, t, body)
-                pending.append(raw[:-1] + b',"hash":"' + h.encode("ascii") + b'"}\n')
-                self._line_count += 1
-                self._seq, self._hash = seq, h
-                self._since_checkpoint += 1
-                if want:
-                    out.append(Entry(segment, self._line_count, seq, prev, t, body, h))
-                if self._since_checkpoint >= self.checkpoint_every:
-                    self._write(pending)
-                    self._checkpoint(final=False)
-            self._write(pending)
+            return self._write_batch(batch, want)
         finally:
             self._unlock(lock)
+
+    def append_checked(self, body: dict[str, Any], check: Callable[[], None]) -> Entry:
+        """Append ``body`` synchronously unless ``check()`` raises, with the check made under the
+        log's lock after every entry written so far (by any process): a decision taken on the log's
+        content and the entry recording it cannot be separated by another writer's entry. The
+        check must not append to this log. Its exception propagates; nothing is written then."""
+        with self._tlock:
+            self._flush_locked()
+            lock = self._lock()
+            try:
+                self._catch_up()
+                check()
+                t = time.time_ns() // 1000 if self._default_clock else _us(self.clock())
+                return self._write_batch([(t, body)], True)[-1]
+            finally:
+                self._unlock(lock)
+
+    def _write_batch(self, batch: list[tuple[int, dict[str, Any]]], want: bool) -> list[Entry]:
+        """Chain and write ``batch`` (lock held, tail caught up); with ``want`` return its entries.
+
+        An entry stays in the open segment when that segment is of a later month than its time
+        (its clock was read just before another writer opened the next month, or it waited in
+        the group-commit buffer meanwhile): the chain stays in order, and :meth:`entries` looks
+        for such entries in the segment after their month's."""
+        out: list[Entry] = []
+        pending: list[bytes] = []
+        lo, hi, name = self._month
+        for t, body in batch:
+            if not lo <= t < hi:
+                lo, hi, name = self._month = _month_of(t)
+            segment = name
+            if self._segment is not None and segment < self._segment:
+                segment = self._segment  # a clock behind the log's last segment: stay in order
+            if segment != self._segment:
+                self._write(pending)
+                if self._segment is not None:
+                    self._checkpoint(final=True)
+                self._open_segment(segment)
+            seq, prev = self._seq + 1, self._hash
+            raw, h = _entry_bytes(prev, seq, t, body)
+            pending.append(raw[:-1] + b',"hash":"' + h.encode("ascii") + b'"}\n')
+            self._line_count += 1
+            self._seq, self._hash = seq, h
+            self._since_checkpoint += 1
+            if want:
+                out.append(Entry(segment, self._line_count, seq, prev, t, body, h))
+            if self._since_checkpoint >= self.checkpoint_every:
+                self._write(pending)
+                self._checkpoint(final=False)
+        self._write(pending)
         return out
 
     def _write(self, lines: list[bytes]) -> None:
@@ -674,17 +710,26 @@ class Journal:
 
         Reading does not verify; a line that is not an entry is skipped (``verify`` reports it).
         Entries this process buffered are written first.
+
+        An entry lies in its month's segment or a later one (see :meth:`_write_batch`): in the
+        segment after it when written just after the next month's was opened. So with ``until``
+        the segment after ``until``'s month is read too; an entry that waited longer than that
+        month (a writer stopped with entries in its buffer) is found only without ``until``.
         """
-        self.flush()
+        if self._buffer:
+            self.flush()
         lo = None if since is None else _us(since)
         hi = None if until is None else _us(until)
         first = None if lo is None else _month_of(lo)[2]
         last = None if hi is None else _month_of(hi)[2]
+        past_last = 0
         for seg in self._segments():
             if first is not None and seg < first:
                 continue
             if last is not None and seg > last:
-                break
+                past_last += 1
+                if past_last > 1:
+                    break
             with open(self.dir / seg, "rb") as f:
                 for i, line in enumerate(f, 1):
                     try:

@@ -113,16 +113,26 @@ class RoleRegistry:
             self._checked = now
 
     def _replay_if_changed(self) -> None:
-        segs = self.journal._segments()
-        if not segs:
-            state = None
-        else:
-            try:
-                state = (segs[-1], os.stat(self.journal.dir / segs[-1]).st_size)
-            except FileNotFoundError:
-                state = None
+        state = self._state()
         if state == self._seen and (state is not None or not self._history):
             return
+        roles, history = self._replay()
+        table = rights_table()
+        self._rights = {op: frozenset(r for role in held for r in table.get(role, ())) for op, held in roles.items()}
+        self._roles, self._history, self._seen = roles, history, state
+
+    def _state(self) -> tuple[str, int] | None:
+        """(newest segment, its size): what tells that the journal changed."""
+        segs = self.journal._segments()
+        if not segs:
+            return None
+        try:
+            return (segs[-1], os.stat(self.journal.dir / segs[-1]).st_size)
+        except FileNotFoundError:
+            return None
+
+    def _replay(self) -> tuple[dict[str, set[str]], list[Grant]]:
+        """Roles held now and every grant and revocation, from the journal's files."""
         roles: dict[str, set[str]] = {}
         history: list[Grant] = []
         for e in self.journal.entries():
@@ -134,9 +144,7 @@ class RoleRegistry:
                 held.add(g.role)
             else:
                 held.discard(g.role)
-        table = rights_table()
-        self._rights = {op: frozenset(r for role in held for r in table.get(role, ())) for op, held in roles.items()}
-        self._roles, self._history, self._seen = roles, history, state
+        return roles, history
 
     # ---- questions ---------------------------------------------------------------------------
 
@@ -190,18 +198,28 @@ class RoleRegistry:
             raise QueryError(f"unknown role {role!r}: one of {', '.join(sorted(rights_table()))}")
         if not isinstance(operator_id, str) or not operator_id:
             raise QueryError("operator_id must be a non-empty string")
-        if not self.has_right(by.operator_id, "grant"):
-            if self._on_refused is not None:
-                self._on_refused(by, "grant", f"{action} {role}", "no role with the grant right")
-            raise NotPermitted(f"operator {by.operator_id!r} may not {action} roles (no grant right)")
-        if action == "revoke" and not self.has_role(operator_id, role):
-            raise QueryError(f"operator {operator_id!r} does not hold the {role} role")
-        return self._record(action, operator_id, role, by, note)
 
-    def _record(self, action: str, operator_id: str, role: str, by: "Operator", note: str) -> Grant:
-        e = self.journal.append({"action": action, "operator": operator_id, "role": role,
-                                 "by": by.operator_id, "terminal": by.terminal_id, "note": note})
-        assert e is not None  # a synchronous append returns the entry it wrote
+        def check() -> None:
+            # On the journal as it is under its lock: two administrators revoking each other at
+            # once must not both pass (the store would be left with nobody who can grant).
+            roles, _ = self._replay()
+            table = rights_table()
+            if not any("grant" in table.get(r, ()) for r in roles.get(by.operator_id, ())):
+                raise _Refused("no role with the grant right")
+            if action == "revoke" and role not in roles.get(operator_id, ()):
+                raise QueryError(f"operator {operator_id!r} does not hold the {role} role")
+
+        try:
+            return self._record(action, operator_id, role, by, note, check)
+        except _Refused as r:
+            if self._on_refused is not None:
+                self._on_refused(by, "grant", f"{action} {role}", r.why)
+            raise NotPermitted(f"operator {by.operator_id!r} may not {action} roles ({r.why})") from None
+
+    def _record(self, action: str, operator_id: str, role: str, by: "Operator", note: str,
+                check: "Callable[[], None]") -> Grant:
+        e = self.journal.append_checked({"action": action, "operator": operator_id, "role": role,
+                                         "by": by.operator_id, "terminal": by.terminal_id, "note": note}, check)
         self.journal.checkpoint()  # grants are rare and decisive: seal each at once
         with self._lock:  # after any look in progress, so that it cannot hide this change
             self._seen = None
@@ -211,9 +229,19 @@ class RoleRegistry:
     def bootstrap(self, administrator: "Operator") -> None:
         """The first grant of a new store: ``administrator`` gets the administrator role, granted
         by itself (recorded as such). Refused once anyone holds a role."""
-        if self.operators():
-            raise NotPermitted("the store already has operators; grant roles through an administrator")
-        self._record("grant", administrator.operator_id, ADMINISTRATOR, administrator, "store created")
+        def check() -> None:
+            if self._replay()[0]:
+                raise NotPermitted("the store already has operators; grant roles through an administrator")
+
+        self._record("grant", administrator.operator_id, ADMINISTRATOR, administrator, "store created", check)
+
+
+class _Refused(Exception):
+    """A role change refused under the journal's lock; logged and raised as NotPermitted after."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
 
 
 def require_roles(names: Iterable[str]) -> None:
