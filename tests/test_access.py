@@ -87,6 +87,7 @@ NOT_READS: dict[tuple[type, str], str] = {
     (Store, "verify"): "index consistency; problems carry no personal data",
     (Store, "stats"): "counts and sizes",
     (Store, "sync"): "flushes the file",
+    (Store, "unsynced"): "a block whose writes skip fsync; reads in it are logged as always",
     (Store, "path"): "where the store is",
     (Store, "municipality_code"): "the municipality",
     (Store, "roles"): "the role register (its own journal)",

@@ -407,3 +407,35 @@ def test_a_forked_child_cannot_use_the_parents_store(store):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert store.get(person_id=1) is not None
+
+
+def test_an_unsynced_block_is_this_threads_own(store):
+    """Inside ``store.unsynced()`` this thread's writes skip fsync; another thread's writes meanwhile
+    still sync (LMDB's no-sync flag is the environment's: the core syncs them itself). Blocks nest,
+    and what a block wrote is all there when it ends."""
+    seen: dict[str, bool] = {}
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        inside.wait(timeout=30)
+        seen["other"] = store._durable()
+        store.load(make_records(5, seed=31, start=500), operator=OP)  # durable, during the block
+        leave.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        with store.unsynced():
+            seen["outer"] = store._durable()
+            with store.unsynced():
+                seen["nested"] = store._durable()
+                store.load(make_records(20, seed=31), operator=OP)
+            seen["after nested"] = store._durable()
+            inside.set()
+            leave.wait(timeout=30)
+    finally:
+        inside.set()
+        t.join()
+    assert seen == {"outer": False, "nested": False, "after nested": False, "other": True}
+    assert store._durable()
+    assert store.stats()["persons"] == 25 and store.verify().ok

@@ -133,8 +133,10 @@ class NativeStore:
         timestamp_us: int,
         event: int,
         juminhyo_strict: bool = True,
+        durable: bool = True,
     ) -> tuple[int, int, int, list[int]]:
-        """One batch in one transaction: (first_person_id, first_seq, count, lenient_rows)."""
+        """One batch in one transaction: (first_person_id, first_seq, count, lenient_rows).
+        ``durable=False``: a write of an unsynced load (see :meth:`unsynced_begin`)."""
     def get(self, how: str, key: int) -> _Found | None:
         """(person_id, superseded, flags, seq, code, mynumber, payload) by code/mynumber/person_id."""
     def person(self, how: str, key: int, tally: Tally | None = None) -> tuple[Person | None, bool]:
@@ -166,6 +168,7 @@ class NativeStore:
         terminal: str,
         timestamp_us: int,
         proposal: tuple[int, int, bytes] | None = None,
+        durable: bool = True,
     ) -> list[tuple[int, int]]:
         """Updates (dicts: person_id, code, mynumber, name_key, birth_key, addr_key, sex, flags,
         payload, valid_from, notified, event, expect_seq, override_prohibited) in one transaction;
@@ -218,6 +221,7 @@ class NativeStore:
         birth_keys: list[bytes] | None = None,
         addr_keys: list[bytes] | None = None,
         sexes: npt.NDArray[np.uint8] | None = None,
+        durable: bool = True,
     ) -> npt.NDArray[np.uint64]:
         """One kind of event for many persons, as columns: items at ``positions`` (ascending) of
         person i's record become ``values[k][i]``; keys given replace the current ones. Each
@@ -239,7 +243,11 @@ class NativeStore:
     def verify(self) -> tuple[int, list[str], int]: ...
     def stats(self) -> dict[str, int]: ...
     def meta(self, key: str) -> bytes | None: ...
-    def set_sync(self, on: bool) -> None: ...
+    def unsynced_begin(self) -> None:
+        """Start an unsynced load: until :meth:`unsynced_end`, writes made with ``durable=False``
+        commit without fsync; every other write still syncs. Loads may overlap."""
+    def unsynced_end(self) -> None:
+        """End an unsynced load: sync what it wrote (commits sync again after the last one)."""
     def force_sync(self) -> None: ...
     def copy_compacted(self, dest: str | PathLike[str]) -> None: ...
     def removed_persons(self) -> tuple[npt.NDArray[np.uint64], bytes]:

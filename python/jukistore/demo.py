@@ -170,8 +170,7 @@ class Demo:
         first = self.store.stats()["last_seq"]
         self.first_event_seq = first
         t0 = time.perf_counter()
-        self.store._native.set_sync(False)
-        try:
+        with self.store.unsynced():  # one sync at the end, not one per transaction
             with Progress("events", total) as bar:
                 for b in batches:
                     reg.apply_many(b.code, b.persons, b.dates, b.changes, operator=op)
@@ -182,9 +181,6 @@ class Demo:
                     reg.apply([Event(EventCode.転入, "20250402", record=r) for r in part], operator=op)
                     bar.update(bar.done + len(part))
                 counts[EventCode.転入.name] = len(arrivals)
-            self.store.sync()
-        finally:
-            self.store._native.set_sync(True)
         dt = time.perf_counter() - t0
         last = self.store.stats()["last_seq"]
         feed = reg.changes(since=first, limit=5)

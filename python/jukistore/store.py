@@ -16,9 +16,11 @@ the ``spawn`` start method (or open stores only after forking) for worker proces
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import unicodedata
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from contextlib import contextmanager
 from functools import lru_cache, partial
 from operator import attrgetter
 from pathlib import Path
@@ -410,7 +412,9 @@ class Store:
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
         nothing committed, but a power cut or system crash before that sync can lose or corrupt
         what the load wrote (LMDB's ``MDB_NOSYNC``), so use it for a load that can be redone, such
-        as the first load into a new store. Larger batches cost fewer
+        as the first load into a new store; writes made meanwhile by other threads still sync at
+        each commit (LMDB's flag is the whole environment's, so the core syncs them itself).
+        Larger batches cost fewer
         page copies: a batch rewrites every index page it touches, and random numbers touch
         pages all over the indexes (50,000 loads a 1 M-person ward about 1.5x faster than 10,000).
         """
@@ -419,7 +423,9 @@ class Store:
         self._authorize("write", "load", operator)
         report = LoadReport()
         if not durable:
-            self._native.set_sync(False)
+            self._native.unsynced_begin()
+        # The batches are written by another thread: tell each whether it is unsynced.
+        batch_durable = durable and self._durable()
         # Pipelined: while the core writes one batch (without the GIL), this thread prepares the
         # next one's keys and payloads. Batches still commit one after another, in order, and an
         # error in a batch is raised only once the batch before it has committed (or failed).
@@ -429,7 +435,7 @@ class Store:
             offset = 0
             for batch in _batches(records, batch_size):
                 try:
-                    write = self._prepare_batch(batch, offset, operator, juminhyo_strict)
+                    write = self._prepare_batch(batch, offset, operator, juminhyo_strict, batch_durable)
                 except RecordError as e:
                     if pending is not None:
                         self._committed(pending, report, progress)
@@ -444,11 +450,11 @@ class Store:
         finally:
             writer.shutdown(wait=True)  # a batch still in flight after an error finishes first
             if not durable:
-                self._native.set_sync(True)
+                self._native.unsynced_end()
         return report
 
     def _prepare_batch(self, batch: list[JuminKihon], offset: int, op: Operator,
-                       strict: bool) -> Callable[[], tuple[int, int, int, list[int]]]:
+                       strict: bool, durable: bool = True) -> Callable[[], tuple[int, int, int, list[int]]]:
         """The core's load of one batch (rows ``offset``…), ready to call; the records are checked
         here first: a bad one raises :class:`~jukistore.errors.InvalidRecord` naming its row."""
         f = _key_fields()
@@ -477,7 +483,7 @@ class Store:
         payloads = list(map(_encoder.encode, batch))
         ts = int(self.clock().timestamp() * 1_000_000)
         return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
-                       notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict)
+                       notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict, durable)
 
     def _committed(self, pending: "tuple[Future[tuple[int, int, int, list[int]]], list[JuminKihon], int]",
                    report: LoadReport, progress: Callable[[int], None] | None) -> None:
@@ -603,7 +609,42 @@ class Store:
         return dict(self._native.stats())
 
     def sync(self) -> None:
+        """Flush everything committed to disk now."""
         self._native.force_sync()
+
+    @contextmanager
+    def unsynced(self) -> Iterator["Store"]:
+        """A block whose writes, made by this thread through this store, commit without fsync;
+        its end syncs once. For bulk work that can be redone (a first load, events replayed into a
+        new copy): a process crash loses nothing committed, but a power cut or system crash before
+        the end can lose or corrupt what the block wrote (LMDB's ``MDB_NOSYNC``). Writes of other
+        threads meanwhile still sync at each commit; blocks may nest and overlap."""
+        self._native.unsynced_begin()
+        depths = _unsynced_depths()
+        key = id(self._native)
+        depths[key] = depths.get(key, 0) + 1
+        try:
+            yield self
+        finally:
+            depths[key] -= 1
+            if not depths[key]:
+                del depths[key]
+            self._native.unsynced_end()
+
+    def _durable(self) -> bool:
+        """Whether this thread's writes sync at commit: False inside its :meth:`unsynced` block."""
+        return id(self._native) not in _unsynced_depths()
+
+
+_unsynced = threading.local()
+
+
+def _unsynced_depths() -> dict[int, int]:
+    """This thread's open :meth:`Store.unsynced` blocks: native handle id → depth."""
+    d: dict[int, int] | None = getattr(_unsynced, "depths", None)
+    if d is None:
+        d = _unsynced.depths = {}
+    return d
 
 
 def _key_int(value: str | int, how: str) -> int | None:

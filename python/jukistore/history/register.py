@@ -487,7 +487,8 @@ class Register:
                 pids, exp, np.ascontiguousarray(vf).view(np.uint8),
                 np.ascontiguousarray(packed.astype("S8")).view(np.uint8), int(r.code), [pos[no] for no in order],
                 [items[no] for no in order], must, operator.operator_id, operator.terminal_id, self._now_us(),
-                set_flags, clear_flags, r.subject == "resident", r.kind == "unlock", **kw)
+                set_flags, clear_flags, r.subject == "resident", r.kind == "unlock", **kw,
+                durable=self.store._durable())
         except RecordError as e:
             # Nothing was written. Report the refusal apply would: the first row refused by
             # state, in row order, before any other error.
@@ -534,7 +535,8 @@ class Register:
         if not updates:
             return []
         try:
-            res = self._native.apply(updates, operator.operator_id, operator.terminal_id, self._now_us(), proposal)
+            res = self._native.apply(updates, operator.operator_id, operator.terminal_id, self._now_us(), proposal,
+                                     durable=self.store._durable())
         except RecordError as e:
             raise _row_error(e, updates) from None
         return [Applied(s, p, EventCode(u["event"])) for (s, p), u in zip(res, updates)]

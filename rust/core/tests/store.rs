@@ -3,7 +3,7 @@
 
 use jukistore_core::ids::{self, Kind};
 use jukistore_core::store::entry::NO_MYNUMBER;
-use jukistore_core::store::{LoadOptions, Lookup, NewPerson, OpenOptions, Store, StoreError, WriteMeta};
+use jukistore_core::store::{unsynced_writes, LoadOptions, Lookup, NewPerson, OpenOptions, Store, StoreError, WriteMeta};
 
 fn meta() -> WriteMeta<'static> {
     WriteMeta { operator: "op1", terminal: "t1", timestamp_us: 1_700_000_000_000_000, event: 1 }
@@ -105,7 +105,7 @@ fn failing_batch_writes_nothing_and_numbers_stay_unique() {
     let mut b5 = batch(200, 10);
     b5.codes[4] = if b5.codes[4] % 10 == 9 { b5.codes[4] - 1 } else { b5.codes[4] + 1 };
     assert!(s.load(&persons(&b5), &meta(), &LoadOptions::default()).is_err());
-    let r = s.load(&persons(&b5), &meta(), &LoadOptions { juminhyo_strict: false }).unwrap();
+    let r = s.load(&persons(&b5), &meta(), &LoadOptions { juminhyo_strict: false, ..LoadOptions::default() }).unwrap();
     assert_eq!(r.lenient_rows, vec![4]);
     let _ = NO_MYNUMBER;
 }
@@ -248,21 +248,30 @@ fn number_changes_keep_old_numbers_findable_and_unique() {
 }
 
 #[test]
-fn loads_without_sync_then_with_sync_again() {
-    // Sync off starts a write-back thread; switching it off twice replaces the thread, switching
-    // sync on ends it with a full sync, and a handle dropped with sync off ends it too.
+fn unsynced_loads_nest_and_other_writes_stay_synced() {
+    // The first unsynced load starts the write-back thread and turns LMDB's no-sync flag on; a
+    // second one overlapping it keeps both; the flag goes off only when the last one ends. A
+    // write outside `unsynced_writes` meanwhile commits (and syncs itself after). A handle
+    // dropped during an unsynced load ends the thread too.
     let dir = tempfile::tempdir().unwrap();
     let s = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();
-    s.set_sync(false).unwrap();
+    assert!(matches!(s.unsynced_end(), Err(StoreError::BadQuery(_))));
+    s.unsynced_begin().unwrap();
     let (a, b) = (batch(0, 300), batch(300, 300));
-    s.load(&persons(&a), &meta(), &LoadOptions::default()).unwrap();
-    s.set_sync(false).unwrap();
-    s.load(&persons(&b), &meta(), &LoadOptions::default()).unwrap();
-    s.set_sync(true).unwrap();
+    unsynced_writes(|| s.load(&persons(&a), &meta(), &LoadOptions::default())).unwrap();
+    s.unsynced_begin().unwrap();
+    unsynced_writes(|| s.load(&persons(&b), &meta(), &LoadOptions::default())).unwrap();
+    assert!(s.no_sync().unwrap());
     s.load(&persons(&batch(600, 10)), &meta(), &LoadOptions::default()).unwrap();
-    s.set_sync(false).unwrap();
+    s.unsynced_end().unwrap();
+    assert!(s.no_sync().unwrap(), "one unsynced load still runs");
+    s.unsynced_end().unwrap();
+    assert!(!s.no_sync().unwrap());
+    s.unsynced_begin().unwrap();
+    unsynced_writes(|| s.load(&persons(&batch(610, 10)), &meta(), &LoadOptions::default())).unwrap();
     drop(s);
     let s = Store::open(dir.path(), &OpenOptions::default()).unwrap();
     assert_eq!(s.get(Lookup::Code, b.codes[299]).unwrap().unwrap().person_id, 600);
+    assert_eq!(s.get(Lookup::Code, batch(610, 10).codes[9]).unwrap().unwrap().person_id, 620);
     assert!(s.verify().unwrap().problems.is_empty());
 }

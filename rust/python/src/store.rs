@@ -228,8 +228,9 @@ impl NativeStore {
     }
 
     /// Loads one batch in one transaction; returns (first_person_id, first_seq, count, lenient_rows).
+    /// `durable=False`: see `written`.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, valid_from, notified, operator, terminal, timestamp_us, event, juminhyo_strict=true))]
+    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, valid_from, notified, operator, terminal, timestamp_us, event, juminhyo_strict=true, durable=true))]
     fn load<'py>(
         &self,
         py: Python<'py>,
@@ -248,6 +249,7 @@ impl NativeStore {
         timestamp_us: i64,
         event: u16,
         juminhyo_strict: bool,
+        durable: bool,
     ) -> PyResult<(u64, u64, u64, Vec<usize>)> {
         let vf = dates(&valid_from, codes.len()?, "valid_from")?;
         let nt = dates(&notified, codes.len()?, "notified")?;
@@ -290,7 +292,7 @@ impl NativeStore {
         let meta = WriteMeta { operator, terminal, timestamp_us, event };
         let opts = LoadOptions { juminhyo_strict };
         let store = &self.inner;
-        let r = py.detach(|| store.load(&persons, &meta, &opts));
+        let r = py.detach(|| written(durable, || store.load(&persons, &meta, &opts)));
         let r = r.map_err(|e| to_py(py, e))?;
         Ok((r.first_person_id, r.first_seq, r.count, r.lenient_rows))
     }
@@ -386,10 +388,17 @@ impl NativeStore {
         Ok(r.map(|v| PyBytes::new(py, &v)))
     }
 
-    /// fsync at every commit (True, the default) or only when asked (False, for bulk loads).
-    fn set_sync(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+    /// Starts an unsynced load: its batches (``load(..., durable=False)``) commit without fsync
+    /// until the matching ``unsynced_end``; every other write meanwhile still syncs.
+    fn unsynced_begin(&self, py: Python<'_>) -> PyResult<()> {
         let store = &self.inner;
-        py.detach(|| store.set_sync(on)).map_err(|e| to_py(py, e))
+        py.detach(|| store.unsynced_begin()).map_err(|e| to_py(py, e))
+    }
+
+    /// Ends an unsynced load: syncs what it wrote; commits sync again after the last one ends.
+    fn unsynced_end(&self, py: Python<'_>) -> PyResult<()> {
+        let store = &self.inner;
+        py.detach(|| store.unsynced_end()).map_err(|e| to_py(py, e))
     }
 
     fn force_sync(&self, py: Python<'_>) -> PyResult<()> {
@@ -552,7 +561,7 @@ impl NativeStore {
     /// `jukistore_core::store::Update` (person_id 0 registers a new person). With `proposal`
     /// (id, step, value), that step of the proposal is written in the same transaction.
     /// Returns (更新順番号, person_id) of each.
-    #[pyo3(signature = (updates, operator, terminal, timestamp_us, proposal=None))]
+    #[pyo3(signature = (updates, operator, terminal, timestamp_us, proposal=None, durable=true))]
     fn apply<'py>(
         &self,
         py: Python<'py>,
@@ -561,6 +570,7 @@ impl NativeStore {
         terminal: &str,
         timestamp_us: i64,
         proposal: Option<(u64, u32, Vec<u8>)>,
+        durable: bool,
     ) -> PyResult<Vec<(u64, u64)>> {
         struct Owned {
             person_id: u64,
@@ -627,7 +637,7 @@ impl NativeStore {
         let meta = WriteMeta { operator, terminal, timestamp_us, event: 0 };
         let step = proposal.as_ref().map(|(id, step, value)| StepWrite { id: *id, step: *step, value });
         let store = &self.inner;
-        let r = py.detach(|| store.apply_with(&ups, &meta, step)).map_err(|e| to_py(py, e))?;
+        let r = py.detach(|| written(durable, || store.apply_with(&ups, &meta, step))).map_err(|e| to_py(py, e))?;
         Ok(r.into_iter().map(|a| (a.seq, a.person_id)).collect())
     }
 
@@ -639,7 +649,7 @@ impl NativeStore {
     /// `clear_flags` cleared. A row whose items at `must` positions keep their values is refused.
     /// Returns the 更新順番号 of each row.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (person_ids, expect_seqs, valid_from, notified, event, positions, values, must, operator, terminal, timestamp_us, set_flags=0, clear_flags=0, refuse_removed=false, unlock=false, codes=None, mynumbers=None, name_keys=None, birth_keys=None, addr_keys=None, sexes=None))]
+    #[pyo3(signature = (person_ids, expect_seqs, valid_from, notified, event, positions, values, must, operator, terminal, timestamp_us, set_flags=0, clear_flags=0, refuse_removed=false, unlock=false, codes=None, mynumbers=None, name_keys=None, birth_keys=None, addr_keys=None, sexes=None, durable=true))]
     fn apply_patches<'py>(
         &self,
         py: Python<'py>,
@@ -664,6 +674,7 @@ impl NativeStore {
         birth_keys: Option<Bound<'py, PyList>>,
         addr_keys: Option<Bound<'py, PyList>>,
         sexes: Option<PyReadonlyArray1<'py, u8>>,
+        durable: bool,
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
         let err = |m: String| pyo3::exceptions::PyValueError::new_err(m);
         let pids = person_ids.as_slice()?;
@@ -722,7 +733,7 @@ impl NativeStore {
         let meta = WriteMeta { operator, terminal, timestamp_us, event };
         let store = &self.inner;
         let rule = FlagRule { set: set_flags, clear: clear_flags, refuse_removed, unlock };
-        let r = py.detach(|| store.apply_patches(&patches, event, &must, rule, &meta)).map_err(|e| to_py(py, e))?;
+        let r = py.detach(|| written(durable, || store.apply_patches(&patches, event, &must, rule, &meta))).map_err(|e| to_py(py, e))?;
         Ok(PyArray1::from_vec(py, r))
     }
 
@@ -837,5 +848,15 @@ impl NativeStore {
 
     fn __repr__(&self) -> String {
         format!("NativeStore({:?}, readonly={})", self.inner.path().display().to_string(), self.inner.readonly())
+    }
+}
+
+/// Runs a write; with `durable` false, as one of an unsynced load's (`unsynced_begin`): its commits
+/// skip fsync until the load ends. Other threads' writes are not affected.
+fn written<R>(durable: bool, f: impl FnOnce() -> R) -> R {
+    if durable {
+        f()
+    } else {
+        jukistore_core::store::unsynced_writes(f)
     }
 }

@@ -191,12 +191,38 @@ pub struct Store {
     exclusive: bool,
     /// Set once this handle's data file was replaced ([`Store::swap_in`]): it must not be used.
     closed: std::sync::atomic::AtomicBool,
-    /// While commits do not sync (bulk loads): the thread that starts each commit's write-back,
-    /// so that the one sync at the end has little left to write.
-    writeback: Mutex<Option<Writeback>>,
+    /// Unsynced loads under way, and while there are any, the thread that starts each of their
+    /// commits' write-back (see [`Store::unsynced_begin`]).
+    unsynced: Mutex<Unsynced>,
 }
 
-/// A thread that starts the write-back of the data file when told to (see [`Store::set_sync`]):
+thread_local! {
+    /// Set by [`unsynced_writes`] on the thread that runs it.
+    static UNSYNCED_WRITES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's writes unsynced while an unsynced load is under way (between
+/// [`Store::unsynced_begin`] and [`Store::unsynced_end`]): its commits skip fsync, and the
+/// load's end syncs them. Outside such a load, writes sync as always.
+pub fn unsynced_writes<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            UNSYNCED_WRITES.with(|u| u.set(self.0));
+        }
+    }
+    let _restore = Restore(UNSYNCED_WRITES.with(|u| u.replace(true)));
+    f()
+}
+
+/// See [`Store::unsynced_begin`].
+#[derive(Default)]
+struct Unsynced {
+    loads: usize,
+    writeback: Option<Writeback>,
+}
+
+/// A thread that starts the write-back of the data file when told to (see [`Store::unsynced_begin`]):
 /// the committing thread only sends a message; the thread's `sync_file_range` call, which can
 /// wait on the disk queue, slowed each batch of a load when the committing thread made it.
 struct Writeback {
@@ -408,7 +434,7 @@ impl Store {
             _lock: lock,
             exclusive: opts.exclusive,
             closed: std::sync::atomic::AtomicBool::new(false),
-            writeback: Mutex::new(None),
+            unsynced: Mutex::new(Unsynced::default()),
         });
         reg.insert((pid, canon), Arc::downgrade(&store));
         Ok(store)
@@ -475,14 +501,19 @@ impl Store {
     }
 
     /// Runs `f` in a write transaction and commits it; on a full map, aborts, grows the map and
-    /// runs `f` again from the start, so a batch is never half-written.
+    /// runs `f` again from the start, so a batch is never half-written. The commit is on disk when
+    /// this returns, unless this thread runs inside [`unsynced_writes`] during an unsynced load
+    /// ([`Store::unsynced_begin`]). LMDB's no-sync flag belongs to the whole environment, so while
+    /// an unsynced load runs, every other write syncs the file itself after its commit.
     pub(crate) fn write<R>(&self, mut f: impl FnMut(&mut RwTxn, &Dbs) -> Result<R>) -> Result<R> {
+        let durable = !UNSYNCED_WRITES.with(|u| u.get());
         self.check_process()?;
         if self.readonly {
             return Err(StoreError::ReadOnly);
         }
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         loop {
+            let unsynced_at_begin = self.unsynced_loads() > 0;
             let guard = self.resize.read().unwrap();
             let mut txn = match self.env.write_txn() {
                 Ok(t) => t,
@@ -496,7 +527,11 @@ impl Store {
             let full = match f(&mut txn, &self.dbs) {
                 Ok(r) => match txn.commit() {
                     Ok(()) => {
-                        self.start_writeback();
+                        if !durable {
+                            self.start_writeback();
+                        } else if unsynced_at_begin || self.unsynced_loads() > 0 {
+                            self.env.force_sync()?;
+                        }
                         return Ok(r);
                     }
                     Err(heed::Error::Mdb(heed::MdbError::MapFull)) => true,
@@ -537,34 +572,67 @@ impl Store {
         self.env.info().map_size
     }
 
-    /// Turns fsync at commit off (`false`) or on. Off is for bulk loads that sync once at the end:
-    /// a process crash loses nothing committed, but a power cut or system crash before the sync
-    /// can lose or corrupt what was written since the last sync (LMDB's `MDB_NOSYNC`). While off,
-    /// a thread starts the write-back of each commit's pages, so that the final sync has little
-    /// left to write (at 1 M persons it took 0.55 s of a 4.4 s load, and 0.07 s with write-back).
-    pub fn set_sync(&self, on: bool) -> Result<()> {
+    /// Starts an unsynced load: until the matching [`Store::unsynced_end`], commits do not sync
+    /// (LMDB's `MDB_NOSYNC`), for bulk loads that sync once at the end. A process crash loses
+    /// nothing committed, but a power cut or system crash before the sync can lose or corrupt
+    /// what was written since the last sync. Only the load's own writes (made inside
+    /// [`unsynced_writes`]) go unsynced: any other write meanwhile syncs after its commit.
+    /// Loads may overlap; commits sync again when the last one ends.
+    ///
+    /// While a load is unsynced, a thread starts the write-back of each of its commits' pages,
+    /// so that the final sync has little left to write (at 1 M persons it took 0.55 s of a 4.4 s
+    /// load, and 0.07 s with write-back).
+    pub fn unsynced_begin(&self) -> Result<()> {
         self.check_process()?;
-        // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
-        unsafe {
-            let mode = if on { heed::FlagSetMode::Disable } else { heed::FlagSetMode::Enable };
-            self.env.set_flags(EnvFlags::NO_SYNC, mode)?;
+        let mut u = self.unsynced.lock().unwrap_or_else(|e| e.into_inner());
+        if u.loads == 0 {
+            // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
+            unsafe { self.env.set_flags(EnvFlags::NO_SYNC, heed::FlagSetMode::Enable)? };
+            u.writeback = Writeback::start(&self.path.join("data.mdb"));
         }
-        let new = if on { None } else { Writeback::start(&self.path.join("data.mdb")) };
-        // The old thread is joined outside the lock: it may be waiting on the disk, and a
-        // committing writer takes the lock to signal it.
-        let old = std::mem::replace(&mut *self.writeback.lock().unwrap_or_else(|e| e.into_inner()), new);
-        drop(old);
-        if on {
-            self.env.force_sync()?;
-        }
+        u.loads += 1;
         Ok(())
     }
 
+    /// Ends an unsynced load begun by [`Store::unsynced_begin`]: syncs the file, so that what the
+    /// load wrote is on disk when this returns, and makes commits sync again after the last one.
+    pub fn unsynced_end(&self) -> Result<()> {
+        self.check_process()?;
+        let old = {
+            let mut u = self.unsynced.lock().unwrap_or_else(|e| e.into_inner());
+            if u.loads == 0 {
+                return Err(StoreError::BadQuery("unsynced_end without unsynced_begin".into()));
+            }
+            u.loads -= 1;
+            if u.loads == 0 {
+                // SAFETY: as in unsynced_begin.
+                unsafe { self.env.set_flags(EnvFlags::NO_SYNC, heed::FlagSetMode::Disable)? };
+                u.writeback.take()
+            } else {
+                None
+            }
+        };
+        // The thread is joined outside the lock: it may be waiting on the disk, and a
+        // committing writer takes the lock to signal it.
+        drop(old);
+        self.env.force_sync()?;
+        Ok(())
+    }
+
+    /// Whether commits currently skip fsync (an unsynced load is under way).
+    pub fn no_sync(&self) -> Result<bool> {
+        Ok(self.env.get_flags()? & EnvFlags::NO_SYNC.bits() != 0)
+    }
+
+    fn unsynced_loads(&self) -> usize {
+        self.unsynced.lock().unwrap_or_else(|e| e.into_inner()).loads
+    }
+
     /// Starts writing back what the last commit left dirty, without waiting for it (see
-    /// `writeback`; Linux only, and only while commits do not sync).
+    /// `Writeback`; Linux only, and only while a load is unsynced).
     fn start_writeback(&self) {
         #[cfg(target_os = "linux")]
-        if let Some(tell) = self.writeback.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|w| w.tell.as_ref()) {
+        if let Some(tell) = self.unsynced.lock().unwrap_or_else(|e| e.into_inner()).writeback.as_ref().and_then(|w| w.tell.as_ref()) {
             // A request already waiting covers this commit too.
             let _ = tell.try_send(());
         }
