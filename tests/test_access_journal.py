@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -357,12 +357,50 @@ def test_a_journal_closed_then_appended_to_keeps_one_flusher(tmp_path: Path) -> 
     import time
 
     j = journal(tmp_path, flush_after=0.01)
-    mine = lambda: [t for t in threading.enumerate() if t.name == f"journal-{j.name}" and t.is_alive()]  # noqa: E731
+    old: list[threading.Thread] = []
     for k in range(3):
         j.append({"op": "a", "act": "get", "n": 1, "persons": [k]}, at=at(3, k), sync=False)
+        assert j._flusher is not None
+        old.append(j._flusher)
         j.close()
     j.append({"op": "a", "act": "get", "n": 1, "persons": [9]}, at=at(3, 9), sync=False)
     time.sleep(0.2)  # every old flusher wakes at least once
-    assert len(mine()) == 1
+    assert [t.is_alive() for t in old] == [False] * 3
+    assert j._flusher is not None and j._flusher.is_alive() and j._flusher not in old
     j.close()
     assert [e.body["persons"] for e in j.entries()] == [[0], [1], [2], [9]] and verify(j).ok
+
+
+def test_verify_and_reads_during_retirement_see_it_whole(tmp_path: Path) -> None:
+    """A retirement writes its record, then deletes the segment. Verification reads the records and
+    the list of segments together under the journal's lock, and reads skip a segment deleted
+    since they listed it: neither reports a deletion nor fails while another thread retires."""
+    for r in range(4):
+        (tmp_path / f"r{r}").mkdir()
+        j = journal(tmp_path / f"r{r}")
+        for m in range(1, 13):
+            for i in range(5):
+                j.append({"op": "clerk", "act": "get", "n": 1, "persons": [m * 10 + i]}, at=at(m, i))
+        stop = threading.Event()
+        reports: list[Any] = []
+        errors: list[BaseException] = []
+
+        def check() -> None:
+            try:
+                while not stop.is_set():
+                    reports.append(verify(j))
+                    sum(1 for _ in j.entries())
+            except BaseException as e:  # noqa: BLE001 - reported by the test
+                errors.append(e)
+
+        t = threading.Thread(target=check)
+        t.start()
+        try:
+            for m in range(2, 13):
+                j.retire(dt.date(2024, m, 1))
+        finally:
+            stop.set()
+            t.join()
+        assert not errors, errors
+        assert reports and all(rep.ok for rep in reports), [rep.problems for rep in reports if not rep.ok][:1]
+        assert len(j._segments()) == 1 and verify(j).ok

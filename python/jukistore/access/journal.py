@@ -730,7 +730,11 @@ class Journal:
                 past_last += 1
                 if past_last > 1:
                     break
-            with open(self.dir / seg, "rb") as f:
+            try:
+                f = open(self.dir / seg, "rb")
+            except FileNotFoundError:  # retired since the segments were listed
+                continue
+            with f:
                 for i, line in enumerate(f, 1):
                     try:
                         d = json.loads(line)
@@ -751,8 +755,35 @@ def verify(journal: Journal) -> Report:
     and the checkpoints' own chain).
     """
     journal.flush()
+    for _ in range(2):
+        try:
+            return _verify(journal)
+        except FileNotFoundError:  # a segment retired while it was read: look again
+            continue
+    return _verify(journal)
+
+
+def _checkpoints_and_segments(journal: Journal) -> tuple[list[dict[str, Any]], list[str]]:
+    """The checkpoint records and the segment names, read under the journal's lock where it can
+    be taken (not in a journal copied to read-only media, where nobody retires either)."""
+    if not journal.dir.is_dir():
+        return [], []
+    try:
+        lock = journal._lock()
+    except OSError:
+        return journal._checkpoint_lines(), journal._segments()
+    try:
+        return journal._checkpoint_lines(), journal._segments()
+    finally:
+        journal._unlock(lock)
+
+
+def _verify(journal: Journal) -> Report:
+    """:func:`verify`'s work. The checkpoints and the list of segments are read together under
+    the journal's lock, so that a retirement (its record written, then its segment deleted) is
+    seen whole or not at all; the segments are read after, without it."""
     rep = Report(journal.name)
-    cps = journal._checkpoint_lines()
+    cps, segs = _checkpoints_and_segments(journal)
     key = journal.key if cps else b""
     prev_mac = ""
     sealed: dict[str, list[dict[str, Any]]] = {}
@@ -774,7 +805,6 @@ def verify(journal: Journal) -> Report:
             rep.checkpoints += 1
         elif cp.get("kind") == "retired":
             retired.add(cp["segment"])
-    segs = journal._segments()
     rep.segments = segs
     rep.retired = sorted(retired)
     for seg in sorted(sealed):
