@@ -404,3 +404,24 @@ def test_verify_and_reads_during_retirement_see_it_whole(tmp_path: Path) -> None
         assert not errors, errors
         assert reports and all(rep.ok for rep in reports), [rep.problems for rep in reports if not rep.ok][:1]
         assert len(j._segments()) == 1 and verify(j).ok
+
+
+def test_entries_wait_for_a_flush_in_progress(tmp_path: Path) -> None:
+    """The flusher takes the buffer, then waits for the file lock (another writer holds it):
+    entries() meanwhile waits for that flush rather than reading the files without the entry."""
+    import time
+
+    j = journal(tmp_path, flush_after=0.05)
+    other = journal(tmp_path)  # another writer of the same log, as another process is
+    lock = other._lock()
+    try:
+        j.append({"op": "me", "act": "get", "n": 1, "persons": [1]}, at=at(3), sync=False)
+        time.sleep(0.3)  # the flusher has taken the buffer and waits for the lock
+        reader = threading.Thread(target=lambda: found.extend(e.body["op"] for e in j.entries()))
+        found: list[str] = []
+        reader.start()
+        time.sleep(0.2)
+    finally:
+        other._unlock(lock)
+    reader.join(timeout=30)
+    assert found == ["me"]

@@ -419,7 +419,9 @@ def test_an_unsynced_block_is_this_threads_own(store):
     def other() -> None:
         inside.wait(timeout=30)
         seen["other"] = store._durable()
+        before = store._native.forced_syncs
         store.load(make_records(5, seed=31, start=500), operator=OP)  # durable, during the block
+        seen["other synced its write"] = store._native.forced_syncs == before + 1
         leave.set()
 
     t = threading.Thread(target=other)
@@ -430,12 +432,14 @@ def test_an_unsynced_block_is_this_threads_own(store):
             with store.unsynced():
                 seen["nested"] = store._durable()
                 store.load(make_records(20, seed=31), operator=OP)
+                seen["block's own write unsynced"] = store._native.forced_syncs == 0
             seen["after nested"] = store._durable()
             inside.set()
             leave.wait(timeout=30)
     finally:
         inside.set()
         t.join()
-    assert seen == {"outer": False, "nested": False, "after nested": False, "other": True}
+    assert seen == {"outer": False, "nested": False, "block's own write unsynced": True, "after nested": False,
+                    "other": True, "other synced its write": True}
     assert store._durable()
     assert store.stats()["persons"] == 25 and store.verify().ok

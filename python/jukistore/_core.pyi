@@ -246,6 +246,9 @@ class NativeStore:
     def unsynced_begin(self) -> None:
         """Start an unsynced load: until :meth:`unsynced_end`, writes made with ``durable=False``
         commit without fsync; every other write still syncs. Loads may overlap."""
+    @property
+    def forced_syncs(self) -> int:
+        """Writes of this handle that synced the file themselves during an unsynced load."""
     def unsynced_end(self) -> None:
         """End an unsynced load: sync what it wrote (commits sync again after the last one)."""
     def force_sync(self) -> None: ...

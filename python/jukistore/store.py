@@ -614,8 +614,8 @@ class Store:
 
     @contextmanager
     def unsynced(self) -> Iterator["Store"]:
-        """A block whose writes, made by this thread through this store, commit without fsync;
-        its end syncs once. For bulk work that can be redone (a first load, events replayed into a
+        """A block whose writes, made by this thread through this store (any of its handles,
+        :meth:`acting` ones included), commit without fsync; its end syncs once. For bulk work that can be redone (a first load, events replayed into a
         new copy): a process crash loses nothing committed, but a power cut or system crash before
         the end can lose or corrupt what the block wrote (LMDB's ``MDB_NOSYNC``). Writes of other
         threads meanwhile still sync at each commit; blocks may nest and overlap."""

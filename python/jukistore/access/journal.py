@@ -171,12 +171,41 @@ def load_key(path: str | os.PathLike[str]) -> bytes:
                 os.link(tmp, p)
             except FileExistsError:
                 pass  # another writer's key is in place: use it
+            except OSError:  # a file system without hard links: create in place, as a last resort
+                _create_key_in_place(p, tmp.read_bytes())
+            _sync_dir(p.parent)
         finally:
             os.unlink(tmp)
         key = p.read_bytes()
     if len(key) < 16:
         raise StoreCorrupt(f"audit key {p.name} is shorter than 16 bytes")
     return key
+
+
+def _create_key_in_place(p: Path, key: bytes) -> None:
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(d: Path) -> None:
+    """Make a new name in ``d`` durable (where directories can be opened and synced)."""
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _seal(key: bytes, record: dict[str, Any]) -> str:
@@ -716,8 +745,7 @@ class Journal:
         the segment after ``until``'s month is read too; an entry that waited longer than that
         month (a writer stopped with entries in its buffer) is found only without ``until``.
         """
-        if self._buffer:
-            self.flush()
+        self.flush()  # (waits for a flush in progress in another thread, too)
         lo = None if since is None else _us(since)
         hi = None if until is None else _us(until)
         first = None if lo is None else _month_of(lo)[2]

@@ -262,16 +262,20 @@ fn unsynced_loads_nest_and_other_writes_stay_synced() {
     s.unsynced_begin().unwrap();
     unsynced_writes(|| s.load(&persons(&b), &meta(), &LoadOptions::default())).unwrap();
     assert!(s.no_sync().unwrap());
+    assert_eq!(s.forced_syncs(), 0, "the loads' own writes do not sync");
     s.load(&persons(&batch(600, 10)), &meta(), &LoadOptions::default()).unwrap();
+    assert_eq!(s.forced_syncs(), 1, "a write outside them syncs itself");
     s.unsynced_end().unwrap();
     assert!(s.no_sync().unwrap(), "one unsynced load still runs");
     s.unsynced_end().unwrap();
     assert!(!s.no_sync().unwrap());
+    s.load(&persons(&batch(620, 1)), &meta(), &LoadOptions::default()).unwrap();
+    assert_eq!(s.forced_syncs(), 1, "no unsynced load: the commit syncs as LMDB does");
     s.unsynced_begin().unwrap();
     unsynced_writes(|| s.load(&persons(&batch(610, 10)), &meta(), &LoadOptions::default())).unwrap();
     drop(s);
     let s = Store::open(dir.path(), &OpenOptions::default()).unwrap();
     assert_eq!(s.get(Lookup::Code, b.codes[299]).unwrap().unwrap().person_id, 600);
-    assert_eq!(s.get(Lookup::Code, batch(610, 10).codes[9]).unwrap().unwrap().person_id, 620);
+    assert_eq!(s.get(Lookup::Code, batch(610, 10).codes[9]).unwrap().unwrap().person_id, 621);
     assert!(s.verify().unwrap().problems.is_empty());
 }

@@ -395,6 +395,12 @@ impl NativeStore {
         py.detach(|| store.unsynced_begin()).map_err(|e| to_py(py, e))
     }
 
+    /// Writes of this handle that synced the file themselves during an unsynced load.
+    #[getter]
+    fn forced_syncs(&self) -> u64 {
+        self.inner.forced_syncs()
+    }
+
     /// Ends an unsynced load: syncs what it wrote; commits sync again after the last one ends.
     fn unsynced_end(&self, py: Python<'_>) -> PyResult<()> {
         let store = &self.inner;

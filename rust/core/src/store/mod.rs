@@ -194,6 +194,8 @@ pub struct Store {
     /// Unsynced loads under way, and while there are any, the thread that starts each of their
     /// commits' write-back (see [`Store::unsynced_begin`]).
     unsynced: Mutex<Unsynced>,
+    /// See [`Store::forced_syncs`].
+    forced_syncs: std::sync::atomic::AtomicU64,
 }
 
 thread_local! {
@@ -435,6 +437,7 @@ impl Store {
             exclusive: opts.exclusive,
             closed: std::sync::atomic::AtomicBool::new(false),
             unsynced: Mutex::new(Unsynced::default()),
+            forced_syncs: std::sync::atomic::AtomicU64::new(0),
         });
         reg.insert((pid, canon), Arc::downgrade(&store));
         Ok(store)
@@ -512,8 +515,10 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // LMDB reads its no-sync flag during the commit; unsynced_begin and unsynced_end change
+        // it only while holding the writer lock, so it stays what it is now until this returns.
+        let unsynced = self.unsynced_loads() > 0;
         loop {
-            let unsynced_at_begin = self.unsynced_loads() > 0;
             let guard = self.resize.read().unwrap();
             let mut txn = match self.env.write_txn() {
                 Ok(t) => t,
@@ -529,8 +534,9 @@ impl Store {
                     Ok(()) => {
                         if !durable {
                             self.start_writeback();
-                        } else if unsynced_at_begin || self.unsynced_loads() > 0 {
+                        } else if unsynced {
                             self.env.force_sync()?;
+                            self.forced_syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         return Ok(r);
                     }
@@ -584,6 +590,8 @@ impl Store {
     /// load, and 0.07 s with write-back).
     pub fn unsynced_begin(&self) -> Result<()> {
         self.check_process()?;
+        // The flag changes only between commits (see `write`).
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut u = self.unsynced.lock().unwrap_or_else(|e| e.into_inner());
         if u.loads == 0 {
             // SAFETY: toggling MDB_NOSYNC at run time is allowed by LMDB.
@@ -599,6 +607,7 @@ impl Store {
     pub fn unsynced_end(&self) -> Result<()> {
         self.check_process()?;
         let old = {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let mut u = self.unsynced.lock().unwrap_or_else(|e| e.into_inner());
             if u.loads == 0 {
                 return Err(StoreError::BadQuery("unsynced_end without unsynced_begin".into()));
@@ -622,6 +631,12 @@ impl Store {
     /// Whether commits currently skip fsync (an unsynced load is under way).
     pub fn no_sync(&self) -> Result<bool> {
         Ok(self.env.get_flags()? & EnvFlags::NO_SYNC.bits() != 0)
+    }
+
+    /// How many writes of this handle synced the file themselves because an unsynced load was
+    /// under way (see [`Store::unsynced_begin`]): a diagnostic, counted since the handle opened.
+    pub fn forced_syncs(&self) -> u64 {
+        self.forced_syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn unsynced_loads(&self) -> usize {
