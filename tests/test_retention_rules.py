@@ -110,3 +110,33 @@ def test_bad_rules_are_refused_naming_rule_and_field(tmp_path, mutate, message):
     p.write_text(mutate(text), encoding="utf-8")
     with pytest.raises(R.RuleError, match=message):
         R.load(p)
+
+
+# ---- the Civil Code's count at month ends and leap days (民法140条, 143条) ----------------------
+
+def test_150_years_from_28_february_end_on_29_february_of_a_leap_year() -> None:
+    """The count starts on 1 March, so the period ends the day before 1 March 150 years on."""
+    from jukistore.retention import rules as R
+
+    rules = R.load()
+    _, end = rules.governing("removed_person", dt.date(2022, 2, 28))
+    assert end == dt.date(2172, 2, 29)
+    assert not rules.due("removed_person", dt.date(2022, 2, 28), dt.date(2172, 2, 29))[0]
+    assert rules.due("removed_person", dt.date(2022, 2, 28), dt.date(2172, 3, 1))[0]
+    assert not rules.due("removed_person", dt.date(2011, 2, 28), dt.date(2016, 2, 29))[0]
+    assert not rules.due("access_log", dt.date(2017, 2, 28), dt.date(2024, 2, 29))[0]
+
+
+@pytest.mark.parametrize("start, n, unit, end", [
+    ("2019-04-30", 1, "m", "2019-05-31"),  # 起算日 1 May; its day in June is 1 June
+    ("2019-01-30", 1, "m", "2019-02-28"),  # 起算日 31 January; February has no 31st: its last day
+    ("2019-01-31", 1, "m", "2019-02-28"),
+    ("2020-02-29", 1, "y", "2021-02-28"),
+    ("2019-12-31", 1, "y", "2020-12-31"),
+    ("2020-03-15", 150, "y", "2170-03-15"),
+    ("2020-03-15", 10, "d", "2020-03-25"),
+])
+def test_period_ends_as_the_civil_code_counts(start: str, n: int, unit: str, end: str) -> None:
+    from jukistore.retention.rules import Period
+
+    assert Period(n, unit).end(dt.date.fromisoformat(start)) == dt.date.fromisoformat(end)

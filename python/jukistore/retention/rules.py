@@ -7,8 +7,9 @@ clock started, then each later version whose first day came while the record was
 5 years had not yet run out on 2019-06-20).
 
 Periods are counted as the Civil Code counts them (民法140条, 143条): the first day is not counted,
-a period of N years ends at the end of the day with the same month and day N years on (the last
-day of the month when there is no such day). A record under a *minimum* rule may be erased the day
+so the count starts the next day, and a period of N years ends on the day before the day with
+that starting day's month and day N years on (on the last day of the month when there is no such
+day): 150 years from 2022-02-28 end on 2172-02-29. A record under a *minimum* rule may be erased the day
 after its period ends; a record under a *maximum* rule (mailing data, kept under a year) is erased
 on the last day at the latest, so it is due from that day.
 """
@@ -56,14 +57,22 @@ class Period:
         return cls(int(t[:-1]), t[-1])
 
     def end(self, start: _dt.date) -> _dt.date:
-        """The last day of the period counted from ``start`` (民法143条)."""
+        """The last day of the period whose clock started on ``start`` (民法140条, 143条).
+
+        The first day is not counted: the count starts the next day (起算日). A period of months
+        or years ends on the day before the day that corresponds to the 起算日 in the last month,
+        or on that month's last day when it has no such day. So 150 years from 2022-02-28 end on
+        2172-02-29, and one month from 30 April on 31 May."""
         if self.unit == "d":
             return start + _dt.timedelta(days=self.n)
+        first = start + _dt.timedelta(days=1)
         months = self.n * (12 if self.unit == "y" else 1)
-        y, m = divmod(start.month - 1 + months, 12)
-        year, month = start.year + y, m + 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        return _dt.date(year, month, day)
+        y, m = divmod(first.month - 1 + months, 12)
+        year, month = first.year + y, m + 1
+        last = calendar.monthrange(year, month)[1]
+        if first.day > last:
+            return _dt.date(year, month, last)
+        return _dt.date(year, month, first.day) - _dt.timedelta(days=1)
 
     def __str__(self) -> str:
         return f"{self.n}{self.unit}"
