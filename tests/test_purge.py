@@ -424,3 +424,37 @@ def test_a_name_inside_a_kept_persons_longer_name_is_no_leftover(tmp_path):
     data = (path / "data.mdb").read_bytes()
     assert "小林　ハル".encode() in data and "ハヤシハルト".encode() in data  # kept, and seen
     assert b"\xac" + "林　ハル".encode() not in data and b"\xb2" + "ハヤシ　ハル".encode() not in data
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_person_who_returned_while_a_purge_waited_to_be_resumed_is_not_erased(tmp_path):
+    """The run's list is fixed in its journal; while an interrupted run waits, the store is open
+    to everyone. A removed person who comes back (a 転入 reuses the person id) meanwhile is a
+    current resident again: the resumed run erases only what a plan made now would."""
+    recs = make_records(4, seed=82)
+    removed = [with_field(with_field(with_field(r, 13, "1"), 14, "20100315"), 54, "20100315") for r in recs[:2]]
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load(removed + recs[2:], operator=OP)
+    a, b = rep.first_person_id, rep.first_person_id + 1
+    path = store.path
+    del store
+
+    def die(phase: str, done: int, total: int) -> None:
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER, batch_size=1, progress=die)
+    assert (path / purge.JOURNAL).exists()
+    store = open_store(path)
+    back = with_field(recs[1], 8, "東京都墨田区立花1-1")
+    [ret] = Register(store).apply(Event(E.転入, "20261201", record=back), operator=OP)
+    assert ret.person_id == b and not store.get(person_id=b).removed
+    del store
+    receipt = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    store = open_store(path)
+    assert store.get(person_id=a) is None
+    assert store.get(person_id=b) is not None and store.get(person_id=b).record.address == "東京都墨田区立花1-1"
+    assert receipt.persons_purged == 1 and store.verify().ok

@@ -305,12 +305,8 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         j = _new_journal(path, plan, operator, approver, clock)
         if not plan.empty:
             _save(path, j)
-    # A hold placed while an interrupted purge waited to be run again still keeps its person.
-    held = {pid for pid, _ in native.holds()}
-    if j.phase == "erase" and (held.intersection(j.person_ids) or held.intersection(j.version_pids)):
-        j.person_ids = [p for p in j.person_ids if p not in held]
-        kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if p not in held]
-        j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
+    elif j.phase == "erase":
+        _still_due(j, native, make_plan(Store(native, clock), as_of, rules=rules, retirables=retirables))
         _save(path, j)
     pids = np.asarray(j.person_ids, dtype=np.uint64)
     needles, sampled, n_numbers, n_names = _needles(native, pids)
@@ -405,6 +401,28 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
     _fsync_dir(path)
     del native
     return receipt
+
+
+def _still_due(j: _Journal, native: _core.NativeStore, fresh: Plan) -> None:
+    """Keep in an interrupted run only what may still be erased.
+
+    While the run waited to be started again the store was open to everyone: a removed person
+    may have come back (a 転入 reuses the person id), been held, or been changed so that the clock
+    starts later. What the first run already erased is gone from the store and stays in the run
+    (erasing it again is a no-op); of the rest, only what a plan made now would erase stays.
+    """
+    due = set(fresh.person_ids.tolist())
+    j.person_ids = [p for p in j.person_ids if p in due or native.get("person_id", p) is None]
+    due_v = set(zip(fresh.version_pids.tolist(), fresh.version_seqs.tolist()))
+    remaining: dict[int, set[int]] = {}
+
+    def gone(p: int, q: int) -> bool:
+        if p not in remaining:
+            remaining[p] = {v[0] for v in native.history(p)}
+        return q not in remaining[p]
+
+    kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if (p, q) in due_v or gone(p, q)]
+    j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
 
 
 def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator, clock: Clock) -> _Journal:
