@@ -35,6 +35,18 @@ def test_agreeing_sides_exit_0(files: tuple[Path, Path, Path, planted.Planted], 
     assert "reading left" in err and "comparing" in err  # progress on stderr
 
 
+def test_agreeing_sides_with_out_exit_0_and_write_an_empty_detail(files: tuple[Path, Path, Path, planted.Planted],
+                                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No findings is the usual outcome: the detail files are written, with a header and no rows."""
+    lf, _, same, _ = files
+    out = tmp_path / "o"
+    assert main(["reconcile", str(lf), str(same), "--quiet", "--json", "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["agree"] is True
+    lines = (out / "detail.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("class")
+    assert (out / "detail.parquet").exists()
+
+
 def test_differing_sides_exit_1_with_table_json_and_detail(files: tuple[Path, Path, Path, planted.Planted],
                                                             capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     lf, rf, _, p = files

@@ -264,3 +264,39 @@ def test_whole_master_files_with_more_than_64_compared_items(tmp_path: Path) -> 
     r = reconcile(tmp_path / "a.dat", tmp_path / "b.dat", "jumin_kihon")
     assert r.summary["counts"]["different"] == 1 and r.summary["fields"][late] == 1
     assert r.detail["fields"].tolist() == [late] and r.detail["mask"][0] == 0 and r.detail["mask_hi"][0] != 0
+
+
+def test_a_mynumber_in_the_key_column_is_masked_in_the_summary(tmp_path: Path) -> None:
+    """An export with the 住民票コード and 個人番号 headers swapped puts 12-digit numbers where the
+    keys go: reported as invalid keys, and masked in the summary like any 個人番号."""
+    base = planted.synthetic(5, 41, gaiji=False)
+    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
+            for i in range(5)]
+    ok = tmp_path / "ok.csv"
+    fileio.write_csv(ok, "seigo", rows)
+    head, *body = ok.read_text(encoding="utf-8").splitlines()
+    swapped = head.replace("juminhyo_code", "TMP").replace("mynumber", "juminhyo_code").replace("TMP", "mynumber")
+    bad = tmp_path / "swapped.csv"
+    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
+    r = reconcile(ok, bad)
+    text = r.to_json() + r.table() + repr(r)
+    numbers = [row["mynumber"] for row in rows if row["mynumber"]]
+    assert numbers and r.summary["counts"]["invalid_right"] == 5
+    assert [m for m in numbers if m in text] == []
+    assert any(m[-4:] in text for m in numbers)
+
+
+def test_a_well_formed_crlf_file_is_not_called_malformed(tmp_path: Path) -> None:
+    base = planted.synthetic(5, 42, gaiji=False)
+    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
+            for i in range(5)]
+    lf, crlf = tmp_path / "lf.dat", tmp_path / "crlf.dat"
+    fileio.write_fixed(lf, "seigo", rows)
+    fileio.write_fixed(crlf, "seigo", rows, newline="\r\n")
+    r = reconcile(lf, crlf)
+    assert r.agree and r.summary["right"]["aligned"] is True
+    assert "malformed lines" not in r.table()
+    crlf.write_bytes(crlf.read_bytes() + b"short line\r\n")
+    r = reconcile(lf, crlf)
+    assert r.summary["counts"]["bad_rows_right"] == 1 and r.summary["right"]["aligned"] is False
+    assert "malformed lines" in r.table()

@@ -91,9 +91,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         if args.out is not None:
             steps(f"writing {args.out}")
             result.write(args.out)
-    except (JukistoreError, ValueError) as e:
+    except (JukistoreError, ValueError, OSError) as e:
         steps.done()
         raise CliError(str(e)) from None
+    except Exception as e:  # exit 1 means "the sides differ": any other failure must be 2
+        steps.done()
+        # Only the type: a library's message may quote the data it failed on.
+        raise CliError(f"reconciliation failed: {type(e).__name__}") from None
     steps.done()
     print(result.to_json() if args.json else result.table())
     if args.out is not None and not args.json:

@@ -227,7 +227,9 @@ class Result:
         side = self._side(s)
         d: dict[str, Any] = {"side": SIDES[s], side.ref: self._refs(s, np.array([row]))[0]}
         if kind in ("invalid",):
-            d["key"] = side.values(self.plan.key, np.array([row]))[0]
+            key = str(side.values(self.plan.key, np.array([row]))[0])
+            # A key of another length may be a 個人番号 in the wrong column: masked like one.
+            d["key"] = key if len(key) == 11 else mask(key)
             d["reason"] = REASONS[int(r["reason"][i])]
         elif kind != "bad_row":
             d["key"] = str(_code_text(r["key"][i:i + 1], 11)[0])
@@ -430,8 +432,10 @@ class Result:
         except ImportError:
             pl = None  # type: ignore[assignment]
         if pl is not None:
-            df = pl.DataFrame({k: (v if v.dtype.kind != "U" else v.astype(object)) for k, v in cols.items()},
-                              strict=False)
+            # Text columns typed as text: an empty one converted through object would be an
+            # object column, which the CSV writer refuses (sides that agree have no findings).
+            df = pl.DataFrame([pl.Series(k, v.tolist(), dtype=pl.String) if v.dtype.kind == "U" else pl.Series(k, v)
+                               for k, v in cols.items()])
             paths["detail_csv"] = out / "detail.csv"
             df.write_csv(paths["detail_csv"])
             paths["detail"] = out / "detail.parquet"

@@ -143,9 +143,10 @@ impl FixedFile {
         self.keys.len()
     }
 
-    /// Whether every row has the layout's width (no line had to be split out).
+    /// Whether every line has the layout's width: read at a fixed stride, or split out line by
+    /// line (CR LF line ends, a last line without its end) with no line of another length.
     pub fn aligned(&self) -> bool {
-        self.starts.is_none()
+        self.starts.is_none() || !self.status.iter().any(|&s| s == BAD_ROW)
     }
 
     /// Reads every row into the integer columns. In the aligned attempt (`fast`), returns false as
@@ -539,6 +540,12 @@ mod tests {
         assert!(!ff.aligned());
         assert_eq!(ff.rows(), 6);
         assert_eq!(ff.status, vec![0, BAD_ROW, 0, 0, 0, BAD_ROW]);
+        // Every line of the width, with CR LF ends and no end on the last: split out, but aligned.
+        let crlf: Vec<String> = (0..3u64).map(|i| format!("{}{:<6}{}{}", code(i), "x", mn(i), if i < 2 { "\r\n" } else { "" })).collect();
+        let f2 = write(&crlf);
+        let ff2 = FixedFile::open(f2.path(), spec(), None).unwrap();
+        assert!(ff2.aligned());
+        assert_eq!(ff2.status, vec![0, 0, 0]);
         assert_eq!(ff.keys[2].to_string(), code(2));
         assert_eq!(ff.side().fields[0].get(3), b"y");
         assert_eq!(ff.fetch(&[3, 1]).unwrap()[0], (vec![0, 1, 1], b"y".to_vec()));
