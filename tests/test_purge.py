@@ -458,3 +458,26 @@ def test_a_person_who_returned_while_a_purge_waited_to_be_resumed_is_not_erased(
     assert store.get(person_id=a) is None
     assert store.get(person_id=b) is not None and store.get(person_id=b).record.address == "東京都墨田区立花1-1"
     assert receipt.persons_purged == 1 and store.verify().ok
+
+
+def test_a_removal_date_with_no_year_keeps_its_record_and_stops_no_purge(tmp_path):
+    """年月日不詳 with no year (00000000) is accepted as a date, but cannot start a retention
+    clock: that record is kept, and everything else (mailing data included) is purged as usual."""
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    recs = make_records(3, seed=81)
+    unknown = with_field(with_field(with_field(recs[0], 13, "2"), 14, "00000000"), 54, "00000000")
+    old = with_field(with_field(with_field(recs[2], 13, "1"), 14, "20100315"), 54, "20100315")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([unknown, recs[1], old], operator=OP)
+    m = Mailing(store)
+    [mid] = m.add([Sofusaki(destination_management_number="SFK0001QXZWMAIL")], [rep.first_person_id + 1])
+    m.mark_sent([mid], dt.date(2024, 5, 1))
+    path = store.path
+    del store, m
+    r = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    assert r.retired["mailing"]["count"] == 1 and r.persons_purged == 1
+    store = open_store(path)
+    assert store.get(person_id=rep.first_person_id) is not None
+    assert store.get(person_id=rep.first_person_id + 2) is None

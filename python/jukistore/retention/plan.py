@@ -101,6 +101,9 @@ def _due_by_date(rules: R.Rules, kind: str, dates: bytes, as_of: _dt.date,
     due_u = np.zeros(len(uniq), bool)
     rule_u = np.zeros(len(uniq), np.intp)
     for i, d in enumerate(uniq.tolist()):
+        if int(d[:4] or b"0") == 0:
+            # 年月日不詳 with no year: the clock cannot be shown to have run out; kept.
+            continue
         ok, rule = rules.due(kind, latest_day(d), as_of)
         due_u[i], rule_u[i] = ok, index[rule.id]
     return due_u[inv], rule_u[inv]
