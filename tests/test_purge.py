@@ -481,3 +481,23 @@ def test_a_removal_date_with_no_year_keeps_its_record_and_stops_no_purge(tmp_pat
     store = open_store(path)
     assert store.get(person_id=rep.first_person_id) is not None
     assert store.get(person_id=rep.first_person_id + 2) is None
+
+
+def test_a_correction_of_a_removed_record_does_not_move_its_clock(tmp_path):
+    """The 150 years of a 除票 run from the removal. A correction recorded later, dated at any day
+    (here before the removal), is a version of the 除票, not a new removal."""
+    from jukistore.retention.plan import make_plan
+
+    roles = {"clerk01": ["clerk"], "chief01": ["approver", "clerk"]}
+    clerk, chief = Operator("clerk01", "term-07"), Operator("chief01", "term-01")
+    store = new_store(tmp_path / "s", roles=roles)
+    store.load(make_records(3, seed=78), operator=clerk)
+    reg = Register(store)
+    reg.apply(Event(E.死亡, "20200110", person=1, notified="20200111"), operator=clerk)
+    assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
+    p = reg.corrections.propose(1, {21: "山田　太朗"}, operator=clerk, date="20000401")
+    reg.corrections.approve(p.id, operator=chief)
+    assert store.get(person_id=1).removed
+    assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 1, 10)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == [1]

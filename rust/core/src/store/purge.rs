@@ -130,7 +130,10 @@ fn drop_versions(txn: &mut RwTxn, d: &Dbs, seqs: &[u64]) -> Result<(u64, u64)> {
 }
 
 impl Store {
-    /// Every removed person and the 異動年月日 of their current version, in person id order.
+    /// Every removed person and the day their removal's clock starts, in person id order: the
+    /// 異動年月日 of the version that removed them, that is the first of the removed versions
+    /// recorded last. A version recorded after the removal (a correction of the 除票, whatever
+    /// date it bears) does not move the clock.
     pub fn removed_persons(&self) -> Result<RemovedPersons> {
         self.read(|txn, d| {
             let mut out = RemovedPersons::default();
@@ -141,12 +144,25 @@ impl Store {
                 }
                 let pid = super::from_ik(k).ok_or_else(|| StoreError::Corrupt("persons key width".into()))?;
                 let e = Entry::decode(v)?;
-                let ver = d
-                    .history
-                    .get(txn, &hist_key(e.seq))?
-                    .ok_or_else(|| StoreError::Corrupt(format!("person {pid}: current version {} missing", e.seq)))?;
+                let mut refs: Vec<([u8; DATE_LEN], u64)> = version_refs(e.versions).collect();
+                refs.sort_unstable_by_key(|r| r.1);
+                let mut start: Option<[u8; DATE_LEN]> = None;
+                for &(_, seq) in refs.iter().rev() {
+                    let Some(ver) = d.history.get(txn, &hist_key(seq))? else {
+                        break; // purged while the person was a resident: before any removal
+                    };
+                    let flags_at = 2 * DATE_LEN + 2 + 1;
+                    if ver.len() <= flags_at {
+                        return Err(StoreError::Corrupt(format!("person {pid}: version {seq} too short")));
+                    }
+                    if ver[flags_at] & super::entry::flags::REMOVED == 0 {
+                        break;
+                    }
+                    start = Some(ver[..DATE_LEN].try_into().unwrap());
+                }
+                let start = start.ok_or_else(|| StoreError::Corrupt(format!("person {pid}: removed, but no removed version")))?;
                 out.pids.push(pid);
-                out.dates.push(ver[..DATE_LEN].try_into().map_err(|_| StoreError::Corrupt("version too short".into()))?);
+                out.dates.push(start);
             }
             Ok(out)
         })
