@@ -501,3 +501,29 @@ def test_a_correction_of_a_removed_record_does_not_move_its_clock(tmp_path):
     assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
     assert make_plan(store, dt.date(2170, 1, 10)).person_ids.tolist() == []
     assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == [1]
+
+
+def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_path):
+    """A correction's values are those of the version its approval wrote; when that version is
+    purged as superseded, the correction goes with it."""
+    import gc
+
+    roles = {"clerk01": ["clerk"], "chief01": ["approver", "clerk"], **ROLES}
+    clerk, chief = Operator("clerk01", "term-07"), Operator("chief01", "term-01")
+    store = new_store(tmp_path / "s", roles=roles)
+    store.load(make_records(3, seed=80), operator=clerk)
+    reg = Register(store)
+    passing = "鬱鬯龘靐齉爩　鱻麤"
+    p = reg.corrections.propose(2, {21: passing}, operator=clerk, date="20250101")
+    reg.corrections.approve(p.id, operator=chief)
+    q = reg.corrections.propose(2, {21: "山田　太郎"}, operator=clerk, date="20260101")
+    reg.corrections.approve(q.id, operator=chief)
+    assert passing.encode() in (store.path / "data.mdb").read_bytes()
+    path = store.path
+    del reg, store, p, q
+    gc.collect()  # (Register.corrections refers back to its Register)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
+    assert r.versions_purged == 2
+    assert [f.name for f in path.rglob("*") if f.is_file() and passing.encode() in f.read_bytes()] == []
+    store = open_store(path)
+    assert store.get(person_id=2).record.name_kanji == "山田　太郎" and store.verify().ok

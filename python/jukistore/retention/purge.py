@@ -253,24 +253,29 @@ def _store_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file())
 
 
-def _proposals_of(native: _core.NativeStore, pids: set[int]) -> dict[int, list[int]]:
-    """Proposal ids per person, for the persons given (proposals hold personal data too)."""
+def _proposals_of(native: _core.NativeStore, pids: set[int], seqs: set[int]) -> tuple[dict[int, list[int]], list[int]]:
+    """Proposals hold personal data too: the proposal ids of each person given, and those of
+    proposals that wrote one of the versions ``seqs`` (a correction's values are the values of
+    the version its approval wrote, and go with it)."""
 
     class _Who(msgspec.Struct):
         person_id: int = 0
 
     dec = msgspec.msgpack.Decoder(_Who)
     out: dict[int, list[int]] = {}
+    of_versions: set[int] = set()
     after = 0
     while True:
         rows = native.proposals(after, 1000)
         if not rows:
-            return out
-        for pid_, step, _seq, raw in rows:
+            return out, sorted(of_versions)
+        for pid_, step, seq, raw in rows:
             if step == 0:
                 who = dec.decode(raw).person_id
                 if who in pids:
                     out.setdefault(who, []).append(pid_)
+            if seq and seq in seqs:
+                of_versions.add(pid_)
         after = rows[-1][0]
 
 
@@ -317,7 +322,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
 
     t0 = time.perf_counter()
     if j.phase == "erase":
-        by_person = _proposals_of(native, set(j.person_ids))
+        by_person, of_versions = _proposals_of(native, set(j.person_ids), set(j.version_seqs))
         for at in range(0, len(pids), batch_size):
             batch = pids[at:at + batch_size]
             props = sorted(p for pid in batch.tolist() for p in by_person.get(pid, ()))
@@ -328,6 +333,8 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         vs = np.asarray(j.version_seqs, dtype=np.uint64)
         for at in range(0, len(vp), batch_size):
             native.erase_versions(np.ascontiguousarray(vp[at:at + batch_size]), np.ascontiguousarray(vs[at:at + batch_size]))
+        if of_versions:  # the corrections whose versions were just erased
+            native.erase_persons(np.zeros(0, dtype=np.uint64), of_versions)
         j.phase = "retire"
         j.timings["erase"] = round(time.perf_counter() - t0, 3)
         if _active(j):
