@@ -468,3 +468,23 @@ def test_count_rows_and_options(tmp_path: Path) -> None:
         fileio.write_fixed(p, "seigo", recs, encoding="latin-1")
     with pytest.raises(ValueError, match="newline"):
         fileio.write_fixed(p, "seigo", recs, newline="\r")
+
+
+def test_blank_lines_in_csv_are_not_records(tmp_path: Path) -> None:
+    """As the reconciliation reads them: a blank line (an editor's last line) is skipped, and the
+    rows after it keep their line numbers."""
+    from jukistore.reconcile import planted, reconcile
+
+    base = planted.synthetic(3, 43, gaiji=False)
+    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
+            for i in range(3)]
+    p = tmp_path / "a.csv"
+    fileio.write_csv(p, "seigo", rows)
+    head, first, *rest = p.read_bytes().split(b"\n")
+    p.write_bytes(b"\n".join([head, first, b"", *rest]) + b"\n")
+    recs, problems = fileio.read_records(p, "seigo")
+    assert len(recs) == 3 and problems == []
+    assert reconcile(p, p).summary["counts"]["bad_rows_left"] == 0
+    p.write_bytes(p.read_bytes().replace(b"\n\n", b"\nnot,a,row\n", 1))
+    recs, problems = fileio.read_records(p, "seigo", errors="collect")
+    assert len(recs) == 3 and [e.row for e in problems] == [3]

@@ -105,6 +105,8 @@ def iter_csv(path: PathLike, layout: str | Layout, *, encoding: str = "utf-8", e
                 prev = rd.line_num
                 continue
             no, prev = prev + 1, rd.line_num
+            if not vals:  # a blank line (editors leave one at the end): no record, as reconcile reads it
+                continue
             if len(vals) != n:
                 handle(ColumnCountError(no, None, f"{len(vals)} columns, expected {n}"), errors, error_list)
                 continue
