@@ -488,3 +488,20 @@ def test_blank_lines_in_csv_are_not_records(tmp_path: Path) -> None:
     p.write_bytes(p.read_bytes().replace(b"\n\n", b"\nnot,a,row\n", 1))
     recs, problems = fileio.read_records(p, "seigo", errors="collect")
     assert len(recs) == 3 and [e.row for e in problems] == [3]
+
+
+def test_row_and_column_readers_agree_on_a_last_line_ending_in_cr(tmp_path: Path) -> None:
+    """A CR LF file whose final LF was lost ends in a bare CR: both readers take it as the line end."""
+    from jukistore.reconcile import planted
+
+    base = planted.synthetic(3, 44, gaiji=False)
+    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
+            for i in range(3)]
+    p = tmp_path / "a.dat"
+    fileio.write_fixed(p, "seigo", rows, newline="\r\n")
+    p.write_bytes(p.read_bytes()[:-1])
+    e1: list[Any] = []
+    recs = list(fileio.iter_fixed(p, "seigo", errors="collect", error_list=e1))
+    e2: list[Any] = []
+    cols = fileio.read_columns(p, "seigo", errors="collect", error_list=e2)
+    assert (len(recs), e1) == (3, []) and (len(cols["name"]), e2) == (3, [])

@@ -167,7 +167,9 @@ def _table_slow(buf: np.ndarray, rb: int) -> tuple[np.ndarray, npt.NDArray[np.in
     lf = np.concatenate([np.flatnonzero(buf[s : s + _SCAN] == _LF) + s for s in range(0, size, _SCAN)])
     ends = lf if (len(lf) and lf[-1] == size - 1) else np.append(lf, size)  # a last line may lack its feed
     starts = np.concatenate(([0], lf + 1))[: len(ends)]
-    cr = (ends > starts) & (ends < size) & (buf[np.maximum(ends - 1, 0)] == _CR)
+    # A CR before the line's end is the line end's, on the last line too (a CR LF file whose
+    # final LF was lost), as the row reader and the reconciliation read it.
+    cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == _CR)
     lengths = ends - starts - cr
     good = lengths == rb
     errs: list[RecordFormatError] = [RowLengthError(int(k) + 1, None, f"{int(lengths[k])} bytes, expected {rb}")
