@@ -527,3 +527,21 @@ def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_pat
     assert [f.name for f in path.rglob("*") if f.is_file() and passing.encode() in f.read_bytes()] == []
     store = open_store(path)
     assert store.get(person_id=2).record.name_kanji == "山田　太郎" and store.verify().ok
+
+
+def test_a_register_dropped_with_its_corrections_used_closes_its_store(tmp_path):
+    """Without a collection: the store can be purged (opened exclusively) in the same process."""
+    import gc
+
+    roles = {"clerk01": ["clerk"], **ROLES}
+    store = new_store(tmp_path / "s", roles=roles)
+    store.load(make_records(2, seed=84), operator=OP)
+    reg = Register(store)
+    reg.corrections.pending()
+    path = store.path
+    gc.disable()
+    try:
+        del reg, store
+        purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    finally:
+        gc.enable()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Sequence
 
 import msgspec
@@ -361,9 +361,11 @@ class Register:
     def __repr__(self) -> str:
         return f"Register({self.store!r})"
 
-    @cached_property
+    @property
     def corrections(self) -> "Corrections":
-        """Corrections (記載の修正) under dual control."""
+        """Corrections (記載の修正) under dual control. A new handle each time (it holds nothing
+        else): kept on the register it would be a reference cycle, and a register dropped by its
+        caller would keep its store open until the garbage collector ran."""
         from jukistore.history.corrections import Corrections
 
         return Corrections(self)
