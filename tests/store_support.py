@@ -8,7 +8,7 @@ sequence again in another process. :func:`new_store` makes a store with operator
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from jukistore import layouts
 from jukistore.ids import juminhyo, mynumber
@@ -85,3 +85,25 @@ def new_store(path: str | os.PathLike[str], code: str = "131075", *,
 def open_store(path: str | os.PathLike[str], readonly: bool = False, **kw: Any) -> Store:
     """An existing store bound to :data:`READER`."""
     return Store.open(path, readonly, operator=READER, purpose=PURPOSE, **kw)
+
+
+def run_at_once(*targets: Callable[[], None]) -> list[BaseException]:
+    """Run each target in its own thread, all released together; the exceptions they raised."""
+    import threading
+
+    barrier = threading.Barrier(len(targets))
+    errors: list[BaseException] = []
+
+    def go(fn: Callable[[], None]) -> None:
+        barrier.wait()
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - returned to the test
+            errors.append(e)
+
+    ts = [threading.Thread(target=go, args=(fn,), daemon=True) for fn in targets]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=30)
+    return errors

@@ -22,7 +22,7 @@ from jukistore.history import Corrections, Event, EventCode, Feed, Register
 from jukistore.reconcile import Side, plan
 from jukistore.store import Operator, Store
 
-from store_support import ADMIN, PURPOSE, READER, fields, make_records, new_store
+from store_support import ADMIN, PURPOSE, READER, fields, make_records, new_store, run_at_once
 
 F = fields()
 ROLE_OPS = {role: Operator(f"{role}01", f"t-{role}") for role in ("clerk", "approver", "auditor", "administrator")}
@@ -348,28 +348,6 @@ def test_threads_asking_a_fresh_registry_at_once_all_see_the_grants(tmp_path: Pa
         assert answers == [True] * 4, f"attempt {attempt}: {answers}"
 
 
-def _both_at_once(a: Callable[[], None], b: Callable[[], None]) -> list[BaseException]:
-    """Run ``a`` and ``b`` in two threads released together; the exceptions they raised."""
-    import threading
-
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def go(fn: Callable[[], None]) -> None:
-        barrier.wait()
-        try:
-            fn()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            errors.append(e)
-
-    ts = [threading.Thread(target=go, args=(fn,), daemon=True) for fn in (a, b)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(timeout=30)
-    return errors
-
-
 def test_two_administrators_revoking_each_other_at_once_leave_one(tmp_path: Path) -> None:
     """One after the other, the second revocation is refused: its author no longer holds the grant
     right. At once, the check and the record are one step under the roles journal's lock, so the
@@ -378,7 +356,7 @@ def test_two_administrators_revoking_each_other_at_once_leave_one(tmp_path: Path
     for attempt in range(10):
         s = new_store(tmp_path / f"s{attempt}", roles={other.operator_id: ["administrator"]})
         roles = s.roles
-        errors = _both_at_once(lambda: roles.revoke(other.operator_id, "administrator", by=ADMIN),
+        errors = run_at_once(lambda: roles.revoke(other.operator_id, "administrator", by=ADMIN),
                                lambda: roles.revoke(ADMIN.operator_id, "administrator", by=other))
         assert len(errors) == 1 and isinstance(errors[0], NotPermitted), errors
         admins = [op for op, held in roles.operators().items() if "administrator" in held]
@@ -392,7 +370,7 @@ def test_two_bootstraps_at_once_make_one_administrator(tmp_path: Path) -> None:
         d = tmp_path / f"s{attempt}"
         d.mkdir()
         roles = Audit(d).roles
-        errors = _both_at_once(lambda: roles.bootstrap(Operator("first", "t1")),
+        errors = run_at_once(lambda: roles.bootstrap(Operator("first", "t1")),
                                lambda: roles.bootstrap(Operator("second", "t2")))
         assert len(errors) == 1 and isinstance(errors[0], NotPermitted), errors
         assert len(roles.operators()) == 1, f"attempt {attempt}: {roles.operators()}"

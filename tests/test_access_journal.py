@@ -15,6 +15,7 @@ import pytest
 
 from jukistore.access.journal import Journal, verify
 from jukistore.cli import main
+from store_support import run_at_once
 
 UTC = dt.timezone.utc
 
@@ -251,26 +252,6 @@ def test_cli_audit_verify_names_the_place(tmp_path: Path, capsys: pytest.Capture
 
 # ---- threads and the month's end ----------------------------------------------------------------
 
-def _run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
-    """Run each target in a thread; the exceptions they raised."""
-    errors: list[BaseException] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def go() -> None:
-            try:
-                fn()
-            except BaseException as e:  # noqa: BLE001 - reported by the test
-                errors.append(e)
-        return go
-
-    ts = [threading.Thread(target=wrap(fn), daemon=True) for fn in targets]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(timeout=30)
-    return errors
-
-
 def test_entries_appended_by_threads_across_a_month_end_are_found_in_their_month(tmp_path: Path) -> None:
     """A thread that read 23:59:59 of the 31st and lost the lock to one that read 00:00 of the 1st
     writes its entry after February's segment was opened, so into it (the chain stays in order);
@@ -300,7 +281,7 @@ def test_entries_appended_by_threads_across_a_month_end_are_found_in_their_month
                 for i in range(100):
                     j.append({"op": f"t{k}", "act": "get", "i": i, "n": 0, "persons": []}, sync=False)
 
-            errors = _run_threads([lambda k=k: work(k) for k in range(4)])  # type: ignore[misc]
+            errors = run_at_once(*[lambda k=k: work(k) for k in range(4)])  # type: ignore[misc]
             assert not errors, errors
             j.close()
             day, end = feb - dt.timedelta(days=1), feb - dt.timedelta(microseconds=1)
@@ -345,7 +326,7 @@ def test_journals_creating_the_key_at_once_all_read_the_whole_key(tmp_path: Path
             barrier.wait()
             keys.append(j.key)
 
-        errors = _run_threads([lambda j=j: load(j) for j in a.journals().values()])  # type: ignore[misc]
+        errors = run_at_once(*[lambda j=j: load(j) for j in a.journals().values()])  # type: ignore[misc]
         assert not errors, f"attempt {attempt}: {errors}"
         assert len(keys) == 3 and len(set(keys)) == 1 and len(keys[0]) == 32
         assert [p.name for p in (d / "audit").iterdir() if p.name.startswith(".key")] == []
