@@ -406,3 +406,14 @@ def test_entries_wait_for_a_flush_in_progress(tmp_path: Path) -> None:
         other._unlock(lock)
     reader.join(timeout=30)
     assert found == ["me"]
+
+
+def test_verifying_a_copy_writes_nothing_into_it(tmp_path: Path, filled: Journal) -> None:
+    """A copy of a journal without its lock file (a backup) is verified as it is."""
+    import shutil
+
+    copy = tmp_path / "copy" / "audit" / "access"
+    shutil.copytree(filled.dir, copy, ignore=shutil.ignore_patterns("lock"))
+    before = sorted(p.name for p in copy.iterdir())
+    assert verify(Journal(copy, filled.key_path)).ok
+    assert sorted(p.name for p in copy.iterdir()) == before

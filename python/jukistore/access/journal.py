@@ -793,9 +793,12 @@ def verify(journal: Journal) -> Report:
 
 def _checkpoints_and_segments(journal: Journal) -> tuple[list[dict[str, Any]], list[str]]:
     """The checkpoint records and the segment names, read under the journal's lock where it can
-    be taken (not in a journal copied to read-only media, where nobody retires either)."""
+    be taken (not in a journal copied to read-only media, nor in a copy without its lock file,
+    where nobody retires either: no lock file is created for a verification)."""
     if not journal.dir.is_dir():
         return [], []
+    if not (journal.dir / "lock").exists():
+        return journal._checkpoint_lines(), journal._segments()
     try:
         lock = journal._lock()
     except OSError:
