@@ -1,14 +1,19 @@
-"""Test-wide guard: a test must not leave threads running.
+"""Test-wide guards: a test must not leave threads running, nor run for ever.
 
 A test that starts threads and fails before stopping them would otherwise leave them running after
 pytest has printed its summary; Python waits for such threads at exit, so the run never ends (and a
 reader thread that logs every read fills the disk meanwhile). Each test's new threads must be gone
 a few seconds after it; any left are reported as an error of that test, and if some still run
 when pytest is done, the process exits with pytest's status instead of waiting for them.
+
+A test that hangs (a deadlock, a loop waiting for what never comes) is stopped after ``LIMIT``
+seconds, far above the slowest test: every thread's stack is printed and the run exits with a
+failure, rather than using up the time of the whole run.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
@@ -17,6 +22,7 @@ from typing import Iterator
 import pytest
 
 GRACE = 5.0  # seconds a test's threads get to end after it
+LIMIT = 900  # seconds any one test may take (the slowest takes about 40)
 
 
 def _lingering(before: set[threading.Thread]) -> list[threading.Thread]:
@@ -27,10 +33,23 @@ def _lingering(before: set[threading.Thread]) -> list[threading.Thread]:
             and not t.name.startswith("ThreadPoolExecutor")]
 
 
+def _stderr_fd(config: pytest.Config) -> int:
+    """The run's own stderr: pytest captures file descriptor 2 during a test, and what goes there
+    is lost when the process exits from a hang (the capture's saved descriptor, where it is)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    err = getattr(getattr(capman, "_global_capturing", None), "err", None)
+    fd = getattr(err, "targetfd_save", None)
+    return fd if isinstance(fd, int) else 2
+
+
 @pytest.fixture(autouse=True)
-def _no_threads_left_running() -> Iterator[None]:
+def _no_threads_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
     before = set(threading.enumerate())
-    yield
+    faulthandler.dump_traceback_later(LIMIT, exit=True, file=_stderr_fd(request.config))
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     left = _lingering(before)
     for t in left:
         t.join(timeout=GRACE / max(1, len(left)))
