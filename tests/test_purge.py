@@ -545,3 +545,18 @@ def test_a_register_dropped_with_its_corrections_used_closes_its_store(tmp_path)
         purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
     finally:
         gc.enable()
+
+
+def test_a_loaded_removed_record_is_kept_from_its_removal_date(tmp_path):
+    """A 除票 loaded from a master file is dated by its 住民異動日 (item 14); its removal date is
+    its 除票異動日 (item 54), and the clock starts there: removed in 2020, it is kept 150 years
+    even if item 14 says 2000 (by which the old 5-year rule would have made it due)."""
+    from jukistore.retention.plan import make_plan
+
+    recs = make_records(2, seed=79)
+    removed = with_field(with_field(with_field(recs[0], 13, "2"), 14, "20000401"), 54, "20200301")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    store.load([removed, recs[1]], operator=OP)
+    assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 3, 1)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 3, 2)).person_ids.tolist() == [1]

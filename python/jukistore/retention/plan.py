@@ -87,6 +87,24 @@ class Plan:
         }
 
 
+def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> bytes:
+    """Each removed person's clock: the 異動年月日 of the version that removed them (the core's
+    answer), or the record's 除票異動日 (item 54) where that is a later full date. A 除票 loaded
+    from a master file is one version dated by its 住民異動日 (item 14); its removal date is
+    item 54, and a clock started earlier would erase it early."""
+    if not len(pids):
+        return dates
+    out = np.frombuffer(dates, dtype="S8").copy()
+    found = store._get_many(pids, by="person_id")
+    for i in range(len(pids)):
+        rec = found.record(i)
+        d = getattr(rec, "removal_change_date", "") if rec is not None else ""
+        if len(d) == 8 and d.isascii() and d.isdigit() and d[4:6] != "00" and d[6:] != "00":
+            if d.encode() > out[i]:
+                out[i] = d.encode()
+    return out.tobytes()
+
+
 def _due_by_date(rules: R.Rules, kind: str, dates: bytes, as_of: _dt.date,
                  counts: dict[str, RuleCount]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
     """Due flags and governing-rule indexes per record, computed once per distinct date."""
@@ -119,6 +137,7 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
     held_arr = np.fromiter(held, dtype=np.uint64, count=len(held))
 
     pids, dates = native.removed_persons()
+    dates = _removal_dates(store, pids, dates)
     due, which = _due_by_date(rules, "removed_person", dates, as_of, counts)
     chain = rules.chain("removed_person")
     on_hold = np.isin(pids, held_arr)
