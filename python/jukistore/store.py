@@ -168,11 +168,22 @@ class Persons(Sequence[Person | None]):
     def __len__(self) -> int:
         return len(self.found)
 
+    def _index(self, i: int) -> int:
+        """``i`` as a position from the start (negative counts from the end, as in a list):
+        ``offsets`` has one more entry than the keys, so a negative ``i`` must not reach it."""
+        n = len(self.found)
+        k = int(i) + n if int(i) < 0 else int(i)
+        if not 0 <= k < n:
+            raise IndexError(f"key {i} of {n}")
+        return k
+
     def payload(self, i: int) -> memoryview:
-        return self._view[int(self.offsets[i]) : int(self.offsets[i + 1])]
+        k = self._index(i)
+        return self._view[int(self.offsets[k]) : int(self.offsets[k + 1])]
 
     def record(self, i: int) -> JuminKihon | None:
         """The record for key ``i``, or None when the key was not found."""
+        i = self._index(i)
         if not self.found[i]:
             return None
         return _decoder.decode(self.payload(i))
@@ -180,6 +191,7 @@ class Persons(Sequence[Person | None]):
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
+        i = self._index(i)
         if not self.found[i]:
             return None
         return Person(int(self.person_ids[i]), self.payload(i), int(self.seqs[i]), bool(self.flags[i] & 1),
@@ -420,6 +432,8 @@ class Store:
         """
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
+        if batch_size < 1:
+            raise QueryError(f"batch_size must be 1 or more, got {batch_size}")
         self._authorize("write", "load", operator)
         report = LoadReport()
         if not durable:
@@ -560,7 +574,7 @@ class Store:
         write (the change log records the write) — never to hand records to a caller."""
         if by not in ("code", "mynumber", "person_id"):
             raise QueryError(f"get_many by {by!r}: use code, mynumber or person_id")
-        arr = np.ascontiguousarray(np.asarray(keys), dtype=np.uint64)
+        arr = _key_array(keys, by)
         if arr.ndim != 1:
             raise QueryError("get_many takes a one-dimensional array of keys")
         return Persons(*self._native.get_many(by, arr))
@@ -575,19 +589,27 @@ class Store:
         """
         from jukistore import dates
 
-        nk = name_key(name_kana).encode() if name_kana else None
+        if limit < 0:
+            raise QueryError(f"limit must be 0 or more, got {limit}")
+        # A criterion that is blank, or nothing once normalised, is no criterion: it would match
+        # everyone and let one real criterion pass for two.
+        nk = name_key(name_kana).encode() if name_kana and name_kana.strip() else None
+        if not nk:
+            nk = None
         if birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit():
             bk: bytes | None = birth_date.encode()  # already the stored form
         else:
-            bk = dates.parse(birth_date).compact().encode() if birth_date else None
-        ak = address_key(address).encode() if address else None
+            bk = dates.parse(birth_date).compact().encode() if birth_date and birth_date.strip() else None
+        ak = address_key(address).encode() if address and address.strip() else None
+        if not ak:
+            ak = None
         if sum(x is not None for x in (nk, bk, ak)) < 2:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
             raise QueryError(f"unknown sex code {sex!r}")
         self._authorize("read", "search")
-        found = self._search(nk, bk, ak, sx, limit)
+        found = self._search(nk, bk, ak, sx, limit) if limit else []
         given = [k for k, v in zip(_CRITERIA, (nk, bk, ak, sx)) if v is not None]
         self._logged("search", [p.person_id for p in found], criteria=given)
         return found
@@ -647,7 +669,33 @@ def _unsynced_depths() -> dict[int, int]:
     return d
 
 
+def _key_array(keys: npt.ArrayLike, by: str) -> npt.NDArray[np.uint64]:
+    """Keys as a contiguous uint64 array. Integers as they are; text only as digits; anything else
+    (floats, negative numbers, malformed text) is refused with an error that names the position,
+    not the value (numpy's own message would quote a 個人番号 in full)."""
+    raw = np.asarray(keys)
+    if raw.dtype == np.uint64:
+        return np.ascontiguousarray(raw)
+    if raw.dtype.kind in "iu":
+        if raw.size and int(raw.min()) < 0:
+            i = int(np.argmin(raw))
+            raise QueryError(f"get_many by {by}: key {i} is negative")
+        return np.ascontiguousarray(raw, dtype=np.uint64)
+    if raw.dtype.kind in "USO":
+        flat = raw.reshape(-1)
+        for i, v in enumerate(flat.tolist()):
+            t = v.decode("ascii", "replace") if isinstance(v, bytes) else v
+            if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= int(t) < 2**64:
+                continue
+            if not (isinstance(t, str) and t.isascii() and t.isdigit() and len(t) <= 19):
+                raise QueryError(f"get_many by {by}: key {i} is not a number in digits ({mask(str(t))})")
+        return np.ascontiguousarray(np.array([int(v) for v in flat.tolist()], dtype=np.uint64).reshape(raw.shape))
+    raise QueryError(f"get_many by {by}: keys must be unsigned integers or digit strings, not {raw.dtype}")
+
+
 def _key_int(value: str | int, how: str) -> int | None:
+    if isinstance(value, np.integer):
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 0 <= value < 2**64 else None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:

@@ -131,9 +131,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _open(args.store, readonly=False)
     if not args.file.exists():
         raise CliError(f"no such file: {args.file}")
-    records = fileio.iter_records(args.file, "jumin_kihon", encoding=args.encoding)
-    t0 = time.perf_counter()
-    total = fileio.count_rows(args.file, "jumin_kihon", encoding=args.encoding)
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    try:
+        records = fileio.iter_records(args.file, "jumin_kihon", encoding=args.encoding)
+        t0 = time.perf_counter()
+        total = fileio.count_rows(args.file, "jumin_kihon", encoding=args.encoding)
+    except ValueError as e:  # an encoding fileio does not know
+        raise CliError(str(e)) from None
     with Progress("load", total) as bar:
         try:
             rep = store.load(records, operator=op, batch_size=args.batch_size,

@@ -168,8 +168,15 @@ def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uin
 
 
 def to_text(values: npt.NDArray[np.integer], length: int) -> npt.NDArray[np.bytes_]:
-    """Integers as zero-padded fixed-width ASCII (numpy ``S<length>``), vectorised."""
-    v = np.asarray(values, dtype=np.uint64)
+    """Integers as zero-padded fixed-width ASCII (numpy ``S<length>``), vectorised. A value of more
+    than ``length`` digits (or negative) is refused: cut to its last digits, it would read as
+    another number, perhaps a valid one."""
+    raw = np.asarray(values)
+    if raw.dtype.kind == "i" and raw.size and int(raw.min()) < 0:
+        raise ValueError(f"to_text: value {int(np.argmin(raw))} is negative")
+    v = np.asarray(raw, dtype=np.uint64)
+    if v.size and int(v.max()) >= 10**length:
+        raise ValueError(f"to_text: value {int(np.argmax(v))} has more than {length} digits")
     digits = np.empty((len(v), length), dtype=np.uint8)
     rest = v.copy()
     for k in range(length - 1, -1, -1):

@@ -32,6 +32,7 @@ __all__ = [
 import warnings
 
 from jukistore.errors import InvalidChecksum
+from jukistore.ids._common import _as_int
 
 
 class ChecksumWarning(UserWarning):
@@ -49,7 +50,9 @@ def check(number: object, *, strict: bool = True) -> str:
         if strict:
             raise
         warnings.warn(str(e), ChecksumWarning, stacklevel=2)
-        return compact(number)
+        text = compact(number)
+        # An integer's leading zeros are implied, as validate() reads it: the same 11 digits.
+        return text.zfill(11) if _as_int(number) is not None else text
 
 
 __all__ += ["check", "ChecksumWarning"]

@@ -130,7 +130,7 @@ fn explain_list<'py>(py: Python<'py>, kind: &str, values: &Bound<'py, PyList>) -
             }
         } else if item.is_instance_of::<PyBool>() {
             Reason::Format
-        } else if let Ok(i) = item.cast::<PyInt>() {
+        } else if let Some(i) = as_int(&item) {
             // Integers as in arrays and the scalar API: leading zeros implied.
             match i.extract::<u64>() {
                 Ok(v) => kind.explain_u64(v),
@@ -148,6 +148,17 @@ fn explain_list<'py>(py: Python<'py>, kind: &str, values: &Bound<'py, PyList>) -
         out.push(r as u8);
     }
     Ok(PyArray1::from_vec(py, out))
+}
+
+/// An int, or an integer of another type (numpy's) through `__index__`, as the scalar API takes it.
+fn as_int<'py>(item: &Bound<'py, PyAny>) -> Option<Bound<'py, PyInt>> {
+    if let Ok(i) = item.cast::<PyInt>() {
+        return Some(i.clone());
+    }
+    if !item.hasattr("__index__").unwrap_or(false) {
+        return None;
+    }
+    item.call_method0("__index__").ok()?.cast_into::<PyInt>().ok()
 }
 
 /// `n` distinct valid synthetic numbers, deterministic from `seed`, from position `start`.

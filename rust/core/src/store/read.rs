@@ -117,6 +117,9 @@ impl Store {
         sex: Option<u8>,
         limit: usize,
     ) -> Result<Vec<Found>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let given = [name_key.is_some(), birth_key.is_some(), addr_prefix.is_some()].iter().filter(|&&b| b).count();
         if given < 2 {
             return Err(StoreError::BadQuery("a 4情報 search needs at least two of name, birth date and address".into()));

@@ -1,0 +1,134 @@
+"""Inputs at the edges: keys, indexes, blank criteria, limits, numpy integers, CLI arguments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jukistore import fileio
+from jukistore.cli import main
+from jukistore.errors import QueryError
+from jukistore.ids import juminhyo, mynumber
+from jukistore.store import Operator
+
+from store_support import make_records, new_store
+
+OP = Operator("clerk01", "term-07")
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(3)
+    s.load(recs, operator=OP)
+    return s, recs
+
+
+# ---- personal data in errors ---------------------------------------------------------------------
+
+def test_get_many_bad_text_key_does_not_leak_the_mynumber(loaded):
+    s, recs = loaded
+    mn = recs[0].mynumber
+    with pytest.raises(QueryError) as ei:
+        s.get_many([mn + "x"], by="mynumber")
+    assert mn not in str(ei.value) and "key 0" in str(ei.value)
+    with pytest.raises(QueryError):
+        s.get_many(np.array([mn.encode() + b"x"]), by="mynumber")
+    with pytest.raises(QueryError):
+        s.get_many(np.array([float(recs[0].juminhyo_code) + 0.7]))  # not truncated to a code
+    with pytest.raises(QueryError):
+        s.get_many([-1])
+    assert s.get_many([mn], by="mynumber").found.all()  # digit strings still find
+    assert s.get_many([int(recs[0].juminhyo_code)]).found.all()
+
+
+# ---- Persons (get_many results) ------------------------------------------------------------------
+
+def test_persons_negative_index_is_the_same_person_as_positive(loaded):
+    s, recs = loaded
+    keys = np.array([int(recs[0].juminhyo_code), int(recs[1].juminhyo_code)], dtype=np.uint64)
+    res = s.get_many(keys)
+    assert res.record(-2) == res.record(0)  # the offsets have one entry more than the keys
+    assert res[-1].record == res[1].record
+    with pytest.raises(IndexError):
+        res.record(2)
+
+
+# ---- get ------------------------------------------------------------------------------------------
+
+def test_get_accepts_the_numpy_person_ids_get_many_returns(loaded):
+    s, recs = loaded
+    res = s.get_many(np.array([int(recs[0].juminhyo_code)], dtype=np.uint64))
+    p = s.get(person_id=res.person_ids[0])  # a numpy uint64
+    assert p is not None and p.record.juminhyo_code == recs[0].juminhyo_code
+
+
+# ---- search ---------------------------------------------------------------------------------------
+
+def test_search_blank_address_is_not_a_second_criterion(loaded):
+    s, recs = loaded
+    with pytest.raises(QueryError):
+        s.search(name_kana=recs[0].name_kana, address="   ")  # one criterion, not two
+
+
+def test_search_blank_name_and_address_is_a_query_error(loaded):
+    s, _ = loaded
+    with pytest.raises(QueryError):
+        s.search(name_kana=" ", address=" ")
+
+
+def test_search_limit_zero_returns_nothing(loaded):
+    s, recs = loaded
+    assert s.search(name_kana=recs[0].name_kana, birth_date=recs[0].birth_date, limit=0) == []
+
+
+# ---- ids ------------------------------------------------------------------------------------------
+
+def test_lenient_juminhyo_check_of_an_int_keeps_leading_zeros():
+    base = "0123456789"
+    bad = base + str((int(juminhyo.calc_check_digit(base)) + 1) % 10)
+    with pytest.warns(juminhyo.ChecksumWarning):
+        out = juminhyo.check(int(bad), strict=False)
+    assert out == bad  # 11 digits, as validate() gives them
+
+
+def test_bulk_explain_of_numpy_integers_in_a_list_matches_scalar():
+    v = np.uint64(123456789018)
+    assert mynumber.is_valid(v)
+    assert mynumber.explain_many([v]).tolist() == [0]
+    assert mynumber.explain_many(np.array([v], dtype=object)).tolist() == [0]
+
+
+def test_to_text_does_not_truncate_too_long_numbers_into_other_valid_ones():
+    too_long = 1_123_456_789_018   # 13 digits
+    with pytest.raises((ValueError, OverflowError)):
+        mynumber.to_text(np.array([too_long], dtype=np.uint64))  # not cut to another valid number
+
+
+# ---- CLI ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cli_store(tmp_path, monkeypatch):
+    recs = make_records(5, seed=9)
+    path = tmp_path / "m.txt"
+    fileio.write_fixed(path, "jumin_kihon", recs)
+    store = tmp_path / "store"
+    admin = ["--operator", "admin01", "--terminal", "t-0"]
+    assert main(["init", str(store), "--municipality", "131075", *admin]) == 0
+    assert main(["operators", "grant", str(store), "clerk", "clerk", *admin]) == 0
+    monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
+    monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
+    monkeypatch.setenv("JUKISTORE_PURPOSE", "test")
+    return store, path, recs
+
+
+def test_cli_search_negative_limit_is_a_usage_error(cli_store, capsys):
+    store, path, recs = cli_store
+    assert main(["load", str(store), str(path)]) == 0
+    r = recs[0]
+    assert main(["search", str(store), "--name-kana", r.name_kana, "--birth-date", r.birth_date,
+                 "--limit", "-1"]) == 2
+
+
+def test_cli_load_unknown_encoding_is_a_usage_error(cli_store):
+    store, path, _ = cli_store
+    assert main(["load", str(store), str(path), "--encoding", "bogus"]) == 2
