@@ -132,3 +132,17 @@ def test_cli_search_negative_limit_is_a_usage_error(cli_store, capsys):
 def test_cli_load_unknown_encoding_is_a_usage_error(cli_store):
     store, path, _ = cli_store
     assert main(["load", str(store), str(path), "--encoding", "bogus"]) == 2
+
+
+def test_a_key_given_as_text_has_its_own_length(loaded):
+    """"0" + a 住民票コード is not that code: text keys are 11 (code) or 12 (個人番号) digits."""
+    s, recs = loaded
+    code, mn = recs[0].juminhyo_code, recs[0].mynumber
+    assert s.get(code=code) is not None and s.get(mynumber=mn) is not None
+    for bad in ("0" + code, code[1:]):
+        with pytest.raises(QueryError, match="11 digits"):
+            s.get(code=bad)
+    with pytest.raises(QueryError) as ei:
+        s.get(mynumber="0" + mn)
+    assert mn not in str(ei.value)
+    assert s.get(code=int(code)) is not None  # an integer's leading zeros are implied

@@ -699,5 +699,13 @@ def _key_int(value: str | int, how: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 0 <= value < 2**64 else None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        # As text a number has its own length: "0" + a 住民票コード is not that code.
+        want = _TEXT_LENGTH.get(how)
+        if want is not None and len(value) != want:
+            raise QueryError(f"{how} must be {want} digits, got {len(value)} ({mask(value)})")
         return int(value)
     raise QueryError(f"{how} must be digits, got {mask(str(value))}")
+
+
+#: The length of each kind of key when given as text.
+_TEXT_LENGTH = {"code": 11, "mynumber": 12}
