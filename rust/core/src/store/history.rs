@@ -183,6 +183,14 @@ fn version_head(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u
     out.extend_from_slice(&event.to_le_bytes());
 }
 
+/// Bytes of a stored version's head: 異動年月日, 届出年月日, event.
+const VERSION_HEAD: usize = 2 * DATE_LEN + 2;
+
+/// The entry part of a stored version (its flags at byte 1, as in a person's entry).
+pub(crate) fn version_entry(v: &[u8]) -> Result<&[u8]> {
+    v.get(VERSION_HEAD..).filter(|e| e.len() >= 2).ok_or_else(|| StoreError::Corrupt("version too short".into()))
+}
+
 /// A stored version: dates, event and the entry without its version list.
 pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LEN], event: u16, entry: &Entry, out: &mut Vec<u8>) {
     out.clear();
@@ -191,10 +199,10 @@ pub(crate) fn version_value(valid_from: &[u8; DATE_LEN], notified: &[u8; DATE_LE
 }
 
 pub(crate) fn parse_version(pid: u64, seq: u64, v: &[u8]) -> Result<Version> {
-    if v.len() < 2 * DATE_LEN + 2 {
+    if v.len() < VERSION_HEAD {
         return Err(StoreError::Corrupt(format!("version {seq} of person {pid} too short")));
     }
-    let e = Entry::decode(&v[2 * DATE_LEN + 2..])?;
+    let e = Entry::decode(&v[VERSION_HEAD..])?;
     Ok(Version {
         person_id: pid,
         seq,
@@ -725,7 +733,7 @@ fn as_of_part<'t>(
     hits.sort_unstable();
     for (seq, i) in hits {
         let v = stored_version(d, txn, pids[i as usize], seq)?;
-        let entry = v.get(2 * DATE_LEN + 2..).ok_or_else(|| StoreError::Corrupt("version too short".into()))?;
+        let entry = version_entry(&v)?;
         out[i as usize] = Some((seq, entry[1], Entry::payload_of(entry)?));
     }
     Ok(out)

@@ -26,7 +26,7 @@ use heed::{EnvFlags, EnvOpenOptions, PutFlags, RwTxn};
 
 use super::entry::{Entry, NO_MYNUMBER};
 use super::entry::{version_refs, VERSION_REF};
-use super::history::{hist_key, DATE_LEN};
+use super::history::{hist_key, version_entry, DATE_LEN};
 use super::{be, create_dbs, ik, parse_index_value, registry, Db, Dbs, Result, Store, StoreError};
 
 /// Marker byte appended to a change-log value whose version was erased.
@@ -144,18 +144,14 @@ impl Store {
                 }
                 let pid = super::from_ik(k).ok_or_else(|| StoreError::Corrupt("persons key width".into()))?;
                 let e = Entry::decode(v)?;
-                let mut refs: Vec<([u8; DATE_LEN], u64)> = version_refs(e.versions).collect();
-                refs.sort_unstable_by_key(|r| r.1);
+                // The list is in 更新順番号 order: walk back from the current version.
+                let refs: Vec<([u8; DATE_LEN], u64)> = version_refs(e.versions).collect();
                 let mut start: Option<[u8; DATE_LEN]> = None;
                 for &(_, seq) in refs.iter().rev() {
                     let Some(ver) = d.history.get(txn, &hist_key(seq))? else {
                         break; // purged while the person was a resident: before any removal
                     };
-                    let flags_at = 2 * DATE_LEN + 2 + 1;
-                    if ver.len() <= flags_at {
-                        return Err(StoreError::Corrupt(format!("person {pid}: version {seq} too short")));
-                    }
-                    if ver[flags_at] & super::entry::flags::REMOVED == 0 {
+                    if version_entry(ver)?[1] & super::entry::flags::REMOVED == 0 {
                         break;
                     }
                     start = Some(ver[..DATE_LEN].try_into().unwrap());
