@@ -19,12 +19,12 @@ import datetime as _dt
 import threading
 import unicodedata
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeGuard
 
 import msgspec
 import numpy as np
@@ -593,23 +593,19 @@ class Store:
             raise QueryError(f"limit must be 0 or more, got {limit}")
         # A criterion that is blank, or nothing once normalised, is no criterion: it would match
         # everyone and let one real criterion pass for two.
-        nk = name_key(name_kana).encode() if name_kana and name_kana.strip() else None
-        if not nk:
-            nk = None
+        nk = (name_key(name_kana).encode() if name_kana else b"") or None
         if birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit():
             bk: bytes | None = birth_date.encode()  # already the stored form
         else:
             bk = dates.parse(birth_date).compact().encode() if birth_date and birth_date.strip() else None
-        ak = address_key(address).encode() if address and address.strip() else None
-        if not ak:
-            ak = None
+        ak = (address_key(address).encode() if address else b"") or None
         if sum(x is not None for x in (nk, bk, ak)) < 2:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
             raise QueryError(f"unknown sex code {sex!r}")
         self._authorize("read", "search")
-        found = self._search(nk, bk, ak, sx, limit) if limit else []
+        found = self._search(nk, bk, ak, sx, limit)
         given = [k for k, v in zip(_CRITERIA, (nk, bk, ak, sx)) if v is not None]
         self._logged("search", [p.person_id for p in found], criteria=given)
         return found
@@ -637,10 +633,11 @@ class Store:
     @contextmanager
     def unsynced(self) -> Iterator["Store"]:
         """A block whose writes, made by this thread through this store (any of its handles,
-        :meth:`acting` ones included), commit without fsync; its end syncs once. For bulk work that can be redone (a first load, events replayed into a
-        new copy): a process crash loses nothing committed, but a power cut or system crash before
-        the end can lose or corrupt what the block wrote (LMDB's ``MDB_NOSYNC``). Writes of other
-        threads meanwhile still sync at each commit; blocks may nest and overlap."""
+        :meth:`acting` ones included), commit without fsync; its end syncs once. For bulk work
+        that can be redone (a first load, events replayed into a new copy): a process crash loses
+        nothing committed, but a power cut or system crash before the end can lose or corrupt what
+        the block wrote (LMDB's ``MDB_NOSYNC``). Writes of other threads meanwhile still sync at
+        each commit; blocks may nest and overlap."""
         self._native.unsynced_begin()
         depths = _unsynced_depths()
         key = id(self._native)
@@ -682,14 +679,16 @@ def _key_array(keys: npt.ArrayLike, by: str) -> npt.NDArray[np.uint64]:
             raise QueryError(f"get_many by {by}: key {i} is negative")
         return np.ascontiguousarray(raw, dtype=np.uint64)
     if raw.dtype.kind in "USO":
-        flat = raw.reshape(-1)
-        for i, v in enumerate(flat.tolist()):
+        out = np.empty(raw.size, dtype=np.uint64)
+        for i, v in enumerate(raw.reshape(-1).tolist()):
             t = v.decode("ascii", "replace") if isinstance(v, bytes) else v
             if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= int(t) < 2**64:
-                continue
-            if not (isinstance(t, str) and t.isascii() and t.isdigit() and len(t) <= 19):
+                out[i] = int(t)
+            elif _digits(t):
+                out[i] = int(t)
+            else:
                 raise QueryError(f"get_many by {by}: key {i} is not a number in digits ({mask(str(t))})")
-        return np.ascontiguousarray(np.array([int(v) for v in flat.tolist()], dtype=np.uint64).reshape(raw.shape))
+        return out.reshape(raw.shape)
     raise QueryError(f"get_many by {by}: keys must be unsigned integers or digit strings, not {raw.dtype}")
 
 
@@ -698,13 +697,18 @@ def _key_int(value: str | int, how: str) -> int | None:
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 0 <= value < 2**64 else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+    if _digits(value):
         # As text a number has its own length: "0" + a 住民票コード is not that code.
         want = _TEXT_LENGTH.get(how)
         if want is not None and len(value) != want:
             raise QueryError(f"{how} must be {want} digits, got {len(value)} ({mask(value)})")
         return int(value)
     raise QueryError(f"{how} must be digits, got {mask(str(value))}")
+
+
+def _digits(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is text of ASCII digits that fits a uint64 (at most 19 of them)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19
 
 
 #: The length of each kind of key when given as text.

@@ -117,8 +117,7 @@ class RoleRegistry:
         if state == self._seen and (state is not None or not self._history):
             return
         roles, history = self._replay()
-        table = rights_table()
-        self._rights = {op: frozenset(r for role in held for r in table.get(role, ())) for op, held in roles.items()}
+        self._rights = _rights_of(roles)
         self._roles, self._history, self._seen = roles, history, state
 
     def _state(self) -> tuple[str, int] | None:
@@ -157,8 +156,8 @@ class RoleRegistry:
         return frozenset(self._roles.get(operator_id, ()))
 
     def rights_of(self, operator_id: str) -> frozenset[str]:
-        table = rights_table()
-        return frozenset(r for role in self.roles_of(operator_id) for r in table.get(role, ()))
+        self._refresh()
+        return self._rights.get(operator_id, frozenset())
 
     def has_right(self, operator_id: str, right: str) -> bool:
         if time.monotonic() - self._checked >= self.recheck:  # (the check of _refresh, inlined: per read)
@@ -203,8 +202,7 @@ class RoleRegistry:
             # On the journal as it is under its lock: two administrators revoking each other at
             # once must not both pass (the store would be left with nobody who can grant).
             roles, _ = self._replay()
-            table = rights_table()
-            if not any("grant" in table.get(r, ()) for r in roles.get(by.operator_id, ())):
+            if "grant" not in _rights_of(roles).get(by.operator_id, ()):
                 raise _Refused("no role with the grant right")
             if action == "revoke" and role not in roles.get(operator_id, ()):
                 raise QueryError(f"operator {operator_id!r} does not hold the {role} role")
@@ -234,6 +232,12 @@ class RoleRegistry:
                 raise NotPermitted("the store already has operators; grant roles through an administrator")
 
         self._record("grant", administrator.operator_id, ADMINISTRATOR, administrator, "store created", check)
+
+
+def _rights_of(roles: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Operator → the rights of the roles they hold."""
+    table = rights_table()
+    return {op: frozenset(r for role in held for r in table.get(role, ())) for op, held in roles.items()}
 
 
 class _Refused(Exception):

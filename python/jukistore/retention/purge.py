@@ -333,7 +333,7 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
         vs = np.asarray(j.version_seqs, dtype=np.uint64)
         for at in range(0, len(vp), batch_size):
             native.erase_versions(np.ascontiguousarray(vp[at:at + batch_size]), np.ascontiguousarray(vs[at:at + batch_size]))
-        if of_versions:  # the corrections whose versions were just erased
+        if of_versions:  # the corrections whose versions were just erased (with no person)
             native.erase_persons(np.zeros(0, dtype=np.uint64), of_versions)
         j.phase = "retire"
         j.timings["erase"] = round(time.perf_counter() - t0, 3)
