@@ -107,3 +107,12 @@ def run_at_once(*targets: Callable[[], None]) -> list[BaseException]:
     for t in ts:
         t.join(timeout=30)
     return errors
+
+
+def seigo_rows(n: int, seed: int) -> list[dict[str, str]]:
+    """``n`` synthetic rows of the seigo layout (the reconciliation's planted base) as mappings of
+    field name to text, the form the file writers take."""
+    from jukistore.reconcile import planted
+
+    base = planted.synthetic(n, seed, gaiji=False)
+    return [{k: v[i].decode() if isinstance(v[i], bytes) else str(v[i]) for k, v in base.items()} for i in range(n)]

@@ -15,6 +15,7 @@ from jukistore import fileio, layouts, records
 from jukistore.fileio import (ColumnCountError, HeaderError, InvalidValue, RecordFormatError, RowLengthError,
                               UndecodableBytes, ValueTooLong)
 from jukistore.fileio.values import CP932_CHANGED, is_selector, problem
+from store_support import seigo_rows
 
 NAMES = layouts.names()
 MN = "000000000019"  # synthetic: a valid check digit, not a real number
@@ -473,11 +474,9 @@ def test_count_rows_and_options(tmp_path: Path) -> None:
 def test_blank_lines_in_csv_are_not_records(tmp_path: Path) -> None:
     """As the reconciliation reads them: a blank line (an editor's last line) is skipped, and the
     rows after it keep their line numbers."""
-    from jukistore.reconcile import planted, reconcile
+    from jukistore.reconcile import reconcile
 
-    base = planted.synthetic(3, 43, gaiji=False)
-    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
-            for i in range(3)]
+    rows = seigo_rows(3, 43)
     p = tmp_path / "a.csv"
     fileio.write_csv(p, "seigo", rows)
     head, first, *rest = p.read_bytes().split(b"\n")
@@ -492,11 +491,7 @@ def test_blank_lines_in_csv_are_not_records(tmp_path: Path) -> None:
 
 def test_row_and_column_readers_agree_on_a_last_line_ending_in_cr(tmp_path: Path) -> None:
     """A CR LF file whose final LF was lost ends in a bare CR: both readers take it as the line end."""
-    from jukistore.reconcile import planted
-
-    base = planted.synthetic(3, 44, gaiji=False)
-    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
-            for i in range(3)]
+    rows = seigo_rows(3, 44)
     p = tmp_path / "a.dat"
     fileio.write_fixed(p, "seigo", rows, newline="\r\n")
     p.write_bytes(p.read_bytes()[:-1])

@@ -12,6 +12,7 @@ import pytest
 from jukistore import fileio, ids, layouts
 from jukistore.errors import ReconcileError
 from jukistore.reconcile import Side, open_side, plan, planted, reconcile
+from store_support import seigo_rows
 
 SEED = 11
 
@@ -269,9 +270,7 @@ def test_whole_master_files_with_more_than_64_compared_items(tmp_path: Path) -> 
 def test_a_mynumber_in_the_key_column_is_masked_in_the_summary(tmp_path: Path) -> None:
     """An export with the 住民票コード and 個人番号 headers swapped puts 12-digit numbers where the
     keys go: reported as invalid keys, and masked in the summary like any 個人番号."""
-    base = planted.synthetic(5, 41, gaiji=False)
-    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
-            for i in range(5)]
+    rows = seigo_rows(5, 41)
     ok = tmp_path / "ok.csv"
     fileio.write_csv(ok, "seigo", rows)
     head, *body = ok.read_text(encoding="utf-8").splitlines()
@@ -287,9 +286,7 @@ def test_a_mynumber_in_the_key_column_is_masked_in_the_summary(tmp_path: Path) -
 
 
 def test_a_well_formed_crlf_file_is_not_called_malformed(tmp_path: Path) -> None:
-    base = planted.synthetic(5, 42, gaiji=False)
-    rows = [{k: base[k][i].decode() if isinstance(base[k][i], bytes) else str(base[k][i]) for k in base}
-            for i in range(5)]
+    rows = seigo_rows(5, 42)
     lf, crlf = tmp_path / "lf.dat", tmp_path / "crlf.dat"
     fileio.write_fixed(lf, "seigo", rows)
     fileio.write_fixed(crlf, "seigo", rows, newline="\r\n")
