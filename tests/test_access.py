@@ -489,9 +489,11 @@ def test_a_run_of_single_reads_is_one_entry_naming_every_person(world: dict[str,
     assert all(r.ok for r in s.audit.verify().values())
 
 
-def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_int", [False, True], ids=["text keys", "int keys"])
+def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path, as_int: bool) -> None:
     """Gets from four threads, while the log is written every few entries and runs overflow an
-    entry's limit: every lookup appears in exactly one entry, and calls add up to the lookups."""
+    entry's limit: every lookup appears in exactly one entry, and calls add up to the lookups.
+    Keys as ints are answered by the native get while it is armed, text keys by the checked one."""
     import threading
 
     from jukistore.access.journal import MERGE_PERSONS
@@ -500,7 +502,8 @@ def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path) -> None:
     s = reader
     recs = make_records(60, seed=43)
     s.load(recs, operator=READER)
-    codes = [getattr(r, F[30]) for r in recs]
+    codes: list[Any] = [int(getattr(r, F[30])) if as_int else getattr(r, F[30]) for r in recs]
+    missing: Any = 99999999999 if as_int else "99999999999"
     reader.audit.access.flush_every = 5
     per_thread = MERGE_PERSONS + 300  # a run longer than one entry holds
     seen: list[list[int]] = []
@@ -512,7 +515,7 @@ def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path) -> None:
             assert p is not None
             ids.append(p.person_id)
             if i % 97 == k:
-                reader.get(code="99999999999")  # not found: a call naming nobody
+                reader.get(code=missing)  # not found: a call naming nobody
         seen.append(ids)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
@@ -528,3 +531,97 @@ def test_single_reads_from_threads_are_each_logged_once(tmp_path: Path) -> None:
     misses = sum(1 for k in range(4) for i in range(per_thread) if i % 97 == k)
     assert sum(b.get("calls", 1) for b in gets) == 4 * per_thread + misses
     assert all(r.ok for r in s.audit.verify().values())
+
+
+# ---- the native single get -------------------------------------------------------------------------
+
+def _count_checked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the gets that the native get left to the checked path."""
+    from jukistore import store as store_module
+
+    calls = [0]
+    real = store_module._CheckedGet.__call__
+
+    def counted(self: Any, *args: Any) -> Any:
+        calls[0] += 1
+        return real(self, *args)
+
+    monkeypatch.setattr(store_module._CheckedGet, "__call__", counted)
+    return calls
+
+
+def test_the_native_get_answers_a_run_and_logs_every_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After one checked get, int keys are answered natively (the rights unchanged, the log entry
+    open); each call is still in the log, found or not, also across the entry being closed (the
+    log written, another kind of get between)."""
+    s = new_store(tmp_path / "s")
+    recs = make_records(30, seed=44)
+    s.load(recs, operator=READER)
+    s.roles.recheck = 3600.0  # no rights look is due during the run: only the log can interrupt it
+    checked = _count_checked(monkeypatch)
+    codes = [int(getattr(r, F[30])) for r in recs]
+    got = [s.get(code=c) for c in codes[:10]] + [s.get(code=99999999999)]
+    assert checked[0] < 5  # the first, and one after each write of the log by its flusher (0.2 s)
+    s.audit.access.flush()  # closes the entry the native get was adding to
+    got += [s.get(code=c) for c in codes[10:20]]
+    assert s.get(person_id=1) is not None  # another entry: closes the one of gets by code
+    got += [s.get(code=c) for c in codes[20:]]
+    assert [p.person_id for p in got if p is not None] == list(range(1, 31)) and got[10] is None
+    s.audit.access.flush()
+    gets = [e.body for e in access_entries(s) if e.body.get("act") == "get"]
+    assert [b["by"] for b in gets] == ["code", "code", "person_id", "code"]
+    assert sum(b.get("calls", 1) for b in gets) == 32
+    assert sorted(p for b in gets for p in persons_of(b).tolist()) == [1, *range(1, 31)]
+
+
+def test_a_revocation_here_stops_the_native_get_at_once(tmp_path: Path) -> None:
+    """A role revoked through this process's register refuses the next get of a handle whose
+    native get was armed, however long the recheck interval."""
+    s = new_store(tmp_path / "s", roles={"clerk09": ["clerk"]})
+    op = Operator("clerk09", "t9")
+    recs = make_records(3, seed=43)
+    s.load(recs, operator=op)
+    s.roles.recheck = 3600.0
+    h = s.acting(op, "照会")
+    code = int(getattr(recs[0], F[30]))
+    assert h.get(code=code) is not None and h.get(code=code) is not None
+    s.roles.revoke("clerk09", "clerk", by=ADMIN)
+    with pytest.raises(NotPermitted, match="revoked"):
+        h.get(code=code)
+
+
+def test_a_revocation_elsewhere_stops_the_native_get_within_the_recheck_interval(tmp_path: Path) -> None:
+    """A role revoked by another process (here an independent register on the same files) refuses
+    gets once the recheck interval has passed, as the checked path would."""
+    s = new_store(tmp_path / "s", roles={"clerk09": ["clerk"]})
+    op = Operator("clerk09", "t9")
+    recs = make_records(3, seed=43)
+    s.load(recs, operator=op)
+    h = s.acting(op, "照会")
+    code = int(getattr(recs[0], F[30]))
+    assert h.get(code=code) is not None
+    Audit(s.path).roles.revoke("clerk09", "clerk", by=ADMIN)
+    time.sleep(2 * s.roles.recheck)
+    with pytest.raises(NotPermitted, match="revoked"):
+        h.get(code=code)
+
+
+def test_a_dropped_handle_is_freed_at_once(tmp_path: Path) -> None:
+    """The native get holds the handle's parts, not the handle: no reference cycle keeps a
+    dropped handle (and its store) open until the garbage collector runs."""
+    import gc
+    import weakref
+
+    s = new_store(tmp_path / "s")
+    s.load(make_records(2, seed=45), operator=READER)
+    h = Store.open(s.path, operator=READER, purpose=PURPOSE)
+    assert h.get(person_id=1) is not None
+    get = h.get
+    ref = weakref.ref(h)
+    gc.disable()
+    try:
+        del h
+        assert ref() is None
+        assert get(person_id=2) is not None  # a get taken from a handle keeps working
+    finally:
+        gc.enable()

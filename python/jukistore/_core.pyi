@@ -11,10 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "BoundGet",
     "NativeSide",
     "NativeStore",
     "PARALLEL_MIN",
     "Person",
+    "RightsClock",
     "Tally",
     "__version__",
     "check_digit",
@@ -100,6 +102,31 @@ class Tally:
         """One more call; False when closed or over the limit."""
     def close(self) -> tuple[list[int], int, int]:
         """Close it: (persons, calls, last call in microseconds)."""
+
+@final
+class RightsClock:
+    """A role register's rights generation and the end of its last look, for native checks."""
+
+    def __new__(cls) -> RightsClock: ...
+    @property
+    def generation(self) -> int: ...
+    def looked(self, changed: bool, until_ns: int) -> None:
+        """A look ended: tables hold until ``until_ns`` (monotonic); ``changed`` when rebuilt."""
+    def expire(self) -> None:
+        """Tables changed in this process: no native check holds until the next look."""
+    def holds(self, armed: int) -> bool:
+        """Whether a check armed at generation ``armed`` still holds now."""
+
+@final
+class BoundGet:
+    """The native single get of a bound store handle, armed by its checked path."""
+
+    def __new__(cls, store: NativeStore, rights: RightsClock,
+                checked: Callable[[Any, Any, Any, BoundGet], Person | None]) -> BoundGet: ...
+    def arm(self, generation: int, how: str, tally: Tally | None) -> None: ...
+    def get(self, *, code: str | int | None = None, mynumber: str | int | None = None,
+            person_id: int | None = None) -> Person | None:
+        """``Store.get``: answered natively when armed, else by the handle's checked get."""
 
 @final
 class NativeStore:

@@ -307,6 +307,52 @@ def _date_column(values: list[str], offset: int, fieldname: str) -> npt.NDArray[
     return np.ascontiguousarray(arr.astype("S8")).view(np.uint8)
 
 
+class _CheckedGet:
+    """The single get of one store handle, checked and logged in Python.
+
+    The hot path of a service answering one lookup at a time. The handle's native get
+    (:class:`jukistore._core.BoundGet`) answers a key given as an int while nothing this path
+    decided has changed: the operator's rights (the role register's generation and recheck
+    interval) and the access-log entry its gets join (its tally still open). Otherwise it calls
+    this, before any lookup of its own; this path then arms it for the next call. It holds the
+    handle's parts, not the handle: the native get holds it, and the handle holds the native get.
+    """
+
+    __slots__ = ("native", "audit", "operator", "purpose", "groups")
+
+    def __init__(self, native: _core.NativeStore, audit: "Audit", operator: Operator | None, purpose: str | None,
+                 groups: dict[str, tuple[object, ...]]):
+        self.native, self.audit, self.operator, self.purpose, self.groups = native, audit, operator, purpose, groups
+
+    def __call__(self, code: str | int | None, mynumber: str | int | None, person_id: int | None,
+                 bound: _core.BoundGet) -> Person | None:
+        if mynumber is None and person_id is None and code is not None:
+            how, value = "code", code
+        elif code is None and person_id is None and mynumber is not None:
+            how, value = "mynumber", mynumber
+        elif code is None and mynumber is None and person_id is not None:
+            how, value = "person_id", person_id
+        else:
+            raise QueryError("get() takes exactly one of code, mynumber, person_id")
+        operator, audit, purpose = self.operator, self.audit, self.purpose or ""
+        generation = audit.roles.clock.generation  # read before the check whose result arms
+        if operator is None or not audit.roles.has_right(operator.operator_id, "read"):
+            operator = audit.authorize(operator, "read", "get", self.purpose)  # logs the refusal and raises
+        key = value if type(value) is int and 0 <= value < 2**64 else _key_int(value, how)
+        if key is None:
+            audit.accessed(operator, purpose, "get", [], by=how)
+            return None
+        mine = self.groups[how]
+        group, tally = audit.access.native_open
+        p, logged = self.native.person(how, key, tally if group is mine else None)
+        if not logged:
+            audit.accessed_in(mine, operator, purpose, "get", [] if p is None else [p.person_id], by=how)
+            group, tally = audit.access.native_open
+        if group is mine:
+            bound.arm(generation, how, tally)
+        return p
+
+
 class Store:
     """A municipality's register in one directory. Use :meth:`create` or :meth:`open`.
 
@@ -335,6 +381,10 @@ class Store:
         # per call): a run of gets by one bound operator then joins one entry at a list append.
         self._get_groups = {} if operator is None or purpose is None else {
             how: self.audit.group(operator, purpose, "get", by=how) for how in ("code", "mynumber", "person_id")}
+        # The single get of this handle (see _CheckedGet), also the instance's ``get``.
+        checked = _CheckedGet(native, self.audit, operator, purpose, self._get_groups)
+        self._bound = _core.BoundGet(native, self.audit.roles.clock, checked)
+        vars(self)["get"] = self._bound.get
 
     @classmethod
     def create(cls, path: str | Path, municipality_code: str, *, administrator: Operator,
@@ -533,30 +583,9 @@ class Store:
 
         An old (superseded) number still finds its person, with ``superseded=True``.
         """
-        # The hot path of a service answering one lookup at a time: checked and logged like every
-        # read. In the common case (a bound operator holding the right, the log entry of the
-        # previous get still open) the native lookup adds the person to that entry itself.
-        if mynumber is None and person_id is None and code is not None:
-            how, value = "code", code
-        elif code is None and person_id is None and mynumber is not None:
-            how, value = "mynumber", mynumber
-        elif code is None and mynumber is None and person_id is not None:
-            how, value = "person_id", person_id
-        else:
-            raise QueryError("get() takes exactly one of code, mynumber, person_id")
-        operator, audit = self.operator, self.audit
-        if operator is None or not audit.roles.has_right(operator.operator_id, "read"):
-            operator = self._authorize("read", "get")  # logs the refusal and raises
-        key = value if type(value) is int and 0 <= value < 2**64 else _key_int(value, how)
-        if key is None:
-            self._logged("get", [], by=how)
-            return None
-        mine = self._get_groups[how]
-        group, tally = audit.access.native_open
-        p, logged = self._native.person(how, key, tally if group is mine else None)
-        if not logged:
-            audit.accessed_in(mine, operator, self.purpose or "", "get", [] if p is None else [p.person_id], by=how)
-        return p
+        # Each handle's ``get`` is its native get (set on the instance in __init__, so that a
+        # lookup it answers runs no Python frame); this method documents it.
+        return self._bound.get(code=code, mynumber=mynumber, person_id=person_id)
 
     def get_many(self, keys: npt.ArrayLike, *, by: str = "code") -> Persons:
         """Many persons at once from one snapshot; ``keys`` a numpy uint64 array (or sequence).

@@ -21,6 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from jukistore import _core
 from jukistore.access.journal import Journal
 from jukistore.errors import NotPermitted, QueryError
 
@@ -98,6 +99,9 @@ class RoleRegistry:
         self.recheck = 0.02
         self._checked = -1.0  # monotonic time of the last look at the files, set after its tables
         self._lock = threading.Lock()
+        #: The generation of the rights tables and the end of the last look, for native checks
+        #: (``Store.get`` on a bound handle, see :class:`jukistore._core.BoundGet`).
+        self.clock = _core.RightsClock()
 
     def __repr__(self) -> str:
         return f"RoleRegistry({len(self.operators())} operators)"
@@ -109,16 +113,18 @@ class RoleRegistry:
             now = time.monotonic()
             if now - self._checked < self.recheck:  # another thread looked while this one waited
                 return
-            self._replay_if_changed()
+            changed = self._replay_if_changed()
             self._checked = now
+            self.clock.looked(changed, int(now * 1e9) + int(self.recheck * 1e9))
 
-    def _replay_if_changed(self) -> None:
+    def _replay_if_changed(self) -> bool:
         state = self._state()
         if state == self._seen and (state is not None or not self._history):
-            return
+            return False
         roles, history = self._replay()
         self._rights = _rights_of(roles)
         self._roles, self._history, self._seen = roles, history, state
+        return True
 
     def _state(self) -> tuple[str, int] | None:
         """(newest segment, its size): what tells that the journal changed."""
@@ -222,6 +228,7 @@ class RoleRegistry:
         with self._lock:  # after any look in progress, so that it cannot hide this change
             self._seen = None
             self._checked = -1.0
+            self.clock.expire()
         return Grant(action, operator_id, role, by.operator_id, by.terminal_id, e.time, note)
 
     def bootstrap(self, administrator: "Operator") -> None:

@@ -10,6 +10,7 @@ use pyo3::types::{PyBool, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
+mod bound;
 mod person;
 
 /// Large blocks mapped directly: see `jukistore_core::alloc`.
@@ -191,6 +192,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::NativeStore>()?;
     m.add_class::<person::Person>()?;
     m.add_class::<tally::Tally>()?;
+    m.add_class::<bound::RightsClock>()?;
+    m.add_class::<bound::BoundGet>()?;
     m.add_function(wrap_pyfunction!(person::register_person_support, m)?)?;
     m.add_class::<reconcile::NativeSide>()?;
     m.add_function(wrap_pyfunction!(reconcile::reconcile, m)?)?;

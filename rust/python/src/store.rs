@@ -26,7 +26,7 @@ fn erased_dict(py: Python<'_>, r: Erased) -> PyResult<Bound<'_, PyDict>> {
 }
 
 /// Raises the matching exception of `jukistore.errors`.
-fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
+pub(crate) fn to_py(py: Python<'_>, e: StoreError) -> PyErr {
     let (cls, msg, field, row): (&str, String, Option<&str>, Option<usize>) = match &e {
         StoreError::Invalid { row, field, .. } => ("InvalidRecord", e.to_string(), Some(*field), Some(*row)),
         StoreError::Duplicate { row, field, value } => {
@@ -160,7 +160,7 @@ fn date8(b: &[u8], what: &str) -> PyResult<[u8; DATE_LEN]> {
     b.try_into().map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{what} must be 8 bytes (YYYYMMDD)")))
 }
 
-fn lookup(how: &str) -> PyResult<Lookup> {
+pub(crate) fn lookup(how: &str) -> PyResult<Lookup> {
     match how {
         "code" => Ok(Lookup::Code),
         "mynumber" => Ok(Lookup::MyNumber),
@@ -188,7 +188,7 @@ fn found_tuple<'py>(py: Python<'py>, f: Found) -> PyResult<Bound<'py, PyTuple>> 
 /// An open store. Methods release the GIL while LMDB works.
 #[pyclass(module = "jukistore._core", frozen)]
 pub struct NativeStore {
-    inner: Arc<Store>,
+    pub(crate) inner: Arc<Store>,
 }
 
 #[pymethods]

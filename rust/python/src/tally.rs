@@ -33,6 +33,25 @@ impl Tally {
         self.add_call(person.as_slice(), now)
     }
 
+    /// Runs `f` (a lookup giving its result and the person it found) and adds its call at the
+    /// system time, all under the tally's lock; None, without running `f`, when the tally is
+    /// closed or full. A failed `f` adds nothing.
+    pub fn add_one_with<R, E>(&self, f: impl FnOnce() -> Result<(R, Option<u64>), E>) -> Option<Result<R, E>> {
+        let mut s = self.state.lock().unwrap();
+        if !s.open || s.persons.len() + 1 > self.limit {
+            return None;
+        }
+        let (r, person) = match f() {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        s.persons.extend(person);
+        s.calls += 1;
+        s.last_us = s.last_us.max(now);
+        Some(Ok(r))
+    }
+
     /// One more call naming `persons` at `at_us`; false when closed or it would overflow.
     fn add_call(&self, persons: &[u64], at_us: u64) -> bool {
         let mut s = self.state.lock().unwrap();
