@@ -138,6 +138,9 @@ impl Store {
             insert_unique(txn, &d.by_mynumber, persons, &by_mn, first_pid, |p| p.mynumber, "mynumber")?;
             let mut buf = Vec::new();
             let mut vbuf = Vec::new();
+            // Every change of the batch has the same time, event, operator and terminal: encode
+            // them once and set each row's person (the value's first 8 bytes).
+            let mut change = change_value(0, meta);
             for (row, p) in persons.iter().enumerate() {
                 let pid = first_pid + row as u64;
                 let seq = first_seq + row as u64;
@@ -163,7 +166,8 @@ impl Store {
                 d.persons.put_with_flags(txn, PutFlags::APPEND, &ik(pid), &buf)?;
                 version_value(&p.valid_from, &p.notified, meta.event, &entry, &mut vbuf);
                 d.history.put_with_flags(txn, PutFlags::APPEND, &hist_key(seq), &vbuf)?;
-                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change_value(pid, meta))?;
+                change[..8].copy_from_slice(&pid.to_le_bytes());
+                d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change)?;
             }
             // The search indexes in key order too (rows in order within a key: pids grow).
             let names: Vec<&[u8]> = persons.iter().map(|p| p.name_key).collect();
