@@ -557,8 +557,9 @@ def test_the_native_get_answers_a_run_and_logs_every_call(tmp_path: Path, monkey
     s = new_store(tmp_path / "s")
     recs = make_records(30, seed=44)
     s.load(recs, operator=READER)
-    s.roles.recheck = 3600.0  # no rights look is due during the run: only the log can interrupt it
-    checked = _count_checked(monkeypatch)
+    time.sleep(0.03)  # past the default recheck interval of the load's look at the roles
+    s.roles.recheck = 3600.0  # no rights look is due during the run (the new interval applies at
+    checked = _count_checked(monkeypatch)  # once): only the log can interrupt it
     codes = [int(getattr(r, F[30])) for r in recs]
     got = [s.get(code=c) for c in codes[:10]] + [s.get(code=99999999999)]
     assert checked[0] < 5  # the first, and one after each write of the log by its flusher (0.2 s)
@@ -625,3 +626,41 @@ def test_a_dropped_handle_is_freed_at_once(tmp_path: Path) -> None:
         assert get(person_id=2) is not None  # a get taken from a handle keeps working
     finally:
         gc.enable()
+
+
+def test_a_shorter_recheck_interval_applies_to_the_native_get_at_once(tmp_path: Path) -> None:
+    """Lowering the interval after a look shortens the native get's window as it does the checked
+    one's: a revocation elsewhere is then refused within the new interval."""
+    s = new_store(tmp_path / "s", roles={"clerk09": ["clerk"]})
+    op = Operator("clerk09", "t9")
+    recs = make_records(3, seed=43)
+    s.load(recs, operator=op)
+    s.audit.access.flush_after = 5.0  # the log's flusher would end the run of gets every 0.2 s
+    s.audit.access.close()
+    s.roles.recheck = 1e11  # "practically never", beyond what nanoseconds in 64 bits can hold
+    h = s.acting(op, "照会")
+    code = int(getattr(recs[0], F[30]))
+    assert h.get(code=code) is not None and h.get(code=code) is not None
+    s.roles.recheck = 0.02
+    Audit(s.path).roles.revoke("clerk09", "clerk", by=ADMIN)
+    time.sleep(0.1)
+    with pytest.raises(NotPermitted, match="revoked"):
+        h.get(code=code)
+
+
+def test_a_subclass_get_is_called(tmp_path: Path) -> None:
+    """The native get is set on handles of Store itself, not over a subclass's own get."""
+    s = new_store(tmp_path / "s")
+    recs = make_records(2, seed=46)
+    s.load(recs, operator=READER)
+    calls: list[dict[str, Any]] = []
+
+    class Traced(Store):
+        def get(self, **kw: Any) -> Any:  # type: ignore[override]
+            calls.append(kw)
+            return super().get(**kw)
+
+    t = Traced(s._native, audit=s.audit, operator=READER, purpose=PURPOSE)
+    code = int(getattr(recs[0], F[30]))
+    assert t.get(code=code) is not None and t.get(code=code) is not None
+    assert calls == [{"code": code}, {"code": code}]

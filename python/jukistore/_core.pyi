@@ -105,13 +105,15 @@ class Tally:
 
 @final
 class RightsClock:
-    """A role register's rights generation and the end of its last look, for native checks."""
+    """A role register's rights generation, last look and recheck interval, for native checks."""
 
     def __new__(cls) -> RightsClock: ...
     @property
     def generation(self) -> int: ...
-    def looked(self, changed: bool, until_ns: int) -> None:
-        """A look ended: tables hold until ``until_ns`` (monotonic); ``changed`` when rebuilt."""
+    def looked(self, changed: bool, at_ns: int) -> None:
+        """A look begun at ``at_ns`` (monotonic) ended; ``changed`` when the tables were rebuilt."""
+    def set_interval(self, interval_ns: int) -> None:
+        """The recheck interval, as set now."""
     def expire(self) -> None:
         """Tables changed in this process: no native check holds until the next look."""
     def holds(self, armed: int) -> bool:

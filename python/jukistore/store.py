@@ -362,6 +362,9 @@ class Store:
     (:attr:`roles`) and writes one access-log entry; on an unbound handle it is refused
     (:class:`~jukistore.errors.NotPermitted`, itself logged). Writes name their operator
     explicitly and are checked the same way; the change log records them.
+
+    A handle's ``get`` is native (an instance attribute, see :meth:`get`): patch the class's
+    ``get`` before opening a handle, or subclass, to change it.
     """
 
     def __init__(self, native: _core.NativeStore, clock: Clock = utc_now, *, audit: "Audit | None" = None,
@@ -381,10 +384,12 @@ class Store:
         # per call): a run of gets by one bound operator then joins one entry at a list append.
         self._get_groups = {} if operator is None or purpose is None else {
             how: self.audit.group(operator, purpose, "get", by=how) for how in ("code", "mynumber", "person_id")}
-        # The single get of this handle (see _CheckedGet), also the instance's ``get``.
+        # The single get of this handle (see _CheckedGet), also the instance's ``get`` unless a
+        # subclass defines its own.
         checked = _CheckedGet(native, self.audit, operator, purpose, self._get_groups)
         self._bound = _core.BoundGet(native, self.audit.roles.clock, checked)
-        vars(self)["get"] = self._bound.get
+        if type(self).get is Store.get:
+            vars(self)["get"] = self._bound.get
 
     @classmethod
     def create(cls, path: str | Path, municipality_code: str, *, administrator: Operator,
@@ -583,8 +588,8 @@ class Store:
 
         An old (superseded) number still finds its person, with ``superseded=True``.
         """
-        # Each handle's ``get`` is its native get (set on the instance in __init__, so that a
-        # lookup it answers runs no Python frame); this method documents it.
+        # A handle's ``get`` is its native get, set on the instance in __init__ so that a lookup
+        # it answers runs no Python frame; this method documents it and serves subclasses.
         return self._bound.get(code=code, mynumber=mynumber, person_id=person_id)
 
     def get_many(self, keys: npt.ArrayLike, *, by: str = "code") -> Persons:

@@ -96,15 +96,26 @@ class RoleRegistry:
         self._seen: tuple[str, int] | None = None  # (newest segment, its size) last replayed
         self._history: list[Grant] = []
         self._rights: dict[str, frozenset[str]] = {}
+        #: The generation of the rights tables, the time of the last look and the recheck
+        #: interval, for native checks (``Store.get`` on a bound handle, see
+        #: :class:`jukistore._core.BoundGet`).
+        self.clock = _core.RightsClock()
         self.recheck = 0.02
         self._checked = -1.0  # monotonic time of the last look at the files, set after its tables
         self._lock = threading.Lock()
-        #: The generation of the rights tables and the end of the last look, for native checks
-        #: (``Store.get`` on a bound handle, see :class:`jukistore._core.BoundGet`).
-        self.clock = _core.RightsClock()
 
     def __repr__(self) -> str:
         return f"RoleRegistry({len(self.operators())} operators)"
+
+    @property
+    def recheck(self) -> float:
+        """Seconds between looks at the roles journal; a change applies to checks at once."""
+        return self._recheck
+
+    @recheck.setter
+    def recheck(self, seconds: float) -> None:
+        self._recheck = seconds
+        self.clock.set_interval(min(max(0, int(seconds * 1e9)), 2**64 - 1))
 
     def _refresh(self) -> None:
         if time.monotonic() - self._checked < self.recheck:
@@ -115,7 +126,7 @@ class RoleRegistry:
                 return
             changed = self._replay_if_changed()
             self._checked = now
-            self.clock.looked(changed, int(now * 1e9) + int(self.recheck * 1e9))
+            self.clock.looked(changed, int(now * 1e9))
 
     def _replay_if_changed(self) -> bool:
         state = self._state()

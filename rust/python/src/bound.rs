@@ -3,15 +3,18 @@
 //!
 //! `Store.get` on a bound handle must check the operator's read right and add the person to the
 //! access log; done in Python, those steps cost a third of a lookup. A `BoundGet` is armed by the
-//! checked path (`Store.get` in Python) with what that path saw: the role register's generation
+//! checked get (`jukistore.store._CheckedGet`) with what it saw: the role register's generation
 //! at which the operator held the read right, and the tally of the access-log entry its calls
 //! join. While the generation is unchanged, the register's recheck interval has not run out and
-//! the tally still takes calls, the next get by the same kind of key needs nothing Python would
-//! decide differently, and is answered here; otherwise it returns `NotImplemented` before any
-//! lookup, and the checked path runs (and arms it again). So no read skips the check or the log.
+//! the tally still takes calls, the next get by the same kind of key needs nothing the checked
+//! get would decide differently, and is answered here; otherwise the checked get runs, before any
+//! lookup here, and arms it again. So no read skips the check or the log.
 //!
-//! A bound handle's `get` attribute is this object's `get` (set per instance by `Store`): a
-//! lookup answered here then runs no Python frame at all.
+//! A handle's `get` attribute is this object's `get` (set per instance by `Store`): a lookup
+//! answered here then runs no Python frame at all.
+//!
+//! The GIL is held throughout (no `detach`): a tally is closed by Python code, which cannot run
+//! while a lookup holds the tally's lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,19 +37,22 @@ fn monotonic_ns() -> u64 {
 }
 
 /// What a role register (`jukistore.access.roles.RoleRegistry`) publishes for native checks:
-/// a generation that changes whenever its rights tables change, and until when (monotonic
-/// nanoseconds) its last look at the roles journal holds.
+/// a generation that changes whenever its rights tables change, when (monotonic nanoseconds) it
+/// last looked at the roles journal, and its recheck interval. A check holds while the
+/// generation is the one it was armed at and the interval has not run out since the look, the
+/// rule of `RoleRegistry.has_right` with the interval as it is now.
 #[pyclass(module = "jukistore._core", frozen)]
 pub struct RightsClock {
     generation: AtomicU64,
-    until_ns: AtomicU64,
+    looked_ns: AtomicU64,
+    interval_ns: AtomicU64,
 }
 
 #[pymethods]
 impl RightsClock {
     #[new]
     fn new() -> RightsClock {
-        RightsClock { generation: AtomicU64::new(0), until_ns: AtomicU64::new(0) }
+        RightsClock { generation: AtomicU64::new(0), looked_ns: AtomicU64::new(0), interval_ns: AtomicU64::new(0) }
     }
 
     /// The current generation (read before a check whose result arms a `BoundGet`).
@@ -55,18 +61,23 @@ impl RightsClock {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// A look at the journal ended: the tables hold until `until_ns`; `changed` when they were
-    /// rebuilt (call after publishing them).
-    fn looked(&self, changed: bool, until_ns: u64) {
+    /// A look at the journal, begun at `at_ns`, ended; `changed` when the tables were rebuilt
+    /// (call after publishing them).
+    fn looked(&self, changed: bool, at_ns: u64) {
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
-        self.until_ns.store(until_ns, Ordering::Release);
+        self.looked_ns.store(at_ns, Ordering::Release);
+    }
+
+    /// The recheck interval, as set now.
+    fn set_interval(&self, interval_ns: u64) {
+        self.interval_ns.store(interval_ns, Ordering::Release);
     }
 
     /// The tables changed in this process and must be looked at again before any native check.
     fn expire(&self) {
-        self.until_ns.store(0, Ordering::Release);
+        self.looked_ns.store(0, Ordering::Release);
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -79,7 +90,11 @@ impl RightsClock {
 
 impl RightsClock {
     fn holds(&self, armed: u64) -> bool {
-        self.generation.load(Ordering::Acquire) == armed && monotonic_ns() < self.until_ns.load(Ordering::Acquire)
+        if self.generation.load(Ordering::Acquire) != armed {
+            return false;
+        }
+        let looked = self.looked_ns.load(Ordering::Acquire);
+        looked != 0 && monotonic_ns().saturating_sub(looked) < self.interval_ns.load(Ordering::Acquire)
     }
 }
 
@@ -152,8 +167,10 @@ impl BoundGet {
         Ok(())
     }
 
-    /// `Store.get(code=..., mynumber=..., person_id=...)`: when armed, the Person (or None when
-    /// unknown) with the call added to the access log; otherwise the handle's checked get.
+    /// One person by exactly one of 住民票コード, 個人番号 or person id; None when unknown
+    /// (`jukistore.store.Store.get`, native: answered here when armed, else by the checked get).
+    ///
+    /// An old (superseded) number still finds its person, with ``superseded=True``.
     #[pyo3(signature = (*, code=None, mynumber=None, person_id=None))]
     fn get(
         slf: &Bound<'_, Self>,
@@ -196,7 +213,11 @@ impl BoundGet {
             Ok((found, pid))
         }) {
             None => {
-                *self.tallies[slot(how)].lock().unwrap() = None;
+                // Closed or full: forget it, unless another thread has armed a newer one meanwhile.
+                let mut held = self.tallies[slot(how)].lock().unwrap();
+                if held.as_ref().is_some_and(|t| t.is(&tally)) {
+                    *held = None;
+                }
                 Ok(None)
             }
             Some(Err(e)) => Err(to_py(py, e)),

@@ -35,7 +35,8 @@ impl Tally {
 
     /// Runs `f` (a lookup giving its result and the person it found) and adds its call at the
     /// system time, all under the tally's lock; None, without running `f`, when the tally is
-    /// closed or full. A failed `f` adds nothing.
+    /// closed or full. A failed `f` adds nothing. Call with the GIL held and do not release it in
+    /// `f`: `close` comes from Python, so it cannot then wait on this lock while holding the GIL.
     pub fn add_one_with<R, E>(&self, f: impl FnOnce() -> Result<(R, Option<u64>), E>) -> Option<Result<R, E>> {
         let mut s = self.state.lock().unwrap();
         if !s.open || s.persons.len() + 1 > self.limit {
