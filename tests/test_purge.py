@@ -22,7 +22,7 @@ from jukistore.history.register import Event
 from jukistore.retention import holds, plan, purge
 from jukistore.retention.receipt import receipts
 from jukistore.store import Operator
-from store_support import make_records, new_store, open_store, with_field
+from store_support import fields, make_records, new_store, open_store, with_field
 
 OP = Operator("op-run", "term-1")
 APPROVER = Operator("op-approve", "term-2")
@@ -560,3 +560,34 @@ def test_a_loaded_removed_record_is_kept_from_its_removal_date(tmp_path):
     assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
     assert make_plan(store, dt.date(2170, 3, 1)).person_ids.tolist() == []
     assert make_plan(store, dt.date(2170, 3, 2)).person_ids.tolist() == [1]
+
+
+def test_a_purged_persons_mailing_entries_go_with_them(tmp_path):
+    """A person purged with a mailing entry still pending (never sent) or sent within the year:
+    the entries name them (送付先 name, 住民票コード), so they are erased with the person; other
+    persons' entries stay."""
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    recs = make_records(2, seed=82)
+    kana, kanji = distinctive(9001)
+    old = with_field(with_field(with_field(recs[0], 13, "1"), 14, "20100315"), 54, "20100315")
+    old = with_field(with_field(old, 20, kana), 21, kanji)
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([old, recs[1]], operator=OP)
+    gone, kept = rep.first_person_id, rep.first_person_id + 1
+    code = getattr(old, fields()[30])
+    m = Mailing(store)
+    mail = lambda n: Sofusaki(destination_management_number=n, addressee_name_kanji=kanji, juminhyo_code=code)  # noqa: E731
+    pending, sent, other = m.add([mail("SFK0001PENDING"), mail("SFK0002SENTNOW"), Sofusaki(destination_management_number="SFK0003OTHER")],
+                                 [gone, gone, kept])
+    m.mark_sent([sent], dt.date(2026, 10, 1))  # within the year: the mailing rule alone keeps it
+    path = store.path
+    del store, m
+    assert found(path, kanji.encode()) and found(path, b"SFK0001PENDING")
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    assert r.persons_purged == 1
+    store = open_store(path)
+    assert [e.id for e in Mailing(store).entries()] == [other]
+    for needle in (kanji.encode(), b"SFK0001PENDING", b"SFK0002SENTNOW", code.encode()):
+        assert found(path, needle) == [], needle

@@ -22,6 +22,7 @@ fn erased_dict(py: Python<'_>, r: Erased) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("index_entries", r.index_entries)?;
     d.set_item("changes_marked", r.changes_marked)?;
     d.set_item("proposal_steps", r.proposal_steps)?;
+    d.set_item("mailing_entries", r.mailing_entries)?;
     Ok(d)
 }
 

@@ -46,6 +46,23 @@ fn parse(k: &[u8], v: &[u8]) -> Result<MailingEntry> {
     })
 }
 
+/// Deletes every mailing entry, pending or sent, about one of `pids` (their persons are being
+/// purged: an entry names its addressee); returns how many.
+pub(crate) fn erase_of_persons(txn: &mut heed::RwTxn, d: &Dbs, pids: &std::collections::HashSet<u64>) -> Result<u64> {
+    let Some(m) = d.mailing.as_ref() else { return Ok(0) };
+    let mut doomed = Vec::new();
+    for item in m.iter(txn)? {
+        let (k, v) = item?;
+        if parse(k, v).is_ok_and(|e| pids.contains(&e.person_id)) {
+            doomed.push(k.to_vec());
+        }
+    }
+    for k in &doomed {
+        m.delete(txn, k)?;
+    }
+    Ok(doomed.len() as u64)
+}
+
 fn sent_before(v: &[u8], before: &[u8; DATE_LEN]) -> bool {
     is_sent(v) && v.len() >= HEAD && v[1..1 + DATE_LEN] < before[..]
 }

@@ -64,6 +64,8 @@ pub struct Erased {
     pub changes_marked: u64,
     /// Proposal steps deleted.
     pub proposal_steps: u64,
+    /// Mailing entries (pending or sent) about the persons, deleted.
+    pub mailing_entries: u64,
 }
 
 /// What a rebuild wrote.
@@ -190,7 +192,8 @@ impl Store {
 
     /// Deletes persons entirely, in one write transaction: the entry (with its list of versions),
     /// every version, every index entry (current and superseded numbers, search keys), their legal-hold
-    /// record; marks their change-log entries purged; deletes the given proposals (every step).
+    /// record, their mailing entries (pending or sent: each names its addressee); marks their
+    /// change-log entries purged; deletes the given proposals (every step).
     /// Persons already gone are skipped, so a batch can be run again.
     pub fn erase_persons(&self, pids: &[u64], proposal_ids: &[u64]) -> Result<Erased> {
         self.write(|txn, d| {
@@ -219,6 +222,10 @@ impl Store {
                     out.changes_marked += nc;
                 }
                 d.meta.delete(txn, &hold_key(pid))?;
+            }
+            if !pids.is_empty() {
+                let set: std::collections::HashSet<u64> = pids.iter().copied().collect();
+                out.mailing_entries += super::mailing::erase_of_persons(txn, d, &set)?;
             }
             if let Some(pdb) = d.proposals {
                 for &id in proposal_ids {
