@@ -128,7 +128,7 @@ impl FixedFile {
             fingerprints: None,
         };
         if !f.read(fp, true) {
-            f.starts = Some(line_starts(f.data()));
+            f.starts = Some(line_starts(f.data(), bom_len(f.data(), rw)));
             f.read(fp, false);
         }
         Ok(f)
@@ -449,7 +449,22 @@ fn has_newline_swar(b: &[u8]) -> bool {
 
 /// Start of every line, and one past the end of the last (a final line without a line feed is a
 /// line too).
-fn line_starts(data: &[u8]) -> Vec<u64> {
+/// 3 when the file begins with a UTF-8 byte order mark (as Windows tools write) that makes its
+/// first line exactly that much longer than a row; else 0. The rows then start after it.
+fn bom_len(data: &[u8], rw: usize) -> usize {
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    if !data.starts_with(BOM) {
+        return 0;
+    }
+    let mut end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    if end > 0 && data[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if end == rw + BOM.len() { BOM.len() } else { 0 }
+}
+
+/// Where each line starts (the first at `first`), plus one past the end of the last.
+fn line_starts(data: &[u8], first: usize) -> Vec<u64> {
     const PART: usize = 1 << 22;
     let ends: Vec<Vec<u64>> = data
         .par_chunks(PART)
@@ -457,7 +472,7 @@ fn line_starts(data: &[u8]) -> Vec<u64> {
         .map(|(c, d)| d.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| (c * PART + i) as u64 + 1).collect())
         .collect();
     let mut starts = Vec::with_capacity(ends.iter().map(Vec::len).sum::<usize>() + 2);
-    starts.push(0);
+    starts.push(first as u64);
     for e in ends {
         starts.extend(e);
     }
@@ -527,6 +542,25 @@ mod tests {
         let got = ff.fetch(&[1001, 2]).unwrap();
         assert_eq!(got[0], (vec![0, 2, 4], b"n1n2".to_vec()));
         assert_eq!(got[1].1, format!("{}{}", mn(1001), mn(2)).into_bytes());
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_before_the_first_row_is_skipped() {
+        let rows: Vec<String> = (0..3u64).map(|i| format!("{}{:<6}{}\r\n", code(i), "x", mn(i))).collect();
+        let mut with_bom = rows.clone();
+        with_bom[0] = format!("\u{feff}{}", rows[0]);
+        let f = write(&with_bom);
+        let ff = FixedFile::open(f.path(), spec(), None).unwrap();
+        assert!(ff.aligned());
+        assert_eq!(ff.status, vec![0, 0, 0]);
+        assert_eq!(ff.keys[0].to_string(), code(0));
+        assert_eq!(ff.fetch(&[0]).unwrap()[1], (vec![0, 12], mn(0).into_bytes()));
+        // Three bytes that do not stand before a whole row are not taken for a mark: here they are
+        // the start of the row's 住民票コード, which is then malformed.
+        with_bom[0] = format!("\u{feff}{}", &rows[0][3..]);
+        let f = write(&with_bom);
+        let ff = FixedFile::open(f.path(), spec(), None).unwrap();
+        assert_eq!(ff.status, vec![Reason::Format as u8, 0, 0]);
     }
 
     #[test]
