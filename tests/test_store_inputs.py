@@ -146,3 +146,52 @@ def test_a_key_given_as_text_has_its_own_length(loaded):
         s.get(mynumber="0" + mn)
     assert mn not in str(ei.value)
     assert s.get(code=int(code)) is not None  # an integer's leading zeros are implied
+
+
+@pytest.mark.parametrize("value", [5, None, b"x", 1.5], ids=["int", "None", "bytes", "float"])
+def test_a_value_that_is_not_text_is_refused_before_anything_is_written(tmp_path, value):
+    """Records are encoded without checking types; a value of another type used to be stored,
+    and every later read of that record (get, history, the change feed) failed. Each write path
+    now refuses it, naming the field and row, and writes nothing of the batch."""
+    import msgspec
+
+    from jukistore.errors import InvalidRecord
+    from jukistore.history import Event, EventCode, Register
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(4, seed=61)
+    s.load(recs[:2], operator=OP)
+    bad = msgspec.structs.replace(recs[3], remarks=value)
+    with pytest.raises(InvalidRecord, match="row 1: field remarks: expected text") as e:
+        s.load([recs[2], bad], operator=OP)
+    assert (e.value.field, e.value.row) == ("remarks", 1)
+    assert s.stats()["persons"] == 2
+    reg = Register(s)
+    with pytest.raises(InvalidRecord, match="field atena_number: expected text"):
+        reg.apply(Event(EventCode.転入, "20240101", record=msgspec.structs.replace(recs[3], atena_number=value)), operator=OP)
+    assert s.stats()["persons"] == 2 and reg.last_seq() == 2
+    m = Mailing(s)
+    with pytest.raises(InvalidRecord, match="row 1: field addressee_name_kanji: expected text"):
+        m.add([Sofusaki(), Sofusaki(addressee_name_kanji=value)], [1, 2])
+    assert m.pending() == []
+    [mid] = m.add([Sofusaki(addressee_name_kanji="墨田　花子")], [1])
+    assert [e.id for e in m.pending()] == [mid]
+    assert len(s.get_many(np.array([1, 2]), by="person_id").records()) == 2  # every record still reads
+
+
+def test_the_text_check_reads_every_string_form_and_refuses_what_is_not_an_array():
+    """MessagePack strings come in four header forms by length; other bytes are not a record."""
+    import msgspec
+
+    from jukistore import _core
+    from jukistore.records import encode
+
+    rec = make_records(1, seed=62)[0]
+    for n in (0, 31, 32, 255, 256, 70_000):  # fixstr, str8 edge, str8, str16, str16, str32
+        assert _core.first_non_text([encode(msgspec.structs.replace(rec, remarks="x" * n))]) is None
+    assert _core.first_non_text([encode(rec), encode(msgspec.structs.replace(rec, remarks=7))]) == (1, 52)
+    assert _core.first_non_text([b"\x01"]) == (0, -1)  # not an array
+    assert _core.first_non_text([encode(rec)[:-1]]) == (0, -1)  # cut short
+    assert _core.first_non_text([encode(rec) + b"\xa0"]) == (0, -1)  # trailing bytes

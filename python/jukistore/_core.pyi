@@ -25,6 +25,7 @@ __all__ = [
     "explain_one",
     "explain_u64",
     "explain_ucs4",
+    "first_non_text",
     "generate",
     "reconcile",
     "register_person_support",
@@ -53,6 +54,9 @@ def explain_ucs4(kind: str, data: npt.NDArray[np.uint32], width: int) -> npt.NDA
 def explain_list(kind: str, values: list[object]) -> npt.NDArray[np.uint8]:
     """Reason codes for a list; anything but a str is a format error."""
 
+def first_non_text(payloads: list[bytes]) -> tuple[int, int] | None:
+    """(row, item) of the first encoded record with an item that is not a string (item -1: not an
+    array); None when all are whole."""
 def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uint64]:
     """``n`` distinct valid synthetic numbers from position ``start`` of the seeded sequence."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from jukistore.errors import InvalidRecord
-from jukistore.records import Sofusaki, decode, encode
+from jukistore.records import Sofusaki, check_text, decode, encode
 from jukistore.store import Store
 
 
@@ -49,7 +49,9 @@ class Mailing:
         if not records:
             return []
         self._store._authorize("write", "mailing data added")
-        first = self._native.mailing_add(list(map(int, person_ids)), [encode(r) for r in records])
+        payloads = [encode(r) for r in records]
+        check_text(payloads, records)
+        first = self._native.mailing_add(list(map(int, person_ids)), payloads)
         return list(range(first, first + len(records)))
 
     def mark_sent(self, ids: Sequence[int], date: _dt.date) -> int:

@@ -18,7 +18,7 @@ in a log or a traceback must not carry it. Empty fields are left out of the repr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
@@ -333,6 +333,28 @@ def record_class(layout_name: str) -> type[Record]:
 def encode(record: Record) -> bytes:
     """The record as MessagePack: an array of its fields in item order."""
     return _encoder.encode(record)
+
+
+def check_text(payloads: list[bytes], records: "Sequence[Record]", offset: int = 0) -> None:
+    """Refuse a batch (:class:`~jukistore.errors.InvalidRecord` naming the field and row) in which a
+    record holds a value that is not text, before anything of it is written.
+
+    ``payloads`` are the records as :func:`encode` gives them. Every item of every record class is
+    text; encoding does not check the types, and a value of another type (None, an int, bytes)
+    would be stored and make every later read of the record fail. The check runs over the encoded
+    bytes in the core (about a tenth of a microsecond a record)."""
+    from jukistore import _core
+    from jukistore.errors import InvalidRecord
+
+    bad = _core.first_non_text(payloads)
+    if bad is None:
+        return
+    i, k = bad
+    if k < 0:
+        raise InvalidRecord(f"row {offset + i}: the record is not an array of items", row=offset + i)
+    name = type(records[i]).__struct_fields__[k]
+    got = type(getattr(records[i], name)).__name__
+    raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {got}", field=name, row=offset + i)
 
 
 @lru_cache(maxsize=None)

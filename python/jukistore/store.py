@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, text
 from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask
-from jukistore.records import JuminKihon
+from jukistore.records import JuminKihon, check_text
 
 if TYPE_CHECKING:
     from jukistore.access.log import Audit
@@ -550,6 +550,7 @@ class Store:
         valid = _date_column(col["change_date"], offset, f["change_date"])
         notified = _date_column(col["notified"], offset, f["notified"])
         payloads = list(map(_encoder.encode, batch))
+        check_text(payloads, batch, offset)
         ts = int(self.clock().timestamp() * 1_000_000)
         return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
                        notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict, durable)

@@ -55,7 +55,7 @@ from jukistore.history.events import (
     Rule,
     event_name,
 )
-from jukistore.records import JuminKihon
+from jukistore.records import JuminKihon, check_text
 from jukistore.store import (
     NO_MYNUMBER,
     SEX_CODES,
@@ -626,6 +626,7 @@ class Register:
                 "valid_from": date.encode(), "notified": (notified or UNKNOWN_DATE).encode(),
                 "event": int(r.code), "expect_seq": expect, "override_prohibited": r.kind == "unlock",
             })
+        check_text([u["payload"] for u in updates], new_recs)
         self._keys(new_recs, updates)
         assert len(updates) == n
         return updates

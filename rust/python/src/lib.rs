@@ -6,7 +6,7 @@
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
 
@@ -162,6 +162,42 @@ fn as_int<'py>(item: &Bound<'py, PyAny>) -> Option<Bound<'py, PyInt>> {
     item.call_method0("__index__").ok()?.cast_into::<PyInt>().ok()
 }
 
+/// The index of the first item of a MessagePack array that is not a string (usize::MAX when the
+/// bytes are not a whole array), or None when every item is one.
+fn first_non_text_item(b: &[u8]) -> Option<usize> {
+    const MALFORMED: Option<usize> = Some(usize::MAX);
+    let be = |at: usize, n: usize| -> Option<usize> { b.get(at..at + n).map(|s| s.iter().fold(0usize, |a, &x| a << 8 | x as usize)) };
+    let (n, mut at) = match b.first() {
+        Some(&h @ 0x90..=0x9f) => ((h & 0x0f) as usize, 1),
+        Some(0xdc) => match be(1, 2) { Some(n) => (n, 3), None => return MALFORMED },
+        Some(0xdd) => match be(1, 4) { Some(n) => (n, 5), None => return MALFORMED },
+        _ => return MALFORMED,
+    };
+    for i in 0..n {
+        let (len, head) = match b.get(at) {
+            Some(&h @ 0xa0..=0xbf) => (Some((h & 0x1f) as usize), 1),
+            Some(0xd9) => (be(at + 1, 1), 2),
+            Some(0xda) => (be(at + 1, 2), 3),
+            Some(0xdb) => (be(at + 1, 4), 5),
+            Some(_) => return Some(i),
+            None => return MALFORMED,
+        };
+        at = match len { Some(len) => at + head + len, None => return MALFORMED };
+    }
+    if at == b.len() { None } else { MALFORMED }
+}
+
+/// (row, item) of the first record, encoded as the record classes encode (a MessagePack array of
+/// strings), holding an item that is not a string; item is -1 when the bytes are no such array.
+/// None when all are whole. The write paths call it before anything is written: a value of
+/// another type would be stored, and every later read of the record would fail.
+#[pyfunction]
+fn first_non_text(payloads: Vec<Bound<'_, PyBytes>>) -> Option<(usize, i64)> {
+    payloads.iter().enumerate().find_map(|(row, p)| {
+        first_non_text_item(p.as_bytes()).map(|k| (row, if k == usize::MAX { -1 } else { k as i64 }))
+    })
+}
+
 /// `n` distinct valid synthetic numbers, deterministic from `seed`, from position `start`.
 #[pyfunction]
 #[pyo3(signature = (kind, n, seed, start=0))]
@@ -189,6 +225,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_list, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(scan_files, m)?)?;
+    m.add_function(wrap_pyfunction!(first_non_text, m)?)?;
     m.add_class::<store::NativeStore>()?;
     m.add_class::<person::Person>()?;
     m.add_class::<tally::Tally>()?;
