@@ -678,3 +678,31 @@ def test_apply_patches_checks_each_state_on_the_entry_it_replaces(reg):
     patch([1], clear_flags=2, unlock=True)
     assert [v.prohibited for v in reg.history(1)][-2:] == [True, False]
     assert reg.store.verify().ok
+
+
+@pytest.mark.parametrize("note", [None, 5, b"x"], ids=["None", "int", "bytes"])
+def test_a_note_that_is_not_text_is_refused_and_leaves_the_proposals_readable(reg, note):
+    """A note of another type used to be stored (propose wrote, then failed reading it back), and
+    every later listing of the proposals failed."""
+    from jukistore.errors import InvalidRecord
+
+    C = reg.corrections
+    with pytest.raises(InvalidRecord, match="field note: expected text"):
+        C.propose(3, {21: "山田　次郎"}, operator=CLERK, note=note)
+    p = C.propose(4, {21: "山田　三郎"}, operator=CLERK)
+    with pytest.raises(InvalidRecord, match="field note: expected text"):
+        C.approve(p.id, operator=CHIEF, note=note)
+    assert [x.id for x in C.all()] == [x.id for x in C.pending()] == [p.id]
+
+
+def test_a_proposal_without_a_date_reads_its_base_as_the_store_not_as_the_handle(tmp_path, clock):
+    """The default date of a proposal comes from the version it corrects, read by the store for the
+    write (not a read of personal data by the handle's operator): on an unbound handle it works,
+    and no access entry names a reader who did not read."""
+    s = new_store(tmp_path / "s", roles=ROLES, clock=clock)
+    s.load(make_records(3, seed=21), operator=CLERK)
+    unbound = Store.open(s.path, clock=clock)
+    p = Register(unbound).corrections.propose(2, {21: "山田　四郎"}, operator=CLERK)
+    assert p.date == Register(s).as_known(2, seq=2).valid_from
+    acts = [e.body.get("act") for e in s.audit.access.entries()]
+    assert "as_known" not in acts[:-1]  # (the last is the check above)

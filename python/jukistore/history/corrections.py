@@ -155,6 +155,10 @@ class Corrections:
     def _step(self, action: str, op: Operator, note: str, **kw: object) -> bytes:
         if not isinstance(op, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
+        if type(note) is not str:  # stored as it is, it would make every later read of the proposals fail
+            from jukistore.errors import InvalidRecord
+
+            raise InvalidRecord(f"row 0: field note: expected text, got {type(note).__name__}", field="note", row=0)
         return _enc.encode(_StepValue(action, op.operator_id, op.terminal_id, self._reg._now_us(), note, **kw))  # type: ignore[arg-type]
 
     def propose(self, person: int | Person, changes: "Changes", *, operator: Operator,
@@ -166,7 +170,7 @@ class Corrections:
         The correction is checked now against the rules (which items, which person) and again
         when approved; nothing in the register changes until then.
         """
-        from jukistore.history.register import Event, _person_id, compact_date
+        from jukistore.history.register import Event, Version, _person_id, compact_date
 
         pid = _person_id(person)
         self._reg.store._authorize("propose", "propose correction", operator)
@@ -177,8 +181,9 @@ class Corrections:
 
             raise NoSuchPerson(f"no person {pid}", row=0)
         base = person.seq if isinstance(person, Person) else cur.seq
-        if date is None:
-            v = self._reg.as_known(pid, seq=cur.seq)
+        if date is None:  # the store's own read, deciding a write (the proposal records the operator)
+            t = self._native.as_known(pid, cur.seq)
+            v = None if t is None else Version(t)
             date = v.valid_from if v is not None else compact_date(self._reg.store.clock().strftime("%Y%m%d"), "date", 0)
         ev = Event(EventCode.記載の修正, date, person=pid, changes=changes, notified=notified, expect_seq=base)
         self._reg._plan([ev], operator, correction=True)  # refuses what an approval would refuse
