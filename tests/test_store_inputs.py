@@ -195,3 +195,29 @@ def test_the_text_check_reads_every_string_form_and_refuses_what_is_not_an_array
     assert _core.first_non_text([b"\x01"]) == (0, -1)  # not an array
     assert _core.first_non_text([encode(rec)[:-1]]) == (0, -1)  # cut short
     assert _core.first_non_text([encode(rec) + b"\xa0"]) == (0, -1)  # trailing bytes
+
+
+@pytest.mark.parametrize("ids", [[1.7, 2.9], [True], np.array([1.0]), [-1]], ids=["floats", "bool", "float array", "negative"])
+def test_person_ids_that_are_not_whole_numbers_are_refused_not_truncated(tmp_path, ids):
+    """apply_many and Mailing.add took 1.7 for person 1 and True for person 1: the wrong person
+    was changed. Such ids are now refused, and nothing is written."""
+    import datetime as dt
+
+    from jukistore.errors import QueryError as QE
+    from jukistore.history import EventCode, Register
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    s.load(make_records(3, seed=63), operator=OP)
+    reg = Register(s)
+    with pytest.raises(QE, match="apply_many by person_id: key"):
+        reg.apply_many(EventCode.死亡, ids, "20240101", operator=OP)
+    assert reg.last_seq() == 3
+    m = Mailing(s)
+    with pytest.raises(QE, match="mailing add by person_id: key"):
+        m.add([Sofusaki()] * len(ids), ids)
+    [mid] = m.add([Sofusaki()], [1])
+    with pytest.raises(QE, match="mark_sent by id: key"):
+        m.mark_sent(ids, dt.date(2024, 1, 1))
+    assert [e.id for e in m.pending()] == [mid]

@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from jukistore.errors import InvalidRecord
 from jukistore.records import Sofusaki, check_text, decode, encode
-from jukistore.store import Store
+from jukistore.store import Store, _key_array
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,19 @@ class Mailing:
         if not records:
             return []
         self._store._authorize("write", "mailing data added")
+        pids = _key_array(person_ids, "person_id", "mailing add").tolist()  # no float or bool taken for an id
         payloads = [encode(r) for r in records]
         check_text(payloads, records)
-        first = self._native.mailing_add(list(map(int, person_ids)), payloads)
+        first = self._native.mailing_add(pids, payloads)
         return list(range(first, first + len(records)))
 
     def mark_sent(self, ids: Sequence[int], date: _dt.date) -> int:
         """Mark entries sent on ``date``; returns how many were pending."""
         self._store._authorize("write", "mailing data sent")
-        return int(self._native.mailing_mark_sent(list(map(int, ids)), date.strftime("%Y%m%d").encode()))
+        if not isinstance(date, _dt.date):
+            raise InvalidRecord(f"field date: a datetime.date, got {type(date).__name__}", field="date", row=0)
+        ids = _key_array(ids, "id", "mark_sent").tolist()
+        return int(self._native.mailing_mark_sent(ids, date.strftime("%Y%m%d").encode()))
 
     def entries(self) -> Iterator[MailingEntry]:
         """Every entry, in id order: a read of personal data by the bound operator, logged once

@@ -701,17 +701,18 @@ def _unsynced_depths() -> dict[int, int]:
     return d
 
 
-def _key_array(keys: npt.ArrayLike, by: str) -> npt.NDArray[np.uint64]:
+def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDArray[np.uint64]:
     """Keys as a contiguous uint64 array. Integers as they are; text only as digits; anything else
-    (floats, negative numbers, malformed text) is refused with an error that names the position,
-    not the value (numpy's own message would quote a 個人番号 in full)."""
+    (floats, booleans, negative numbers, malformed text) is refused with an error that names the
+    position, not the value (numpy's own message would quote a 個人番号 in full). ``what`` names
+    the call in the message."""
     raw = np.asarray(keys)
     if raw.dtype == np.uint64:
         return np.ascontiguousarray(raw)
     if raw.dtype.kind in "iu":
         if raw.size and int(raw.min()) < 0:
             i = int(np.argmin(raw))
-            raise QueryError(f"get_many by {by}: key {i} is negative")
+            raise QueryError(f"{what} by {by}: key {i} is negative")
         return np.ascontiguousarray(raw, dtype=np.uint64)
     if raw.dtype.kind in "USO":
         out = np.empty(raw.size, dtype=np.uint64)
@@ -722,9 +723,9 @@ def _key_array(keys: npt.ArrayLike, by: str) -> npt.NDArray[np.uint64]:
             elif _digits(t):
                 out[i] = int(t)
             else:
-                raise QueryError(f"get_many by {by}: key {i} is not a number in digits ({mask(str(t))})")
+                raise QueryError(f"{what} by {by}: key {i} is not a number in digits ({mask(str(t))})")
         return out.reshape(raw.shape)
-    raise QueryError(f"get_many by {by}: keys must be unsigned integers or digit strings, not {raw.dtype}")
+    raise QueryError(f"{what} by {by}: keys must be unsigned integers or digit strings, not {raw.dtype}")
 
 
 def _key_int(value: str | int, how: str) -> int | None:

@@ -67,6 +67,7 @@ from jukistore.store import (
     _digit_column,
     _encoder,
     _joined,
+    _key_array,
     address_key,
 )
 
@@ -417,7 +418,7 @@ class Register:
             self._require_role(operator, r.role, r.code.name)
         f = item_fields()
         fi = field_items()
-        pids = np.ascontiguousarray(np.asarray(persons), dtype=np.uint64)
+        pids = _key_array(persons, "person_id", "apply_many")  # no float or bool taken for an id
         n = len(pids)
         if pids.ndim != 1 or len(np.unique(pids)) != n:
             raise QueryError("apply_many takes a one-dimensional array of distinct person ids")
