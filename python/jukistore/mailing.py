@@ -60,8 +60,8 @@ class Mailing:
         self._store._authorize("write", "mailing data sent")
         if not isinstance(date, _dt.date):
             raise InvalidRecord(f"field date: a datetime.date, got {type(date).__name__}", field="date", row=0)
-        ids = _key_array(ids, "id", "mark_sent").tolist()
-        return int(self._native.mailing_mark_sent(ids, date.strftime("%Y%m%d").encode()))
+        checked = _key_array(ids, "id", "mark_sent").tolist()
+        return int(self._native.mailing_mark_sent(checked, date.strftime("%Y%m%d").encode()))
 
     def entries(self) -> Iterator[MailingEntry]:
         """Every entry, in id order: a read of personal data by the bound operator, logged once

@@ -182,8 +182,8 @@ class Corrections:
             raise NoSuchPerson(f"no person {pid}", row=0)
         base = person.seq if isinstance(person, Person) else cur.seq
         if date is None:  # the store's own read, deciding a write (the proposal records the operator)
-            t = self._native.as_known(pid, cur.seq)
-            v = None if t is None else Version(t)
+            known = self._native.as_known(pid, cur.seq)
+            v = None if known is None else Version(known)
             date = v.valid_from if v is not None else compact_date(self._reg.store.clock().strftime("%Y%m%d"), "date", 0)
         ev = Event(EventCode.記載の修正, date, person=pid, changes=changes, notified=notified, expect_seq=base)
         self._reg._plan([ev], operator, correction=True)  # refuses what an approval would refuse
