@@ -706,3 +706,19 @@ def test_a_proposal_without_a_date_reads_its_base_as_the_store_not_as_the_handle
     assert p.date == Register(s).as_known(2, seq=2).valid_from
     acts = [e.body.get("act") for e in s.audit.access.entries()]
     assert "as_known" not in acts[:-1]  # (the last is the check above)
+
+
+@pytest.mark.parametrize("dates", [["20240101", "202401311"], ["20240101", "２０２４０１０１"], ["20240101", "2024011"]],
+                         ids=["nine digits", "full-width", "seven digits"])
+def test_apply_many_refuses_dates_that_are_not_8_ascii_digits(reg, dates):
+    """A date array was cast to 8 bytes: '202401311' was stored as 20240131, full-width digits
+    raised an encoding error. Both are refused, naming the row, and nothing is written."""
+    from jukistore.errors import InvalidRecord
+
+    before = reg.last_seq()
+    with pytest.raises(InvalidRecord, match="row 1: field date: a date is 8 ASCII digits") as e:
+        reg.apply_many(E.転居, [1, 2], np.array(dates), {8: ["東京都墨田区押上1-1", "東京都墨田区押上1-2"]}, operator=CLERK)
+    assert (e.value.field, e.value.row) == ("date", 1)
+    assert reg.last_seq() == before
+    assert reg.apply_many(E.転居, [1, 2], np.array(["20240101", "20240102"]), {8: ["東京都墨田区押上1-1", "東京都墨田区押上1-2"]},
+                          operator=CLERK).tolist() == [before + 1, before + 2]

@@ -867,7 +867,17 @@ def _date_column(value: object, n: int, field: str) -> npt.NDArray[np.bytes_]:
     if isinstance(value, str):
         return np.full(n, compact_date(value, field, 0).encode(), dtype="S8")
     arr = np.asarray(value)
-    if arr.dtype.kind == "U":
+    if arr.dtype.kind == "U" and arr.shape == (n,):
+        # Checked before the cast, which would cut a longer value to 8 characters and fail on others.
+        width = arr.dtype.itemsize // 4
+        cps = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
+        ok = np.zeros(n, dtype=bool) if width < 8 else (((cps[:, :8] >= 48) & (cps[:, :8] <= 57)).all(axis=1)
+                                                      & (cps[:, 8:] == 0).all(axis=1))
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidRecord(f"row {i}: field {field}: a date is 8 ASCII digits YYYYMMDD, got {len(arr[i])} characters",
+                                field=field, row=i)
         arr = arr.astype("S8")
     if arr.dtype != np.dtype("S8") or arr.shape != (n,):
         raise InvalidRecord(f"row 0: field {field}: one date or {n} dates YYYYMMDD (S8/U8)", field=field, row=0)
