@@ -221,3 +221,36 @@ def test_person_ids_that_are_not_whole_numbers_are_refused_not_truncated(tmp_pat
     with pytest.raises(QE, match="mark_sent by id: key"):
         m.mark_sent(ids, dt.date(2024, 1, 1))
     assert [e.id for e in m.pending()] == [mid]
+
+
+def test_a_mynumber_given_in_the_wrong_place_is_masked_in_the_error(tmp_path):
+    """Values refused as a sex code, a date or an item key were quoted in full; a 個人番号 in the
+    wrong column (shifted input) then reached the message. Runs of 12 or more digits are masked."""
+    import re
+
+    import msgspec
+
+    from jukistore.errors import InvalidRecord, JukistoreError
+    from jukistore.history import Event, EventCode, Register
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(3, seed=64)
+    s.load(recs[:2], operator=OP)
+    mn = recs[0].mynumber
+    reg = Register(s)
+    calls = [
+        lambda: reg.apply(Event(EventCode.職権修正, "20240101", person=1, changes={22: mn}), operator=OP),
+        lambda: reg.apply(Event(EventCode.転居, mn, person=1, changes={8: "東京都墨田区押上1-1"}), operator=OP),
+        lambda: reg.apply_many(EventCode.職権修正, [1], "20240101", {22: mn}, operator=OP),
+        lambda: reg.apply(Event(EventCode.職権修正, "20240101", person=1, changes={int(mn): "x"}), operator=OP),
+        lambda: reg.corrections.propose(1, {21: "山田　一郎"}, operator=OP, date=mn),
+        lambda: s.load([msgspec.structs.replace(recs[2], change_date=mn)], operator=OP),
+        lambda: s.load([msgspec.structs.replace(recs[2], sex=mn)], operator=OP),
+    ]
+    for call in calls:
+        with pytest.raises(JukistoreError) as e:
+            call()
+        text = str(e.value)
+        assert mn not in text and not re.search(r"\d{12}", text), text
+        assert isinstance(e.value, (InvalidRecord, QueryError)) or "date" in text, text
+        assert getattr(e.value, "field", None) != mn

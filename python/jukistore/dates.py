@@ -37,7 +37,7 @@ from typing import Any, Literal, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
-from jukistore.errors import JukistoreError
+from jukistore.errors import JukistoreError, masked_text
 
 __all__ = [
     "ERAS",
@@ -73,7 +73,7 @@ class DateError(JukistoreError, ValueError):
         self.row = row
         parts = [message]
         if text is not None:
-            parts[0] = f"{message}: {text!r}"
+            parts[0] = f"{message}: {masked_text(text)}"
         if row is not None:
             parts.append(f"row {row}")
         super().__init__("; ".join(parts))

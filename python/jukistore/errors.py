@@ -16,6 +16,14 @@ def mask(value: object, keep: int = 4) -> str:
     return "*" * (len(text) - keep) + text[-keep:]
 
 
+def masked_text(value: object) -> str:
+    """``repr`` of a value refused as input, with every run of 12 or more digits masked to its last 4:
+    a value given in the wrong field may be a 個人番号, which no message may show in full."""
+    import re
+
+    return repr(re.sub(r"\d{12,}", lambda m: mask(m.group()), value if isinstance(value, str) else repr(value)))
+
+
 class JukistoreError(Exception):
     """Base of every error jukistore raises on purpose."""
 

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jukistore import _core, layouts, text
-from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask
+from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
 from jukistore.records import JuminKihon, check_text
 
 if TYPE_CHECKING:
@@ -302,7 +302,7 @@ def _date_column(values: list[str], offset: int, fieldname: str) -> npt.NDArray[
     arr, ok = _ascii_digit_rows([v or "00000000" for v in values], 8)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise InvalidRecord(f"row {offset + i}: field {fieldname}: a date is 8 digits YYYYMMDD, got {values[i]!r}",
+        raise InvalidRecord(f"row {offset + i}: field {fieldname}: a date is 8 digits YYYYMMDD, got {masked_text(values[i])}",
                             field=fieldname, row=offset + i)
     return np.ascontiguousarray(arr.astype("S8")).view(np.uint8)
 
@@ -540,7 +540,7 @@ class Store:
         sex_codes = list(map(SEX_CODES.get, col["sex"]))
         if None in sex_codes:
             i = sex_codes.index(None)
-            raise InvalidRecord(f"row {offset + i}: field {f['sex']}: unknown sex code {col['sex'][i]!r}",
+            raise InvalidRecord(f"row {offset + i}: field {f['sex']}: unknown sex code {masked_text(col['sex'][i])}",
                                 field=f["sex"], row=offset + i)
         sexes = np.array(sex_codes, dtype=np.uint8)
         flags = (~np.isin(np.array(col["removed"], dtype=object), ["", "0"])).astype(np.uint8)
@@ -638,7 +638,7 @@ class Store:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
-            raise QueryError(f"unknown sex code {sex!r}")
+            raise QueryError(f"unknown sex code {masked_text(sex)}")
         self._authorize("read", "search")
         found = self._search(nk, bk, ak, sx, limit)
         given = [k for k, v in zip(_CRITERIA, (nk, bk, ak, sx)) if v is not None]

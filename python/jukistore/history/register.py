@@ -42,6 +42,7 @@ from jukistore.errors import (
     RuleViolation,
     UpdateProhibited,
     mask,
+    masked_text,
 )
 from jukistore.history.events import (
     ADDRESS_ESTABLISHED,
@@ -429,7 +430,7 @@ class Register:
         for key, value in (changes or {}).items():
             no = key if isinstance(key, int) else fi.get(key)  # type: ignore[arg-type]
             if no not in f:
-                raise InvalidRecord(f"row 0: no item {key!r} in the master record", field=str(key), row=0)
+                raise InvalidRecord(f"row 0: no item {masked_text(key)} in the master record", field="changes", row=0)
             if no not in r.items:
                 raise FieldNotAllowed(f"row 0: field {f[no]}: {r.code.name} may not change item {no}", field=f[no], row=0)
             col = [value] * n if isinstance(value, str) else list(value)
@@ -478,7 +479,7 @@ class Register:
             sx = [SEX_CODES.get(v) for v in cols[22]]
             if None in sx:
                 i = sx.index(None)
-                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {cols[22][i]!r}", field=f[22], row=i)
+                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {masked_text(cols[22][i])}", field=f[22], row=i)
             kw["sexes"] = np.array(sx, dtype=np.uint8)
         if CODE in cols:
             kw["codes"] = _digit_column(cols[CODE], 11, 0, f[CODE], "住民票コード", required=True)
@@ -697,7 +698,7 @@ class Register:
         for key, value in (ev.changes or {}).items():
             no = key if isinstance(key, int) else fi.get(key)  # type: ignore[arg-type]
             if no not in f:
-                raise InvalidRecord(f"row {i}: no item {key!r} in the master record", field=str(key), row=i)
+                raise InvalidRecord(f"row {i}: no item {masked_text(key)} in the master record", field="changes", row=i)
             if no not in r.items:
                 raise FieldNotAllowed(f"row {i}: field {f[no]}: {r.code.name} may not change item {no}",
                                       field=f[no], row=i)
@@ -738,7 +739,7 @@ class Register:
         for i, (rec, u) in enumerate(zip(recs, updates)):
             sex = SEX_CODES.get(getattr(rec, f[22]))
             if sex is None:
-                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {getattr(rec, f[22])!r}", field=f[22], row=i)
+                raise InvalidRecord(f"row {i}: field {f[22]}: unknown sex code {masked_text(getattr(rec, f[22]))}", field=f[22], row=i)
             mn = getattr(rec, f[MYNUMBER])
             u["code"] = _digits(getattr(rec, f[CODE]), 11, f[CODE], i, "住民票コード")
             u["mynumber"] = _digits(mn, 12, f[MYNUMBER], i, "個人番号") if mn else None
@@ -889,7 +890,7 @@ def _date_column(value: object, n: int, field: str) -> npt.NDArray[np.bytes_]:
     ok = digits & (month <= 12) & (day <= 31)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise InvalidRecord(f"row {i}: field {field}: a date is YYYYMMDD, got {arr[i]!r}", field=field, row=i)
+        raise InvalidRecord(f"row {i}: field {field}: a date is YYYYMMDD, got {masked_text(arr[i])}", field=field, row=i)
     return arr
 
 
