@@ -591,3 +591,22 @@ def test_a_purged_persons_mailing_entries_go_with_them(tmp_path):
     assert [e.id for e in Mailing(store).entries()] == [other]
     for needle in (kanji.encode(), b"SFK0001PENDING", b"SFK0002SENTNOW", code.encode()):
         assert found(path, needle) == [], needle
+
+
+@pytest.mark.parametrize("bad", [True, 1.0, -1, "1", None], ids=["bool", "float", "negative", "text", "None"])
+def test_a_hold_refuses_ids_and_cases_of_the_wrong_kind_and_the_list_stays_readable(ward, bad):
+    """place(True) stored a hold the list of holds could no longer read; a case of bytes was stored
+    and came back base64; numpy ids failed to encode. Ids and cases are checked first."""
+    from jukistore.errors import QueryError
+
+    path, recs, ids, who = ward
+    store = open_store(path)
+    with pytest.raises(QueryError):
+        holds.place(store, bad, case="case-1", operator=OP)
+    with pytest.raises(QueryError):
+        holds.lift(store, bad, operator=OP)
+    with pytest.raises(QueryError):
+        holds.place(store, ids["due"][0], case=b"case-2", operator=OP)  # type: ignore[arg-type]
+    h = holds.place(store, np.uint64(ids["due"][0]), case="case-3", operator=OP)
+    assert type(h.person_id) is int
+    assert [(x.person_id, x.case) for x in holds.holds(store)] == [(ids["due"][0], "case-3")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 
 import msgspec
+import numpy as np
 
 from jukistore.errors import QueryError
 from jukistore.store import Operator, Store
@@ -30,12 +31,23 @@ _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder(Hold)
 
 
+def _person_id(person_id: object) -> int:
+    """A person id as an int: an int or numpy integer, not a bool, float or negative number (a hold
+    on the wrong person, or one stored so that the list of holds no longer reads)."""
+    if isinstance(person_id, np.integer):
+        person_id = int(person_id)
+    if type(person_id) is not int or not 0 <= person_id < 2**64:
+        raise QueryError(f"a person id is a whole number from 0, got {type(person_id).__name__}")
+    return person_id
+
+
 def place(store: Store, person_id: int, *, case: str, operator: Operator) -> Hold:
     """Place (or renew) a hold on a person; raises NoSuchPerson for an unknown id."""
     if not isinstance(operator, Operator):
         raise TypeError("operator must be a jukistore.store.Operator")
-    if not case.strip():
-        raise QueryError("a legal hold needs a case reference")
+    person_id = _person_id(person_id)
+    if type(case) is not str or not case.strip():
+        raise QueryError("a legal hold needs a case reference (text)")
     store._authorize("write", "legal hold", operator)
     at = store.clock().astimezone(_dt.timezone.utc).isoformat()
     h = Hold(person_id, case, operator.operator_id, operator.terminal_id, at)
@@ -52,6 +64,7 @@ def lift(store: Store, person_id: int, *, operator: Operator) -> bool:
     """
     if not isinstance(operator, Operator):
         raise TypeError("operator must be a jukistore.store.Operator")
+    person_id = _person_id(person_id)
     store._authorize("write", "legal hold lifted", operator)
     gone = bool(store._native.hold_delete(person_id))
     if gone:
