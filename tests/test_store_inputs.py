@@ -254,3 +254,30 @@ def test_a_mynumber_given_in_the_wrong_place_is_masked_in_the_error(tmp_path):
         assert mn not in text and not re.search(r"\d{12}", text), text
         assert isinstance(e.value, (InvalidRecord, QueryError)) or "date" in text, text
         assert getattr(e.value, "field", None) != mn
+
+
+def test_wrong_kinds_of_input_get_errors_that_name_what_is_wrong(tmp_path):
+    """Inputs that ended in an AttributeError or TypeError from inside the library (naming no
+    field or row) are refused with the library's own errors."""
+    import msgspec
+
+    from jukistore.errors import InvalidRecord
+    from jukistore.history import Event, EventCode, Register
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk", "approver"]})
+    recs = make_records(6, seed=65)
+    s.load(recs[:2], operator=OP)
+    for field, value in (("mynumber", None), ("address", None), ("birth_date", None), ("remarks", np.str_("x"))):
+        with pytest.raises(InvalidRecord, match=f"row 1: field {field}: expected text") as e:
+            s.load([recs[2], msgspec.structs.replace(recs[3], **{field: value})], operator=OP)
+        assert (e.value.field, e.value.row) == (field, 1)
+    assert s.stats()["persons"] == 2
+    reg = Register(s)
+    with pytest.raises(QueryError, match="row 1: expected an Event, got NoneType"):
+        reg.apply([Event(EventCode.転居, "20240101", person=1, changes={8: "東京都墨田区押上1-1"}), None], operator=OP)  # type: ignore[list-item]
+    with pytest.raises(QueryError, match="row 0: changes map items to text, got list"):
+        reg.apply(Event(EventCode.転居, "20240101", person=1, changes=[(8, "x")]), operator=OP)  # type: ignore[arg-type]
+    assert reg.last_seq() == 2
+    p = reg.corrections.propose(1, {21: "山田　一郎"}, operator=OP)
+    with pytest.raises(TypeError, match="operator must be"):
+        reg.corrections.approve(p.id, operator=None)  # type: ignore[arg-type]

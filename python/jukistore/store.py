@@ -531,6 +531,10 @@ class Store:
             if type(rec) is not JuminKihon:
                 raise InvalidRecord(f"row {offset + i}: expected a JuminKihon record, got {type(rec).__name__}",
                                     row=offset + i)
+        # Every value text first: one of another type would fail below without naming its field,
+        # or be stored and fail every later read.
+        payloads = _encoded(batch, offset)
+        check_text(payloads, batch, offset)
         # Columns of the batch, each computed in one pass (a Python call per record is the cost to
         # avoid here; the native load itself is a small part of a batch).
         col = {k: list(map(attrgetter(f[k]), batch)) for k in ("code", "mynumber", "sex", "removed", "kana",
@@ -549,8 +553,6 @@ class Store:
         births = [b.encode() for b in col["birth"]]
         valid = _date_column(col["change_date"], offset, f["change_date"])
         notified = _date_column(col["notified"], offset, f["notified"])
-        payloads = list(map(_encoder.encode, batch))
-        check_text(payloads, batch, offset)
         ts = int(self.clock().timestamp() * 1_000_000)
         return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
                        notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict, durable)
@@ -699,6 +701,25 @@ def _unsynced_depths() -> dict[int, int]:
     if d is None:
         d = _unsynced.depths = {}
     return d
+
+
+def _encoded(batch: Sequence[JuminKihon], offset: int) -> list[bytes]:
+    """The records as stored (MessagePack). A value the encoder cannot take at all (a numpy string,
+    an object) is refused naming its field and row; other non-text values are left to
+    :func:`jukistore.records.check_text`."""
+    try:
+        return list(map(_encoder.encode, batch))
+    except TypeError:
+        for i, rec in enumerate(batch):
+            for name in rec.__struct_fields__:
+                v = getattr(rec, name)
+                if type(v) is not str:
+                    try:
+                        _encoder.encode(v)
+                    except TypeError:
+                        raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(v).__name__}",
+                                            field=name, row=offset + i) from None
+        raise
 
 
 def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDArray[np.uint64]:

@@ -194,6 +194,8 @@ class Corrections:
         return self._get(self._native.propose(value))
 
     def _decide(self, proposal_id: int, action: str, operator: Operator, note: str) -> Proposal:
+        if not isinstance(operator, Operator):
+            raise TypeError("operator must be a jukistore.store.Operator")
         p = self._get(proposal_id)
         if p.state is not State.PENDING:
             raise ProposalDecided(f"proposal {proposal_id} is {p.state.value}")

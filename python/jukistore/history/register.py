@@ -385,6 +385,12 @@ class Register:
             events = [events]
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
+        events = list(events)
+        for i, ev in enumerate(events):
+            if not isinstance(ev, Event):
+                raise QueryError(f"row {i}: expected an Event, got {type(ev).__name__}")
+            if ev.changes is not None and not isinstance(ev.changes, Mapping):
+                raise QueryError(f"row {i}: changes map items to text, got {type(ev.changes).__name__}")
         # An event reserved to a role (更新禁止 and its lifting: the approver) needs that role,
         # checked per event in _plan; any other needs the write right.
         if any(getattr(RULES.get(ev.code), "role", None) is None for ev in events):  # type: ignore[call-overload]
