@@ -722,3 +722,24 @@ def test_apply_many_refuses_dates_that_are_not_8_ascii_digits(reg, dates):
     assert reg.last_seq() == before
     assert reg.apply_many(E.転居, [1, 2], np.array(["20240101", "20240102"]), {8: ["東京都墨田区押上1-1", "東京都墨田区押上1-2"]},
                           operator=CLERK).tolist() == [before + 1, before + 2]
+
+
+def test_item_keys_of_changes_are_numbers_or_names_once_each(reg):
+    """True was taken for item 1, and the same item given by number and by name kept the second
+    value silently; both are refused, naming the row. apply_many names the row of a bad value."""
+    from jukistore.errors import InvalidRecord
+
+    before = reg.last_seq()
+    with pytest.raises(InvalidRecord, match="no item 'True'"):
+        reg.apply(Event(E.世帯変更, "20240101", person=1, changes={True: "0000000099"}), operator=CLERK)
+    with pytest.raises(InvalidRecord, match="no item 'True'"):
+        reg.apply_many(E.世帯変更, [1], "20240101", {True: "0000000099"}, operator=CLERK)
+    with pytest.raises(InvalidRecord, match="item 8 given twice"):
+        reg.apply(Event(E.転居, "20240101", person=1, changes={8: "東京都墨田区押上1-1", F[8]: "東京都墨田区押上1-2"}),
+                  operator=CLERK)
+    with pytest.raises(InvalidRecord, match="item 21 given twice"):
+        reg.corrections.propose(1, {21: "山田　一郎", F[21]: "山田　二郎"}, operator=CLERK)
+    with pytest.raises(InvalidRecord, match="row 2: field address: expected text, got int") as e:
+        reg.apply_many(E.転居, [1, 2, 3], "20240101", {8: ["東京都墨田区押上1-1", "東京都墨田区押上1-2", 3]}, operator=CLERK)
+    assert e.value.row == 2
+    assert reg.last_seq() == before

@@ -277,18 +277,13 @@ class Corrections:
 
 
 def _field_changes(changes: "Changes") -> dict[str, str]:
-    from jukistore.history.register import item_fields
+    from jukistore.history.register import _item_no, item_fields
 
     f = item_fields()
-    out = {}
+    seen: dict[int, object] = {}
     for k, v in changes.items():
-        if isinstance(k, int):
-            if k not in f:
-                raise QueryError(f"no item {k} in the master record")
-            out[f[k]] = v
-        else:
-            out[k] = v
-    return out
+        seen[_item_no(k, seen, 0)] = v
+    return {f[no]: v for no, v in seen.items()}  # type: ignore[misc]
 
 
 assert RULES[EventCode.記載の修正].dual_control

@@ -424,7 +424,6 @@ class Register:
         if r.role is not None:
             self._require_role(operator, r.role, r.code.name)
         f = item_fields()
-        fi = field_items()
         pids = _key_array(persons, "person_id", "apply_many")  # no float or bool taken for an id
         n = len(pids)
         if pids.ndim != 1 or len(np.unique(pids)) != n:
@@ -434,14 +433,16 @@ class Register:
         # Caller's items: checked once for the whole column.
         cols: dict[int, list[str]] = {}
         for key, value in (changes or {}).items():
-            no = key if isinstance(key, int) else fi.get(key)  # type: ignore[arg-type]
-            if no not in f:
-                raise InvalidRecord(f"row 0: no item {masked_text(key)} in the master record", field="changes", row=0)
+            no = _item_no(key, cols, 0)
             if no not in r.items:
                 raise FieldNotAllowed(f"row 0: field {f[no]}: {r.code.name} may not change item {no}", field=f[no], row=0)
             col = [value] * n if isinstance(value, str) else list(value)
-            if len(col) != n or not all(type(v) is str for v in col):
+            if len(col) != n:
                 raise InvalidRecord(f"row 0: field {f[no]}: expected one text or {n} texts", field=f[no], row=0)
+            bad = next((j for j, v in enumerate(col) if type(v) is not str), None)
+            if bad is not None:
+                raise InvalidRecord(f"row {bad}: field {f[no]}: expected text, got {type(col[bad]).__name__}",
+                                    field=f[no], row=bad)
             cols[no] = col
         if r.must_change and not cols:
             first = f[min(r.must_change)]
@@ -683,7 +684,6 @@ class Register:
     def _plan_change(self, i: int, ev: Event, r: Rule, st: _State, book: dict[str, str], date: str,
                      notified: str) -> tuple[JuminKihon, int, int]:
         f = item_fields()
-        fi = field_items()
         expect = ev.expect_seq if ev.expect_seq is not None else (
             ev.person.seq if isinstance(ev.person, Person) else None)
         if expect is not None and expect != st.seq:
@@ -701,10 +701,10 @@ class Register:
         if r.kind == "unlock" and not prohibited:
             raise RuleViolation(f"row {i}: the record is not under 更新禁止", row=i)
         changes: dict[str, str] = {}
+        seen: dict[int, object] = {}
         for key, value in (ev.changes or {}).items():
-            no = key if isinstance(key, int) else fi.get(key)  # type: ignore[arg-type]
-            if no not in f:
-                raise InvalidRecord(f"row {i}: no item {masked_text(key)} in the master record", field="changes", row=i)
+            no = _item_no(key, seen, i)
+            seen[no] = value
             if no not in r.items:
                 raise FieldNotAllowed(f"row {i}: field {f[no]}: {r.code.name} may not change item {no}",
                                       field=f[no], row=i)
@@ -867,6 +867,21 @@ def _positions() -> dict[int, int]:
     """Master item number → element position in a stored record (array-like Struct order)."""
     order = {name: k for k, name in enumerate(JuminKihon.__struct_fields__)}
     return {no: order[name] for no, name in item_fields().items()}
+
+
+def _item_no(key: object, seen: Mapping[int, object], row: int) -> int:
+    """The master item number a key of ``changes`` names (its number or its field name); refused
+    (InvalidRecord naming the row) when it names none, is a bool (True is not item 1), or names an
+    item already in ``seen`` (the same item by number and by name)."""
+    f, fi = item_fields(), field_items()
+    no = key if type(key) is int else fi.get(key) if isinstance(key, str) else None
+    if no not in f:
+        raise InvalidRecord(f"row {row}: no item {masked_text(key)} in the master record", field="changes", row=row)
+    assert no is not None
+    if no in seen:
+        raise InvalidRecord(f"row {row}: field {f[no]}: item {no} given twice (by number and by name)",
+                            field=f[no], row=row)
+    return no
 
 
 def _date_column(value: object, n: int, field: str) -> npt.NDArray[np.bytes_]:
