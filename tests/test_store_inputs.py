@@ -281,3 +281,25 @@ def test_wrong_kinds_of_input_get_errors_that_name_what_is_wrong(tmp_path):
     p = reg.corrections.propose(1, {21: "山田　一郎"}, operator=OP)
     with pytest.raises(TypeError, match="operator must be"):
         reg.corrections.approve(p.id, operator=None)  # type: ignore[arg-type]
+
+
+def test_mailing_refuses_unknown_persons_and_sending_dates_after_today(tmp_path):
+    """An entry for a person the store does not hold was recorded, and a sending date in the
+    future was taken, which would keep the entry past its year."""
+    import datetime as dt
+
+    from jukistore.errors import InvalidRecord, NoSuchPerson
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    s.load(make_records(2, seed=66), operator=OP)
+    m = Mailing(s)
+    with pytest.raises(NoSuchPerson, match="row 1: no person 999"):
+        m.add([Sofusaki(), Sofusaki()], [1, 999])
+    assert m.pending() == []
+    [mid] = m.add([Sofusaki()], [2])
+    today = s.clock().date()
+    with pytest.raises(InvalidRecord, match="is after today"):
+        m.mark_sent([mid], today + dt.timedelta(days=2))
+    assert m.mark_sent([mid], today) == 1

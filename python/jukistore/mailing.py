@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from jukistore.errors import InvalidRecord
+import numpy as np
+
+from jukistore.errors import InvalidRecord, NoSuchPerson
 from jukistore.records import Sofusaki, check_text, decode, encode
 from jukistore.store import Store, _key_array
 
@@ -49,10 +51,14 @@ class Mailing:
         if not records:
             return []
         self._store._authorize("write", "mailing data added")
-        pids = _key_array(person_ids, "person_id", "mailing add").tolist()  # no float or bool taken for an id
+        pids = _key_array(person_ids, "person_id", "mailing add")  # no float or bool taken for an id
+        found = self._store._get_many(pids, "person_id").found
+        if not found.all():
+            i = int(np.flatnonzero(~found)[0])
+            raise NoSuchPerson(f"row {i}: no person {int(pids[i])}", row=i)
         payloads = [encode(r) for r in records]
         check_text(payloads, records)
-        first = self._native.mailing_add(pids, payloads)
+        first = self._native.mailing_add(pids.tolist(), payloads)
         return list(range(first, first + len(records)))
 
     def mark_sent(self, ids: Sequence[int], date: _dt.date) -> int:
@@ -60,6 +66,13 @@ class Mailing:
         self._store._authorize("write", "mailing data sent")
         if not isinstance(date, _dt.date):
             raise InvalidRecord(f"field date: a datetime.date, got {type(date).__name__}", field="date", row=0)
+        if isinstance(date, _dt.datetime):
+            date = date.date()
+        # The year of keeping runs from the sending date: a later one would keep the entry longer.
+        # Today is taken where it is latest (UTC+14), so no local today is refused anywhere.
+        latest_today = self._store.clock().astimezone(_dt.timezone(_dt.timedelta(hours=14))).date()
+        if date > latest_today:
+            raise InvalidRecord(f"field date: {date.isoformat()} is after today", field="date", row=0)
         checked = _key_array(ids, "id", "mark_sent").tolist()
         return int(self._native.mailing_mark_sent(checked, date.strftime("%Y%m%d").encode()))
 
