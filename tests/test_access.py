@@ -215,6 +215,31 @@ def test_bulk_provision_needs_another_operators_approval(world: dict[str, Any]) 
     assert last["approved_by"] == "approver01" and last["n"] == N and out.seq == list(s.audit.provision.entries())[-1].seq
 
 
+@pytest.mark.parametrize("keys", [[1.7], [True], [-1], ["3799 2216 1657"], None], ids=["float", "bool", "negative", "spaced text", "None"])
+def test_provision_keys_are_checked_like_every_other_read(world: dict[str, Any], keys: Any) -> None:
+    """provide cast its keys with numpy: 1.7 and True handed over person 1's data, -1 wrapped and
+    wrote a record of nobody, and spaced digits ended in numpy's error quoting the whole 個人番号."""
+    s = world["store"].acting(ROLE_OPS["clerk"], "提供")
+    before = len(list(s.audit.provision.entries()))
+    with pytest.raises(QueryError) as e:
+        s.provide("gakumu", keys, by="mynumber" if keys and isinstance(keys[0], str) else "person_id")
+    assert "379922161657" not in str(e.value) and "3799 2216 1657" not in str(e.value)
+    assert len(list(s.audit.provision.entries())) == before
+
+
+def test_a_named_approver_is_checked_also_below_the_bulk_limit(world: dict[str, Any]) -> None:
+    """The provision record named any approved_by given for a small provision, unchecked."""
+    s = world["store"].acting(ROLE_OPS["clerk"], "提供")
+    before = len(list(s.audit.provision.entries()))
+    with pytest.raises(NotPermitted):
+        s.provide("gakumu", [1], approved_by=Operator("nobody", "x"))
+    with pytest.raises(TypeError, match="approved_by must be"):
+        s.provide("gakumu", [1], approved_by="chief")  # type: ignore[arg-type]
+    assert len(list(s.audit.provision.entries())) == before
+    s.provide("gakumu", [1], approved_by=ROLE_OPS["approver"])
+    assert list(s.audit.provision.entries())[-1].body["approved_by"] == "approver01"
+
+
 def test_recipient_data_errors_name_the_item() -> None:
     with pytest.raises(QueryError, match=r"recipients.x.projection"):
         parse_recipients('[recipients.x]\nname_ja="a"\nlegal_basis="b"\nprojection="all"\nbulk_limit=1\n')
