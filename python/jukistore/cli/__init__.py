@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(f"jukistore: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_ERROR
+    except OverflowError:  # a number given beyond what the store counts (negative, or past 2**64)
+        print("jukistore: a number given is out of range", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

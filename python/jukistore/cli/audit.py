@@ -80,6 +80,8 @@ def _audit(path: Path, key: Path | None = None):  # type: ignore[no-untyped-def]
 
     if not (path / "audit").is_dir():
         raise CliError(f"{path} holds no audit logs (not a store?)")
+    if key is not None and not key.is_file():  # a mistyped path must not become a new key
+        raise CliError(f"{key}: no such key file")
     return Audit.of(path, key)
 
 

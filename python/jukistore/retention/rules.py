@@ -275,7 +275,7 @@ def load(path: str | Path | None = None, *, overrides: str | Path | None = None,
         text = resources.files("jukistore.rules").joinpath("retention.toml").read_text(encoding="utf-8")
         where = "retention.toml"
     else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
+        text, where = _read_text(Path(path)), str(path)
     raw = _parse_toml(text, where)
     items = raw.get("rules")
     if not isinstance(items, list) or not items:
@@ -283,5 +283,13 @@ def load(path: str | Path | None = None, *, overrides: str | Path | None = None,
     rules = Rules(_rule(r, f"{where}: rule {n}") for n, r in enumerate(items))
     opath = Path(overrides) if overrides is not None else (Path(store) / OVERRIDE_FILE if store is not None else None)
     if opath is not None and (overrides is not None or opath.exists()):
-        rules = rules.with_overrides(_parse_toml(opath.read_text(encoding="utf-8"), opath.name), opath.name)
+        rules = rules.with_overrides(_parse_toml(_read_text(opath), opath.name), opath.name)
     return rules
+
+
+def _read_text(path: Path) -> str:
+    """A rules file's text; RuleError when it is not UTF-8 (TOML is)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleError(f"{path.name}: not UTF-8 text (byte {e.start})") from None
