@@ -303,3 +303,21 @@ def test_mailing_refuses_unknown_persons_and_sending_dates_after_today(tmp_path)
     with pytest.raises(InvalidRecord, match="is after today"):
         m.mark_sent([mid], today + dt.timedelta(days=2))
     assert m.mark_sent([mid], today) == 1
+
+
+@pytest.mark.parametrize("item, value", [(23, "abc"), (23, "1999-01-01"), (23, "19991301"), (14, "20001340"), (15, "20009999")],
+                         ids=["birth letters", "birth ISO", "birth month 13", "change day 40", "notified 9999"])
+def test_load_refuses_dates_that_cannot_be_dates(tmp_path, item, value):
+    """A birth date of letters or in ISO form was stored (search by birth date then never finds the
+    person), and months above 12 or days above 31 passed in items 14 and 15."""
+    from jukistore.errors import InvalidRecord
+
+    from store_support import fields, with_field
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(2, seed=67)
+    with pytest.raises(InvalidRecord, match=f"row 1: field {fields()[item]}") as e:
+        s.load([recs[0], with_field(recs[1], item, value)], operator=OP)
+    assert e.value.row == 1
+    assert s.stats()["persons"] == 0
+    s.load([recs[0], with_field(recs[1], 23, "19300000")], operator=OP)  # a date of unknown month and day stays

@@ -297,14 +297,21 @@ def _digit_column(values: list[str], width: int, offset: int, fieldname: str, la
 def _date_column(values: list[str], offset: int, fieldname: str) -> npt.NDArray[np.uint8]:
     """Recorded dates as packed 8-byte ASCII (the history index sorts by them); empty is unknown."""
     packed = _packed_digits(values, 8)
-    if packed is not None:
-        return packed.reshape(-1)
-    arr, ok = _ascii_digit_rows([v or "00000000" for v in values], 8)
-    if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
-        raise InvalidRecord(f"row {offset + i}: field {fieldname}: a date is 8 digits YYYYMMDD, got {masked_text(values[i])}",
-                            field=fieldname, row=offset + i)
-    return np.ascontiguousarray(arr.astype("S8")).view(np.uint8)
+    if packed is None:
+        arr, ok = _ascii_digit_rows([v or "00000000" for v in values], 8)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise InvalidRecord(f"row {offset + i}: field {fieldname}: a date is 8 digits YYYYMMDD, got {masked_text(values[i])}",
+                                field=fieldname, row=offset + i)
+        packed = np.ascontiguousarray(arr.astype("S8")).view(np.uint8)
+    # A month above 12 or a day above 31 is a typing error (see jukistore.dates); 00 is unknown.
+    d = packed.reshape(-1, 8).astype(np.int16) - 48
+    bad = (d[:, 4] * 10 + d[:, 5] > 12) | (d[:, 6] * 10 + d[:, 7] > 31)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidRecord(f"row {offset + i}: field {fieldname}: no month above 12 or day above 31, "
+                            f"got {masked_text(values[i])}", field=fieldname, row=offset + i)
+    return packed.reshape(-1)
 
 
 class _CheckedGet:
@@ -550,6 +557,7 @@ class Store:
         flags = (~np.isin(np.array(col["removed"], dtype=object), ["", "0"])).astype(np.uint8)
         names = [k.encode() for k in text.search_keys(col["kana"])]
         addrs = [k.encode() for k in _joined(address_key, col["address"])]
+        _date_column(col["birth"], offset, f["birth"])  # checked as the other dates; kept as given
         births = [b.encode() for b in col["birth"]]
         valid = _date_column(col["change_date"], offset, f["change_date"])
         notified = _date_column(col["notified"], offset, f["notified"])
