@@ -70,33 +70,3 @@ def test_missing_store_and_file_are_usage_errors(tmp_path, capsys) -> None:
     assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 0
     assert main(["load", str(tmp_path / "s"), str(tmp_path / "none.txt"), *admin]) == 2
     assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 2
-
-
-def test_out_of_range_numbers_bad_rules_files_and_missing_keys_are_usage_errors(tmp_path, master, capsys, monkeypatch) -> None:
-    """These ended in tracebacks (an OverflowError from the core, a UnicodeDecodeError), or, for
-    a mistyped --key, in a new key and a false report of tampering."""
-    path, recs = master
-    store = tmp_path / "store"
-    admin = ["--operator", "admin01", "--terminal", "t-0"]
-    assert main(["init", str(store), "--municipality", "131075", *admin]) == 0
-    assert main(["operators", "grant", str(store), "clerk", "clerk", *admin]) == 0
-    monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
-    monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
-    monkeypatch.setenv("JUKISTORE_PURPOSE", "照会")
-    assert main(["load", str(store), str(path)]) == 0
-    capsys.readouterr()
-    code = recs[0].juminhyo_code
-    huge = "9" * 23
-    for argv in (["history", str(store), "--code", code, "--known-at", "-5"],
-                 ["history", str(store), "--code", code, "--known-at", huge],
-                 ["changes", str(store), "--since", huge],
-                 ["search", str(store), "--name-kana", recs[0].name_kana, "--birth-date", recs[0].birth_date, "--limit", huge]):
-        assert main(argv) == 2, argv
-        assert "out of range" in capsys.readouterr().err
-    bad = tmp_path / "bad.toml"
-    bad.write_bytes(b"\xff\xfe\x80")
-    assert main(["purge", "plan", str(store), "--overrides", str(bad)]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
-    missing = tmp_path / "no-such-key"
-    assert main(["audit", "verify", str(store), "--key", str(missing)]) == 2
-    assert "no such key file" in capsys.readouterr().err and not missing.exists()

@@ -321,3 +321,26 @@ def test_load_refuses_dates_that_cannot_be_dates(tmp_path, item, value):
     assert e.value.row == 1
     assert s.stats()["persons"] == 0
     s.load([recs[0], with_field(recs[1], 23, "19300000")], operator=OP)  # a date of unknown month and day stays
+
+
+def test_cli_out_of_range_numbers_bad_rules_files_and_missing_keys_are_usage_errors(cli_store, tmp_path, capsys):
+    """These ended in tracebacks (an OverflowError from the core, a UnicodeDecodeError), or, for
+    a mistyped --key, in a new key and a false report of tampering."""
+    store, path, recs = cli_store
+    assert main(["load", str(store), str(path)]) == 0
+    capsys.readouterr()
+    code = recs[0].juminhyo_code
+    huge = "9" * 23
+    for argv in (["history", str(store), "--code", code, "--known-at", "-5"],
+                 ["history", str(store), "--code", code, "--known-at", huge],
+                 ["changes", str(store), "--since", huge],
+                 ["search", str(store), "--name-kana", recs[0].name_kana, "--birth-date", recs[0].birth_date, "--limit", huge]):
+        assert main(argv) == 2, argv
+        assert "out of range" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe\x80")
+    assert main(["purge", "plan", str(store), "--overrides", str(bad)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    missing = tmp_path / "no-such-key"
+    assert main(["audit", "verify", str(store), "--key", str(missing)]) == 2
+    assert "no such key file" in capsys.readouterr().err and not missing.exists()

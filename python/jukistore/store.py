@@ -617,12 +617,7 @@ class Store:
     def _get_many(self, keys: npt.ArrayLike, by: str = "code") -> Persons:
         """:meth:`get_many` without the check and the log: for the store's own reads that decide a
         write (the change log records the write) — never to hand records to a caller."""
-        if by not in ("code", "mynumber", "person_id"):
-            raise QueryError(f"get_many by {by!r}: use code, mynumber or person_id")
-        arr = _key_array(keys, by)
-        if arr.ndim != 1:
-            raise QueryError("get_many takes a one-dimensional array of keys")
-        return Persons(*self._native.get_many(by, arr))
+        return Persons(*self._native.get_many(by, _key_vector(keys, by, "get_many")))
 
     def search(self, *, name_kana: str | None = None, birth_date: str | None = None, address: str | None = None,
                sex: str | None = None, limit: int = 100) -> list[Person]:
@@ -728,6 +723,17 @@ def _encoded(batch: Sequence[JuminKihon], offset: int) -> list[bytes]:
                         raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(v).__name__}",
                                             field=name, row=offset + i) from None
         raise
+
+
+def _key_vector(keys: npt.ArrayLike, by: str, what: str) -> npt.NDArray[np.uint64]:
+    """The keys of a batch read (``get_many``, ``provide``) by code, 個人番号 or person id: a
+    known kind, checked by :func:`_key_array`, one-dimensional."""
+    if by not in ("code", "mynumber", "person_id"):
+        raise QueryError(f"{what} by {by!r}: use code, mynumber or person_id")
+    arr = _key_array(keys, by, what)
+    if arr.ndim != 1:
+        raise QueryError(f"{what} takes a one-dimensional array of keys")
+    return arr
 
 
 def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDArray[np.uint64]:

@@ -111,7 +111,7 @@ def provide(store: "Store", recipient: str, keys: npt.ArrayLike, *, by: str = "p
     the recipient's ``bulk_limit`` also need ``approved_by``, another operator with the
     approve_bulk right. Refusals are logged; a provision is recorded before it is returned.
     """
-    from jukistore.store import Operator, _key_array
+    from jukistore.store import Operator, _key_vector
 
     rec = recipients().get(recipient)
     if rec is None:
@@ -119,12 +119,8 @@ def provide(store: "Store", recipient: str, keys: npt.ArrayLike, *, by: str = "p
     act = f"provide to {recipient}"
     op = store._authorize("provide", act, operator)
     purpose = store.purpose or f"provision to {recipient} ({rec.legal_basis})"
-    if by not in ("code", "mynumber", "person_id"):
-        raise QueryError(f"provide by {by!r}: use code, mynumber or person_id")
     # The store's key check: no float or bool taken for a key, no 個人番号 quoted in an error.
-    arr = _key_array(keys, by, "provide")
-    if arr.ndim != 1:
-        raise QueryError("provide takes a one-dimensional array of keys")
+    arr = _key_vector(keys, by, "provide")
     if approved_by is not None and not isinstance(approved_by, Operator):
         raise TypeError("approved_by must be a jukistore.store.Operator")
     if len(arr) > rec.bulk_limit or approved_by is not None:  # an approver named is an approver checked
