@@ -33,6 +33,8 @@ from jukistore.errors import (
     RuleViolation,
     UpdateProhibited,
 )
+from jukistore import layouts
+from jukistore.fileio.values import problem
 from jukistore.history import Event, EventCode, Register, State
 from jukistore.store import Operator
 
@@ -70,6 +72,18 @@ MODEL_RULES: dict[EventCode, tuple[str, str, frozenset[int], bool]] = {
 REGISTER = (E.転入, E.出生, E.職権記載, E.国外転入)
 REMOVAL_CATEGORY = {E.転出: "1", E.国外転出: "1", E.死亡: "2", E.職権消除: "3"}
 TEXT = ["甲", "乙", "東京都墨田区押上一丁目1番", "東京都墨田区向島二丁目2番", "20200101", "01", ""]
+ITEMS = layouts.load("jumin_kihon").items
+ITEM = {it.no: it for it in ITEMS}
+
+
+def fits(no: int, value: str) -> bool:
+    """Whether master item ``no`` may hold ``value`` (the layout rules every write keeps)."""
+    return problem(ITEM[no], value) is None
+
+
+def misfit(rec: Any) -> bool:
+    """Whether any item of ``rec`` holds a value its layout refuses."""
+    return any(problem(item, getattr(rec, name)) is not None for item, name in zip(ITEMS, type(rec).__struct_fields__))
 
 
 class Expected(Exception):
@@ -189,9 +203,9 @@ class Model:
             flags = (flags & ~1) | (1 if removed(rec) else 0)
             work[pid] = (rec, flags)
             rows.append((pid, rec, flags, ev.code))
-        # A 住民票コード is 11 digits: the register refuses any other text once every row is
-        # planned, before any number is checked against the store.
-        if any(not (len(c) == 11 and c.isascii() and c.isdigit()) for c in (getattr(r, F[30]) for _, r, _, _ in rows)):
+        # Every value fits its item (a 住民票コード is 11 digits): the register refuses any other
+        # once every row is planned, before any number is checked against the store.
+        if any(misfit(r) or not len(getattr(r, F[30])) == 11 for _, r, _, _ in rows):
             raise Expected(InvalidRecord)
         # Numbers: unique across all time, checked row by row as the store writes them.
         for pid, rec, _, _ in rows:
@@ -356,7 +370,9 @@ class RegisterMachine(RuleBasedStateMachine):
             ch[81] = getattr(self.fresh(1)[0], F[81]) if pick == "fresh" else data.draw(st.sampled_from(list(self.model.mn)))
         elif items:
             for no in data.draw(st.lists(st.sampled_from(items), min_size=1, max_size=2, unique=True)):
-                ch[no] = data.draw(st.sampled_from(["1", "2"] if no == 22 else TEXT))
+                good = [v for v in TEXT if fits(no, v)]  # now and then one that does not fit
+                ch[no] = data.draw(st.sampled_from(["1", "2"] if no == 22 else
+                                                   TEXT if data.draw(st.integers(0, 9)) == 0 else good))
         if data.draw(st.integers(0, 14)) == 0:
             ch[data.draw(st.sampled_from([8, 21, 30, 1, 13]))] = "乙"  # maybe outside the event's items
         ch.pop(22, None) if ch.get(22) == "" else None

@@ -190,11 +190,11 @@ def test_the_text_check_reads_every_string_form_and_refuses_what_is_not_an_array
 
     rec = make_records(1, seed=62)[0]
     for n in (0, 31, 32, 255, 256, 70_000):  # fixstr, str8 edge, str8, str16, str16, str32
-        assert _core.first_non_text([encode(msgspec.structs.replace(rec, remarks="x" * n))]) is None
-    assert _core.first_non_text([encode(rec), encode(msgspec.structs.replace(rec, remarks=7))]) == (1, 52)
-    assert _core.first_non_text([b"\x01"]) == (0, -1)  # not an array
-    assert _core.first_non_text([encode(rec)[:-1]]) == (0, -1)  # cut short
-    assert _core.first_non_text([encode(rec) + b"\xa0"]) == (0, -1)  # trailing bytes
+        assert _core.first_value_fault([encode(msgspec.structs.replace(rec, remarks="x" * n))]) is None
+    assert _core.first_value_fault([encode(rec), encode(msgspec.structs.replace(rec, remarks=7))]) == (1, 52)
+    assert _core.first_value_fault([b"\x01"]) == (0, -1)  # not an array
+    assert _core.first_value_fault([encode(rec)[:-1]]) == (0, -1)  # cut short
+    assert _core.first_value_fault([encode(rec) + b"\xa0"]) == (0, -1)  # trailing bytes
 
 
 @pytest.mark.parametrize("ids", [[1.7, 2.9], [True], np.array([1.0]), [-1]], ids=["floats", "bool", "float array", "negative"])
@@ -344,3 +344,87 @@ def test_cli_out_of_range_numbers_bad_rules_files_and_missing_keys_are_usage_err
     missing = tmp_path / "no-such-key"
     assert main(["audit", "verify", str(store), "--key", str(missing)]) == 2
     assert "no such key file" in capsys.readouterr().err and not missing.exists()
+
+
+@pytest.mark.parametrize("item, value, why", [
+    (53, "あ" * 101, "101 characters do not fit width 100"),
+    (1, "12345a", "other than 0-9"),
+    (21, "墨田\n太郎", "control character"),
+    (8, "東京都墨田区押上一丁目1番 ", "ends with a space"),
+    (52, "2024010", "8 digits"),
+], ids=["too wide", "letter in digits", "line break", "trailing space", "short date"])
+def test_a_value_outside_its_items_layout_is_refused_by_every_write(tmp_path, item, value, why):
+    """Writes checked only the types of values: a value wider than its item, a letter in a digits
+    item, a control character or a trailing space was stored, and every later export of the record
+    (fixed-width or CSV) refused it. Every write path now refuses it, naming the field and row,
+    before anything is written; what is stored can always be written out."""
+    from jukistore.errors import InvalidRecord
+    from jukistore.history import Event, EventCode, Register
+
+    from store_support import fields, with_field
+
+    f = fields()[item]
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(4, seed=71)
+    s.load(recs[:2], operator=OP)
+    with pytest.raises(InvalidRecord, match=f"row 1: field {f}: .*{why}") as e:
+        s.load([recs[2], with_field(recs[3], item, value)], operator=OP)
+    assert (e.value.field, e.value.row) == (f, 1)
+    assert s.stats()["persons"] == 2
+    reg = Register(s)
+    with pytest.raises(InvalidRecord, match=f"row 0: field {f}: .*{why}"):
+        reg.apply(Event(EventCode.転入, "20240101", record=with_field(recs[3], item, value)), operator=OP)
+    code = {53: EventCode.職権修正, 1: EventCode.世帯変更, 21: EventCode.職権修正, 8: EventCode.転居}.get(item)
+    if code is not None:
+        with pytest.raises(InvalidRecord, match=f"row 1: field {f}: .*{why}"):
+            reg.apply([Event(code, "20240102", person=1, changes={item: recs[1].address if item == 8 else "1"}),
+                       Event(code, "20240102", person=2, changes={item: value})], operator=OP)
+        with pytest.raises(InvalidRecord, match=f"row 1: field {f}: .*{why}") as e:
+            reg.apply_many(code, np.array([1, 2]), "20240102", {item: ["1" if item != 8 else "東京都", value]}, operator=OP)
+        assert (e.value.field, e.value.row) == (f, 1)
+    assert reg.last_seq() == 2
+    with pytest.raises(InvalidRecord, match=f"field {f}: .*{why}"):
+        reg.corrections.propose(1, {item: value}, operator=OP) if item in (1, 8) else \
+            reg.apply(Event(EventCode.転入, "20240101", record=with_field(recs[3], item, value)), operator=OP)
+    assert reg.corrections.all() == [] and reg.last_seq() == 2
+    out = tmp_path / "out.txt"
+    fileio.write_fixed(out, "jumin_kihon", s.get_many(np.array([1, 2]), by="person_id").records())
+    assert len(out.read_bytes().splitlines()) == 2  # what is stored can be written out
+
+
+def test_mailing_refuses_a_value_outside_its_items_layout(tmp_path):
+    from jukistore.errors import InvalidRecord
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    s.load(make_records(2, seed=72), operator=OP)
+    m = Mailing(s)
+    with pytest.raises(InvalidRecord, match="row 1: field destination_postal_code: .*other than 0-9") as e:
+        m.add([Sofusaki(destination_postal_code="1300001"), Sofusaki(destination_postal_code="130-001")], [1, 2])
+    assert e.value.row == 1 and m.pending() == []
+    assert len(m.add([Sofusaki(destination_postal_code="1300001")], [1])) == 1
+
+
+def test_the_value_check_follows_each_kind_of_item():
+    import msgspec
+
+    from jukistore import _core
+
+    enc = msgspec.msgpack.encode
+    cases = [  # (kind, width, good, bad)
+        (0, 3, ["", "漢字三", "a\u3000", " a"], ["漢字三四", "a ", "a\tb", "\x7f"]),
+        (1, 4, ["", "0123"], ["12a", "１２", "12345", "1 2"]),
+        (2, 8, ["", "20240229", "19300000", "20241399"], ["2024010", "2024-01-01", "202401011"]),
+        (3, 4, ["", "0AF9"], ["0af9", "0G"]),
+        (4, 4, ["", "a-Z~", " x"], ["é", "x\x1f", "abcde"]),
+    ]
+    for kind, width, good, bad in cases:
+        assert _core.first_column_fault(enc(good), kind, width) is None, (kind, good)
+        for v in bad:
+            assert _core.first_column_fault(enc(good + [v]), kind, width) == len(good), (kind, v)
+    assert _core.first_column_fault(b"\x01", 0, 3) == -1
+    assert _core.first_value_fault([enc(["1", "x "]), enc(["1", "x"])], [1, 0], [1, 2]) == (0, 1)
+    assert _core.first_value_fault([enc(["1", "x"]), enc(["1", "xyz"])], [1, 0], [1, 2]) == (1, 1)
+    with pytest.raises(ValueError):
+        _core.first_value_fault([], [1], [])

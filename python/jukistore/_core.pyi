@@ -25,7 +25,8 @@ __all__ = [
     "explain_one",
     "explain_u64",
     "explain_ucs4",
-    "first_non_text",
+    "first_column_fault",
+    "first_value_fault",
     "generate",
     "reconcile",
     "register_person_support",
@@ -54,9 +55,16 @@ def explain_ucs4(kind: str, data: npt.NDArray[np.uint32], width: int) -> npt.NDA
 def explain_list(kind: str, values: list[object]) -> npt.NDArray[np.uint8]:
     """Reason codes for a list; anything but a str is a format error."""
 
-def first_non_text(payloads: list[bytes]) -> tuple[int, int] | None:
-    """(row, item) of the first encoded record with an item that is not a string (item -1: not an
-    array); None when all are whole."""
+def first_column_fault(column: bytes, kind: int, width: int) -> int | None:
+    """Index of the first value of an encoded list of str that is not a string or breaks the rule
+    (``kind``, ``width``) of ``first_value_fault``; -1 when the bytes are no such list; None when
+    all are good."""
+def first_value_fault(payloads: list[bytes], kinds: list[int] | None = None,
+                      widths: list[int] | None = None) -> tuple[int, int] | None:
+    """(row, item) of the first encoded record with an item that is not a string or breaks its
+    rule (``kinds``: 0 text, 1 digits, 2 date, 3 upper-case hex, 4 printable ASCII; ``widths`` in
+    characters; no control characters, no trailing space), item -1 when the bytes are not an array;
+    None when all are good."""
 def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uint64]:
     """``n`` distinct valid synthetic numbers from position ``start`` of the seeded sequence."""
 

@@ -335,26 +335,65 @@ def encode(record: Record) -> bytes:
     return _encoder.encode(record)
 
 
-def check_text(payloads: list[bytes], records: "Sequence[Record]", offset: int = 0) -> None:
+def check_values(payloads: list[bytes], records: "Sequence[Record]", offset: int = 0) -> None:
     """Refuse a batch (:class:`~jukistore.errors.InvalidRecord` naming the field and row) in which a
-    record holds a value that is not text, before anything of it is written.
+    record holds a value that its item may not hold, before anything of it is written.
 
-    ``payloads`` are the records as :func:`encode` gives them. Every item of every record class is
-    text; encoding does not check the types, and a value of another type (None, an int, bytes)
-    would be stored and make every later read of the record fail. The check runs over the encoded
-    bytes in the core (about a tenth of a microsecond a record)."""
+    ``payloads`` are the records as :func:`encode` gives them, all of one class. Encoding checks
+    neither types nor layouts: a value that is not text (None, an int, bytes) would be stored and
+    make every later read of the record fail, and a value outside its item's layout (too wide, a
+    letter in a digits item, a control character, a trailing space: the rules of
+    :mod:`jukistore.fileio.values`) would be stored and make every later export of it fail. The
+    check runs over the encoded bytes in the core (a few tenths of a microsecond a record); only
+    a refused record is looked at in Python, to say what is wrong with it."""
     from jukistore import _core
     from jukistore.errors import InvalidRecord
+    from jukistore.fileio.values import problem
 
-    bad = _core.first_non_text(payloads)
+    if not records:
+        return
+    cls = type(records[0])
+    kinds, widths = _value_rules(cls)
+    bad = _core.first_value_fault(payloads, kinds, widths)
     if bad is None:
         return
     i, k = bad
     if k < 0:
         raise InvalidRecord(f"row {offset + i}: the record is not an array of items", row=offset + i)
     name = type(records[i]).__struct_fields__[k]
-    got = type(getattr(records[i], name)).__name__
-    raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {got}", field=name, row=offset + i)
+    value = getattr(records[i], name)
+    if type(value) is not str:
+        raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(value).__name__}",
+                            field=name, row=offset + i)
+    found = problem(layouts.load(cls.layout_name).items[k], value)
+    why = found[1] if found is not None else "breaks its item's rule"
+    raise InvalidRecord(f"row {offset + i}: field {name}: {why}", field=name, row=offset + i)
+
+
+def column_fault(cls: type[Record], position: int, values: list[str]) -> tuple[int, str] | None:
+    """The first of ``values`` (texts for item ``position`` of ``cls``, one per row) that the item
+    may not hold, as (row, what is wrong), or None: the column form of :func:`check_values`, for
+    writes of a few items to many records."""
+    from jukistore import _core
+    from jukistore.fileio.values import problem
+
+    kinds, widths = _value_rules(cls)
+    bad = _core.first_column_fault(_encoder.encode(values), kinds[position], widths[position])
+    if bad is None:
+        return None
+    if bad < 0:
+        return 0, "is not a list of texts"
+    found = problem(layouts.load(cls.layout_name).items[position], values[bad])
+    return bad, found[1] if found is not None else "breaks its item's rule"
+
+
+@lru_cache(maxsize=None)
+def _value_rules(cls: type[Record]) -> tuple[list[int], list[int]]:
+    """Each item's kind and width for the core's check (see ``first_value_fault``)."""
+    items = layouts.load(cls.layout_name).items
+    kinds = [1 if i.type in layouts.DIGIT_TYPES else 2 if i.type == "date" else 3 if i.type == "bin"
+             else 4 if i.type in layouts.ASCII_TYPES else 0 for i in items]
+    return kinds, [i.width for i in items]
 
 
 @lru_cache(maxsize=None)

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, text
 from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
-from jukistore.records import JuminKihon, check_text
+from jukistore.records import JuminKihon, check_values
 
 if TYPE_CHECKING:
     from jukistore.access.log import Audit
@@ -541,7 +541,7 @@ class Store:
         # Every value text first: one of another type would fail below without naming its field,
         # or be stored and fail every later read.
         payloads = _encoded(batch, offset)
-        check_text(payloads, batch, offset)
+        check_values(payloads, batch, offset)
         # Columns of the batch, each computed in one pass (a Python call per record is the cost to
         # avoid here; the native load itself is a small part of a batch).
         col = {k: list(map(attrgetter(f[k]), batch)) for k in ("code", "mynumber", "sex", "removed", "kana",
@@ -709,7 +709,7 @@ def _unsynced_depths() -> dict[int, int]:
 def _encoded(batch: Sequence[JuminKihon], offset: int) -> list[bytes]:
     """The records as stored (MessagePack). A value the encoder cannot take at all (a numpy string,
     an object) is refused naming its field and row; other non-text values are left to
-    :func:`jukistore.records.check_text`."""
+    :func:`jukistore.records.check_values`."""
     try:
         return list(map(_encoder.encode, batch))
     except TypeError:

@@ -56,7 +56,7 @@ from jukistore.history.events import (
     Rule,
     event_name,
 )
-from jukistore.records import JuminKihon, check_text
+from jukistore.records import JuminKihon, check_values, column_fault
 from jukistore.store import (
     NO_MYNUMBER,
     SEX_CODES,
@@ -443,6 +443,9 @@ class Register:
             if bad is not None:
                 raise InvalidRecord(f"row {bad}: field {f[no]}: expected text, got {type(col[bad]).__name__}",
                                     field=f[no], row=bad)
+            fault = column_fault(JuminKihon, _positions()[no], col)
+            if fault is not None:
+                raise InvalidRecord(f"row {fault[0]}: field {f[no]}: {fault[1]}", field=f[no], row=fault[0])
             cols[no] = col
         if r.must_change and not cols:
             first = f[min(r.must_change)]
@@ -635,7 +638,7 @@ class Register:
                 "valid_from": date.encode(), "notified": (notified or UNKNOWN_DATE).encode(),
                 "event": int(r.code), "expect_seq": expect, "override_prohibited": r.kind == "unlock",
             })
-        check_text([u["payload"] for u in updates], new_recs)
+        check_values([u["payload"] for u in updates], new_recs)
         self._keys(new_recs, updates)
         assert len(updates) == n
         return updates

@@ -162,9 +162,10 @@ fn as_int<'py>(item: &Bound<'py, PyAny>) -> Option<Bound<'py, PyInt>> {
     item.call_method0("__index__").ok()?.cast_into::<PyInt>().ok()
 }
 
-/// The index of the first item of a MessagePack array that is not a string (usize::MAX when the
-/// bytes are not a whole array), or None when every item is one.
-fn first_non_text_item(b: &[u8]) -> Option<usize> {
+/// The index of the first item of a MessagePack array that is not a string, or that breaks its
+/// item's rule in `rules` (one per item; items past the end of `rules` are not checked beyond
+/// being strings); usize::MAX when the bytes are not a whole array; None when every item is good.
+fn first_fault_item(b: &[u8], rules: &[ItemRule]) -> Option<usize> {
     const MALFORMED: Option<usize> = Some(usize::MAX);
     let be = |at: usize, n: usize| -> Option<usize> { b.get(at..at + n).map(|s| s.iter().fold(0usize, |a, &x| a << 8 | x as usize)) };
     let (n, mut at) = match b.first() {
@@ -182,20 +183,82 @@ fn first_non_text_item(b: &[u8]) -> Option<usize> {
             Some(_) => return Some(i),
             None => return MALFORMED,
         };
-        at = match len { Some(len) => at + head + len, None => return MALFORMED };
+        let Some(len) = len else { return MALFORMED };
+        let Some(value) = b.get(at + head..at + head + len) else { return MALFORMED };
+        if let Some(rule) = rules.get(i) {
+            if !rule.holds(value) {
+                return Some(i);
+            }
+        }
+        at += head + len;
     }
     if at == b.len() { None } else { MALFORMED }
 }
 
+/// What an item may hold, as `jukistore.fileio.values` states it: at most `width` characters,
+/// no control character (U+0000-U+001F, U+007F), no trailing space, and by kind: any text (0),
+/// ASCII digits (1), empty or 8 ASCII digits (2, a date), upper-case hexadecimal (3), printable
+/// ASCII (4).
+#[derive(Clone, Copy)]
+struct ItemRule {
+    kind: u8,
+    width: u32,
+}
+
+impl ItemRule {
+    fn holds(self, v: &[u8]) -> bool {
+        if v.is_empty() {
+            return true;
+        }
+        // UTF-8 from msgspec: one character per byte that does not continue one.
+        let chars = v.iter().filter(|&&c| c & 0xc0 != 0x80).count();
+        if chars > self.width as usize || v[v.len() - 1] == b' ' {
+            return false;
+        }
+        match self.kind {
+            1 => v.iter().all(u8::is_ascii_digit),
+            2 => v.len() == 8 && v.iter().all(u8::is_ascii_digit),
+            3 => v.iter().all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)),
+            4 => v.iter().all(|&c| (0x20..0x7f).contains(&c)),
+            _ => !v.iter().any(|&c| c < 0x20 || c == 0x7f),
+        }
+    }
+}
+
 /// (row, item) of the first record, encoded as the record classes encode (a MessagePack array of
-/// strings), holding an item that is not a string; item is -1 when the bytes are no such array.
-/// None when all are whole. The write paths call it before anything is written: a value of
-/// another type would be stored, and every later read of the record would fail.
+/// strings), holding an item that is not a string or that breaks its rule (`kinds` and `widths`,
+/// one per item: see `ItemRule`); item is -1 when the bytes are no such array. None when all are
+/// good. The write paths call it before anything is written: a value of another type would be
+/// stored and make every later read of the record fail, and a value outside its item's layout
+/// would make every later export of it fail.
 #[pyfunction]
-fn first_non_text(payloads: Vec<Bound<'_, PyBytes>>) -> Option<(usize, i64)> {
-    payloads.iter().enumerate().find_map(|(row, p)| {
-        first_non_text_item(p.as_bytes()).map(|k| (row, if k == usize::MAX { -1 } else { k as i64 }))
-    })
+#[pyo3(signature = (payloads, kinds=None, widths=None))]
+fn first_value_fault(payloads: Vec<Bound<'_, PyBytes>>, kinds: Option<Vec<u8>>, widths: Option<Vec<u32>>) -> PyResult<Option<(usize, i64)>> {
+    let (kinds, widths) = (kinds.unwrap_or_default(), widths.unwrap_or_default());
+    if kinds.len() != widths.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err("one kind and one width per item"));
+    }
+    let rules: Vec<ItemRule> = kinds.iter().zip(&widths).map(|(&kind, &width)| ItemRule { kind, width }).collect();
+    Ok(payloads.iter().enumerate().find_map(|(row, p)| {
+        first_fault_item(p.as_bytes(), &rules).map(|k| (row, if k == usize::MAX { -1 } else { k as i64 }))
+    }))
+}
+
+/// The index of the first value of a column (a MessagePack array of strings, as msgspec encodes a
+/// list of str) that is not a string or breaks the one rule (`kind`, `width`: see `ItemRule`) of
+/// the item it is for; -1 when the bytes are not such an array; None when all are good. The bulk
+/// write of one item for many persons checks its column with it, before anything is written.
+#[pyfunction]
+fn first_column_fault(column: &Bound<'_, PyBytes>, kind: u8, width: u32) -> Option<i64> {
+    let b = column.as_bytes();
+    let n = match b.first() {
+        Some(&h @ 0x90..=0x9f) => (h & 0x0f) as usize,
+        Some(0xdc) if b.len() >= 3 => u16::from_be_bytes([b[1], b[2]]) as usize,
+        Some(0xdd) if b.len() >= 5 => u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize,
+        _ => return Some(-1),
+    };
+    let rules = vec![ItemRule { kind, width }; n];
+    first_fault_item(b, &rules).map(|k| if k == usize::MAX { -1 } else { k as i64 })
 }
 
 /// `n` distinct valid synthetic numbers, deterministic from `seed`, from position `start`.
@@ -225,7 +288,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_list, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(scan_files, m)?)?;
-    m.add_function(wrap_pyfunction!(first_non_text, m)?)?;
+    m.add_function(wrap_pyfunction!(first_value_fault, m)?)?;
+    m.add_function(wrap_pyfunction!(first_column_fault, m)?)?;
     m.add_class::<store::NativeStore>()?;
     m.add_class::<person::Person>()?;
     m.add_class::<tally::Tally>()?;
