@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -70,3 +71,41 @@ def test_missing_store_and_file_are_usage_errors(tmp_path, capsys) -> None:
     assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 0
     assert main(["load", str(tmp_path / "s"), str(tmp_path / "none.txt"), *admin]) == 2
     assert main(["init", str(tmp_path / "s"), "--municipality", "131075", *admin]) == 2
+
+
+@pytest.fixture
+def loaded(tmp_path, master, monkeypatch):
+    """A store with the master records loaded, and a clerk to read it."""
+    path, recs = master
+    store = tmp_path / "store"
+    admin = ["--operator", "admin01", "--terminal", "t-0"]
+    assert main(["init", str(store), "--municipality", "131075", *admin]) == 0
+    assert main(["operators", "grant", str(store), "clerk", "clerk", *admin]) == 0
+    monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
+    monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
+    monkeypatch.setenv("JUKISTORE_PURPOSE", "住民票の写しの交付")
+    assert main(["load", str(store), str(path)]) == 0
+    return store, recs
+
+
+@pytest.mark.parametrize("birth", ["19301301", "19300140", "1930011", "193001011", "1930O101", "abcdefgh",
+                                   "123456789018"])
+def test_search_refuses_a_birth_date_that_is_no_date(loaded, capsys, birth) -> None:
+    """Month 13 or day 40 in 8 digits was searched for as written: exit 1, "0 found"."""
+    store, recs = loaded
+    capsys.readouterr()
+    assert main(["search", str(store), "--name-kana", recs[0].name_kana, "--birth-date", birth]) == 2
+    err = capsys.readouterr().err
+    assert "--birth-date" in err and not re.search(r"[0-9]{12}", err)  # a 個人番号 given by mistake stays masked
+
+
+def test_search_keeps_birth_dates_as_registers_record_them(loaded, capsys) -> None:
+    """Unknown parts (00) and impossible days are recorded dates, and other forms still read."""
+    store, recs = loaded
+    r = recs[0]
+    for birth in ("19300200", "19300230", "00000000"):
+        assert main(["search", str(store), "--name-kana", r.name_kana, "--birth-date", birth]) == 1
+    capsys.readouterr()
+    y, m, d = r.birth_date[:4], r.birth_date[4:6], r.birth_date[6:]
+    assert main(["search", str(store), "--name-kana", r.name_kana, "--birth-date", f"{y}-{m}-{d}", "--json"]) == 0
+    assert r.juminhyo_code in [h["record"]["juminhyo_code"] for h in json.loads(capsys.readouterr().out)]

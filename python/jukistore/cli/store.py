@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("search", help="find persons by 4情報 (at least two of name, birth date, address)")
     p.add_argument("store", type=Path)
     p.add_argument("--name-kana")
-    p.add_argument("--birth-date")
+    p.add_argument("--birth-date", type=_birth_date, metavar="DATE",
+                   help="YYYYMMDD (00 for an unknown month or day), or another form jukistore.dates reads (和暦 too)")
     p.add_argument("--address")
     p.add_argument("--sex", choices=["1", "2"])
     p.add_argument("--limit", type=int, default=20)
@@ -67,6 +68,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("stats", help="entry counts and sizes")
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_stats)
+
+
+def _birth_date(text: str) -> str:
+    """argparse type of ``search --birth-date``: the date in its stored form, YYYYMMDD.
+
+    A month above 12 or a day above 31 is a typing error, refused as ``load`` refuses it (the rule
+    of :func:`jukistore.dates.parse`); an unknown part (00) or a day that never existed (0230) is
+    a date as registers record it and is searched for as written. Blank is no criterion.
+    """
+    from jukistore import dates
+
+    if not text.strip():
+        return text
+    try:
+        return dates.parse(text).compact()
+    except dates.DateError as e:
+        raise argparse.ArgumentTypeError(f"{e} (a birth date is YYYYMMDD, 00 for an unknown month or day)") from None
 
 
 def _operator_args(p: argparse.ArgumentParser, purpose: bool = False) -> None:
