@@ -75,12 +75,13 @@ def test_missing_store_and_file_are_usage_errors(tmp_path, capsys) -> None:
 
 @pytest.fixture
 def loaded(tmp_path, master, monkeypatch):
-    """A store with the master records loaded, and a clerk to read it."""
+    """A store with the master records loaded, and a clerk and an auditor to read it."""
     path, recs = master
     store = tmp_path / "store"
     admin = ["--operator", "admin01", "--terminal", "t-0"]
     assert main(["init", str(store), "--municipality", "131075", *admin]) == 0
     assert main(["operators", "grant", str(store), "clerk", "clerk", *admin]) == 0
+    assert main(["operators", "grant", str(store), "audit01", "auditor", *admin]) == 0
     monkeypatch.setenv("JUKISTORE_OPERATOR", "clerk")
     monkeypatch.setenv("JUKISTORE_TERMINAL", "t-1")
     monkeypatch.setenv("JUKISTORE_PURPOSE", "住民票の写しの交付")
@@ -109,3 +110,40 @@ def test_search_keeps_birth_dates_as_registers_record_them(loaded, capsys) -> No
     y, m, d = r.birth_date[:4], r.birth_date[4:6], r.birth_date[6:]
     assert main(["search", str(store), "--name-kana", r.name_kana, "--birth-date", f"{y}-{m}-{d}", "--json"]) == 0
     assert r.juminhyo_code in [h["record"]["juminhyo_code"] for h in json.loads(capsys.readouterr().out)]
+
+
+TOO_BIG = str(2**64)
+AUDITOR = ["--operator", "audit01", "--terminal", "t-a"]
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["get", "{store}", "--person-id", "-1"], "--person-id"),
+    (["get", "{store}", "--person-id", TOO_BIG], "--person-id"),
+    (["history", "{store}", "--person-id", "-1"], "--person-id"),
+    (["history", "{store}", "--person-id", "2", "--known-at", "-1"], "--known-at"),
+    (["changes", "{store}", "--since", "-1"], "--since"),
+    (["changes", "{store}", "--limit", "0"], "--limit"),
+    (["purge", "hold", "{store}", "--person-id", "-1", "--case", "c-1"], "--person-id"),
+    (["purge", "hold", "{store}", "--person-id", TOO_BIG, "--case", "c-1"], "--person-id"),
+    (["purge", "unhold", "{store}", "--person-id", "-1"], "--person-id"),
+    (["search", "{store}", "--name-kana", "ヤマダ", "--address", "東京都", "--limit", "0"], "--limit"),
+    (["audit", "search", "{store}", "--limit", "-1", *AUDITOR], "--limit"),
+    (["audit", "search", "{store}", "--limit", "0", *AUDITOR], "--limit"),
+    (["audit", "search", "{store}", "--person", "-1", *AUDITOR], "--person"),
+    (["load", "{store}", "{store}/../master.txt", "--batch-size", "0"], "--batch-size"),
+    (["purge", "run", "{store}", "--as-of", "2025-04-01", "--approver", "admin01", "--approver-terminal", "t-0",
+      "--batch-size", "0"], "--batch-size"),  # this one ended in a ValueError traceback
+])
+def test_negative_huge_and_zero_counts_are_usage_errors(loaded, capsys, argv, option) -> None:
+    """Most of these were taken as ordinary values: "not found", "0 found", "0 entries" (exit 1)."""
+    store, _ = loaded
+    capsys.readouterr()
+    assert main([a.format(store=store) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: out of range" in err, err
+
+
+def test_the_largest_person_id_is_an_ordinary_one(loaded, capsys) -> None:
+    store, _ = loaded
+    assert main(["get", str(store), "--person-id", str(2**64 - 1)]) == 1
+    assert "not found" in capsys.readouterr().err

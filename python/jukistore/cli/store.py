@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from jukistore.cli import EXIT_ERROR, EXIT_FINDING, EXIT_OK, CliError
+from jukistore.cli.argtypes import positive, whole
 from jukistore.cli.progress import Progress
 
 #: Operator, terminal and purpose (利用目的, for reads) come from options or these variables.
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     p.add_argument("file", type=Path, help="fixed-width (.txt/.dat) or CSV (.csv) file in the jumin_kihon layout")
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default) or cp932")
-    p.add_argument("--batch-size", type=int, default=50_000)
+    p.add_argument("--batch-size", type=positive, default=50_000)
     p.add_argument("--lenient-juminhyo", action="store_true", help="accept 住民票コード failing the assumed check digit")
     p.add_argument("--fast", action="store_true", help="fsync once at the end instead of per batch")
     _operator_args(p)
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--code")
     g.add_argument("--mynumber")
-    g.add_argument("--person-id", type=int)
+    g.add_argument("--person-id", type=whole)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
     _operator_args(p, purpose=True)
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="YYYYMMDD (00 for an unknown month or day), or another form jukistore.dates reads (和暦 too)")
     p.add_argument("--address")
     p.add_argument("--sex", choices=["1", "2"])
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=positive, default=20)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
     _operator_args(p, purpose=True)
@@ -149,8 +150,6 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _open(args.store, readonly=False)
     if not args.file.exists():
         raise CliError(f"no such file: {args.file}")
-    if args.batch_size < 1:
-        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
     try:
         records = fileio.iter_records(args.file, "jumin_kihon", encoding=args.encoding)
         t0 = time.perf_counter()
