@@ -147,3 +147,22 @@ def test_the_largest_person_id_is_an_ordinary_one(loaded, capsys) -> None:
     store, _ = loaded
     assert main(["get", str(store), "--person-id", str(2**64 - 1)]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+def _wrong_check_digit(number: str) -> str:
+    return number[:-1] + str((int(number[-1]) + 1) % 10)
+
+
+@pytest.mark.parametrize("command", ["get", "history"])
+def test_a_mynumber_with_a_wrong_check_digit_is_a_usage_error(loaded, capsys, command) -> None:
+    """It said "not found" (exit 1), though no store holds such a number: load and 個人番号変更
+    refuse it. The message names the check digit and shows the number masked."""
+    store, recs = loaded
+    capsys.readouterr()
+    typo = _wrong_check_digit(recs[3].mynumber)
+    assert main([command, str(store), "--mynumber", typo]) == 2
+    err = capsys.readouterr().err
+    assert "--mynumber" in err and "check digit" in err and "*" * 8 + typo[-4:] in err
+    assert typo not in err
+    # A 住民票コード keeps its "not found": lenient loads store codes failing the assumed rule.
+    assert main([command, str(store), "--code", _wrong_check_digit(recs[3].juminhyo_code)]) == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from jukistore.cli import EXIT_FINDING, EXIT_OK, CliError
 from jukistore.cli.argtypes import positive, whole
-from jukistore.cli.store import _operator_args
+from jukistore.cli.store import _operator_args, mynumber_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--code", help="住民票コード (a superseded one finds the person too)")
-    g.add_argument("--mynumber")
+    g.add_argument("--mynumber", type=mynumber_arg)
     g.add_argument("--person-id", type=whole)
     p.add_argument("--as-of", metavar="DATE", help="only the version valid on DATE (異動年月日; 和暦 accepted)")
     p.add_argument("--known-at", type=whole, metavar="SEQ", help="as the store knew it at 更新順番号 SEQ")
