@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from jukistore.cli import EXIT_FINDING, EXIT_OK, CliError
+from jukistore.cli.argtypes import positive, whole
 from jukistore.cli.store import _operator_args, operator_from
 
 
@@ -33,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q = asub.add_parser("search", help="entries by operator, person or period")
     q.add_argument("store", type=Path)
     q.add_argument("--by", dest="who", metavar="OPERATOR_ID", help="entries of this operator")
-    q.add_argument("--person", type=int, metavar="PERSON_ID", help="entries touching this person (internal id)")
+    q.add_argument("--person", type=whole, metavar="PERSON_ID", help="entries touching this person (internal id)")
     q.add_argument("--since", type=_date, help="from this date or time (ISO 8601, UTC)")
     q.add_argument("--until", type=_date, help="before this date or time")
     q.add_argument("--log", choices=["access", "provision", "roles"], default="access")
     q.add_argument("--refused", action="store_true", help="only refused attempts")
-    q.add_argument("--limit", type=int, default=1000)
+    q.add_argument("--limit", type=positive, default=1000)
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     _operator_args(q)
     q.set_defaults(func=cmd_search)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from jukistore.cli import EXIT_FINDING, EXIT_OK, CliError
-from jukistore.cli.store import _operator_args
+from jukistore.cli.argtypes import positive, whole
+from jukistore.cli.store import _operator_args, mynumber_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--code", help="住民票コード (a superseded one finds the person too)")
-    g.add_argument("--mynumber")
-    g.add_argument("--person-id", type=int)
+    g.add_argument("--mynumber", type=mynumber_arg)
+    g.add_argument("--person-id", type=whole)
     p.add_argument("--as-of", metavar="DATE", help="only the version valid on DATE (異動年月日; 和暦 accepted)")
-    p.add_argument("--known-at", type=int, metavar="SEQ", help="as the store knew it at 更新順番号 SEQ")
+    p.add_argument("--known-at", type=whole, metavar="SEQ", help="as the store knew it at 更新順番号 SEQ")
     p.add_argument("--records", action="store_true", help="print each version's whole record")
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
@@ -33,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("changes", help="the change feed: changes after a 更新順番号, with their 8 notification items")
     p.add_argument("store", type=Path)
-    p.add_argument("--since", type=int, default=0, metavar="SEQ", help="changes after SEQ (default 0: from the start)")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--since", type=whole, default=0, metavar="SEQ", help="changes after SEQ (default 0: from the start)")
+    p.add_argument("--limit", type=positive, default=100)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--show-mynumber", action="store_true")
     _operator_args(p, purpose=True)
@@ -130,8 +131,6 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_changes(args: argparse.Namespace) -> int:
     from jukistore.history import event_name
 
-    if args.since < 0 or args.limit <= 0:
-        raise CliError("--since must be 0 or more and --limit above 0")
     reg = _open(args.store, args)
     _, note_fields = _mn_fields()
     entries = reg.changes(args.since, args.limit)

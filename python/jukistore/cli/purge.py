@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from jukistore.cli import EXIT_ERROR, EXIT_FINDING, EXIT_OK, CliError
+from jukistore.cli.argtypes import positive, whole
 from jukistore.cli.store import _operator_args, operator_from
 
 
@@ -38,21 +39,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _operator_args(p)
     p.add_argument("--approver", required=True, help="operator id of the approving operator (not the one running)")
     p.add_argument("--approver-terminal", required=True)
-    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--batch-size", type=positive, default=1000)
     _rule_args(p)
     p.add_argument("--json", action="store_true", help="print the whole receipt")
     p.set_defaults(func=cmd_run)
 
     p = psub.add_parser("hold", help="place a legal hold on a person (kept by every purge)")
     p.add_argument("store", type=Path)
-    p.add_argument("--person-id", type=int, required=True)
+    p.add_argument("--person-id", type=whole, required=True)
     p.add_argument("--case", required=True, help="case reference (no personal data)")
     _operator_args(p)
     p.set_defaults(func=cmd_hold)
 
     p = psub.add_parser("unhold", help="lift a legal hold")
     p.add_argument("store", type=Path)
-    p.add_argument("--person-id", type=int, required=True)
+    p.add_argument("--person-id", type=whole, required=True)
     _operator_args(p)
     p.set_defaults(func=cmd_unhold)
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from jukistore.cli import EXIT_ERROR, EXIT_FINDING, EXIT_OK, CliError
+from jukistore.cli.argtypes import positive, whole
 from jukistore.cli.progress import Progress
 
 #: Operator, terminal and purpose (利用目的, for reads) come from options or these variables.
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     p.add_argument("file", type=Path, help="fixed-width (.txt/.dat) or CSV (.csv) file in the jumin_kihon layout")
     p.add_argument("--encoding", default="utf-8", help="utf-8 (default) or cp932")
-    p.add_argument("--batch-size", type=int, default=50_000)
+    p.add_argument("--batch-size", type=positive, default=50_000)
     p.add_argument("--lenient-juminhyo", action="store_true", help="accept 住民票コード failing the assumed check digit")
     p.add_argument("--fast", action="store_true", help="fsync once at the end instead of per batch")
     _operator_args(p)
@@ -40,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("store", type=Path)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--code")
-    g.add_argument("--mynumber")
-    g.add_argument("--person-id", type=int)
+    g.add_argument("--mynumber", type=mynumber_arg)
+    g.add_argument("--person-id", type=whole)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
     _operator_args(p, purpose=True)
@@ -50,10 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("search", help="find persons by 4情報 (at least two of name, birth date, address)")
     p.add_argument("store", type=Path)
     p.add_argument("--name-kana")
-    p.add_argument("--birth-date")
+    p.add_argument("--birth-date", type=_birth_date, metavar="DATE",
+                   help="YYYYMMDD (00 for an unknown month or day), or another form jukistore.dates reads (和暦 too)")
     p.add_argument("--address")
     p.add_argument("--sex", choices=["1", "2"])
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=positive, default=20)
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-mynumber", action="store_true")
     _operator_args(p, purpose=True)
@@ -67,6 +69,39 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("stats", help="entry counts and sizes")
     p.add_argument("store", type=Path)
     p.set_defaults(func=cmd_stats)
+
+
+def _birth_date(text: str) -> str:
+    """argparse type of ``search --birth-date``: the date in its stored form, YYYYMMDD.
+
+    A month above 12 or a day above 31 is a typing error, refused as ``load`` refuses it (the rule
+    of :func:`jukistore.dates.parse`); an unknown part (00) or a day that never existed (0230) is
+    a date as registers record it and is searched for as written. Blank is no criterion.
+    """
+    from jukistore import dates
+
+    if not text.strip():
+        return text
+    try:
+        return dates.parse(text).compact()
+    except dates.DateError as e:
+        raise argparse.ArgumentTypeError(f"{e} (a birth date is YYYYMMDD, 00 for an unknown month or day)") from None
+
+
+def mynumber_arg(text: str) -> str:
+    """argparse type of ``--mynumber``: a 個人番号 whose check digit is wrong is a typing error.
+
+    No store holds one (``load`` and 個人番号変更 refuse it), so it is refused here, masked, rather
+    than looked up and reported "not found". Its length and form are left to the store's lookup,
+    whose messages name them. (A 住民票コード is not checked so: its rule is an assumption, and a
+    lenient load keeps codes failing it.)
+    """
+    from jukistore.errors import mask
+    from jukistore.ids import mynumber
+
+    if mynumber.explain(text) == "checksum":
+        raise argparse.ArgumentTypeError(f"the check digit of 個人番号 {mask(mynumber.compact(text))} is wrong")
+    return text
 
 
 def _operator_args(p: argparse.ArgumentParser, purpose: bool = False) -> None:
@@ -131,8 +166,6 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _open(args.store, readonly=False)
     if not args.file.exists():
         raise CliError(f"no such file: {args.file}")
-    if args.batch_size < 1:
-        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
     try:
         records = fileio.iter_records(args.file, "jumin_kihon", encoding=args.encoding)
         t0 = time.perf_counter()
