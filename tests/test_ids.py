@@ -524,6 +524,19 @@ def test_mask() -> None:
     assert errors.mask(None) == ""
 
 
+@pytest.mark.parametrize("text", ["123456789018", "1234-5678-9018", "1234 5678 9018", "１２３４－５６７８－９０１８",
+                                  "x123456789018y", "1 2 3 4 5 6 7 8 9 0 1 8"])
+def test_masked_text_masks_a_mynumber_however_it_is_grouped(text: str) -> None:
+    shown = errors.masked_text(text)
+    assert not re.search(r"\d(?:\D?\d){4}", shown) and shown.endswith(("9018'", "９０１８'", "9018y'")), shown
+
+
+def test_masked_text_keeps_shorter_numbers_and_separated_ones() -> None:
+    assert errors.masked_text("20240101") == "'20240101'"
+    assert errors.masked_text("2024-01-01 and 12345") == "'2024-01-01 and 12345'"
+    assert errors.masked_text(12345678901234) == "'**********1234'"
+
+
 # ---- generate ---------------------------------------------------------------------------------
 
 

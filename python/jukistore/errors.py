@@ -18,10 +18,12 @@ def mask(value: object, keep: int = 4) -> str:
 
 def masked_text(value: object) -> str:
     """``repr`` of a value refused as input, with every run of 12 or more digits masked to its last 4:
-    a value given in the wrong field may be a 個人番号, which no message may show in full."""
+    a value given in the wrong field may be a 個人番号, which no message may show in full. Digits
+    written in groups (``1234-5678-9012``, with spaces or hyphens, half- or full-width) are one run."""
     import re
 
-    return repr(re.sub(r"\d{12,}", lambda m: mask(m.group()), value if isinstance(value, str) else repr(value)))
+    text = value if isinstance(value, str) else repr(value)
+    return repr(re.sub(r"\d(?:[-\s\u2010\u2212\uff0d]?\d){11,}", lambda m: mask(re.sub(r"\D", "", m.group())), text))
 
 
 class JukistoreError(Exception):
