@@ -227,6 +227,28 @@ def test_provision_keys_are_checked_like_every_other_read(world: dict[str, Any],
     assert len(list(s.audit.provision.entries())) == before
 
 
+def test_a_provision_records_each_person_once_and_refuses_nothing_and_strangers(world: dict[str, Any]) -> None:
+    """A person named twice was recorded twice, an empty provision wrote a record of nobody, and
+    an unknown recipient was refused without an entry in the access log."""
+    s = world["store"].acting(ROLE_OPS["clerk"], "提供")
+    before = len(list(s.audit.provision.entries()))
+    out = s.provide("gakumu", [5, 2, 5, 2])
+    assert len(out.rows) == 4 and out.rows[0] == out.rows[2] and out.person_ids.tolist() == [2, 5]
+    [entry] = list(s.audit.provision.entries())[before:]
+    assert persons_of(entry.body).tolist() == [2, 5] and entry.body["n"] == 2
+    assert persons_of(access_entries(s)[-1].body).tolist() == [2, 5]
+    with pytest.raises(QueryError, match="no person named"):
+        s.provide("gakumu", np.zeros(0, dtype=np.uint64))
+    assert len(list(s.audit.provision.entries())) == before + 1
+    n_access = len(access_entries(s))
+    with pytest.raises(QueryError, match="unknown recipient '\\*{8}1657'"):
+        s.provide("379922161657", [1])
+    [refusal] = access_entries(s)[n_access:]
+    assert refusal.body["outcome"] == "refused" and refusal.body["reason"] == "unknown recipient"
+    assert "379922161657" not in json.dumps(refusal.body) and refusal.body["op"] == "clerk01"
+    assert len(list(s.audit.provision.entries())) == before + 1
+
+
 def test_a_named_approver_is_checked_also_below_the_bulk_limit(world: dict[str, Any]) -> None:
     """The provision record named any approved_by given for a small provision, unchecked."""
     s = world["store"].acting(ROLE_OPS["clerk"], "提供")
@@ -245,8 +267,6 @@ def test_recipient_data_errors_name_the_item() -> None:
         parse_recipients('[recipients.x]\nname_ja="a"\nlegal_basis="b"\nprojection="all"\nbulk_limit=1\n')
     with pytest.raises(QueryError, match=r"recipients.x.legal_basis"):
         parse_recipients('[recipients.x]\nname_ja="a"\nprojection="seigo"\nbulk_limit=1\n')
-    with pytest.raises(QueryError, match="unknown recipient"):
-        Store.provide(None, "nosuch", [1])  # type: ignore[arg-type]
 
 
 # ---- roles and rights -----------------------------------------------------------------------------

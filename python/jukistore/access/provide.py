@@ -89,7 +89,8 @@ def projection_pairs(name: str) -> tuple[tuple[str, str], ...]:
 @dataclass
 class Provision:
     """What a recipient receives: one row per key asked for (None for a key not found), holding
-    only the recipient's projection; ``seq`` is the provision record's sequence number."""
+    only the recipient's projection; ``person_ids`` are the persons handed over, each once, in
+    ascending order; ``seq`` is the provision record's sequence number."""
 
     recipient: Recipient
     fields: list[str]
@@ -111,16 +112,20 @@ def provide(store: "Store", recipient: str, keys: npt.ArrayLike, *, by: str = "p
     the recipient's ``bulk_limit`` also need ``approved_by``, another operator with the
     approve_bulk right. Refusals are logged; a provision is recorded before it is returned.
     """
+    from jukistore.errors import masked_text
     from jukistore.store import Operator, _key_vector
 
-    rec = recipients().get(recipient)
-    if rec is None:
-        raise QueryError(f"unknown recipient {recipient!r}: one of {', '.join(sorted(recipients()))}")
-    act = f"provide to {recipient}"
+    rec = recipients().get(recipient) if isinstance(recipient, str) else None
+    act = f"provide to {recipient}" if rec is not None else f"provide to {masked_text(recipient)}"
     op = store._authorize("provide", act, operator)
+    if rec is None:  # an attempt to hand data to someone not configured is an access refusal
+        store.audit._refused(op, "provide", act, store.purpose, "unknown recipient")
+        raise QueryError(f"unknown recipient {masked_text(recipient)}: one of {', '.join(sorted(recipients()))}")
     purpose = store.purpose or f"provision to {recipient} ({rec.legal_basis})"
     # The store's key check: no float or bool taken for a key, no 個人番号 quoted in an error.
     arr = _key_vector(keys, by, "provide")
+    if len(arr) == 0:
+        raise QueryError(f"{act}: no person named (a provision names at least one key)")
     if approved_by is not None and not isinstance(approved_by, Operator):
         raise TypeError("approved_by must be a jukistore.store.Operator")
     if len(arr) > rec.bulk_limit or approved_by is not None:  # an approver named is an approver checked
@@ -138,7 +143,8 @@ def provide(store: "Store", recipient: str, keys: npt.ArrayLike, *, by: str = "p
     for i in range(len(res)):
         r = res.record(i)
         rows.append(None if r is None else {p: getattr(r, m) for p, m in pairs})
-    pids = res.person_ids[res.found]
+    # Whose data was handed over: each person once, however many keys named them.
+    pids = np.unique(res.person_ids[res.found])
     fields = [p for p, _ in pairs]
     entry = store.audit.provided(op, rec.id, rec.legal_basis, rec.projection, fields, pids, approved_by, purpose)
     store.audit.accessed(op, purpose, "provide", pids, recipient=rec.id, provision=entry.seq)
