@@ -6,7 +6,8 @@ All fields are text, as the files hold them, and default to "" (not recorded): n
 leading zeros, dates are compact ``YYYYMMDD`` with ``00`` for an unknown month or day and
 impossible dates kept as written (see :mod:`jukistore.dates`), names and addresses are kept byte
 for byte (外字, IVS and private-use characters included). Records are not validated here: the file
-readers and writers and the store check values against their items.
+readers and writers check values against their items, and the store's writes do too
+(:func:`check_values`).
 
 Structs are frozen (a record is a value; change one with ``msgspec.structs.replace``) and
 array-like, so the MessagePack form is a positional array: compact, fast to decode, and the native
