@@ -129,3 +129,19 @@ def test_the_core_value_check_agrees_with_the_layout_rules(item: layouts.Item, v
 
 def _cls_of(item: layouts.Item) -> type[records.Record]:
     return next(c for n, c in sorted(ALL.items()) if item in layouts.load(n).items)
+
+
+@pytest.mark.parametrize("item", _ITEMS, ids=lambda i: f"{i.type}{i.width}")
+def test_the_core_value_check_agrees_at_the_width(item: layouts.Item) -> None:
+    """At the item's width and one past it, in one-byte and in multi-byte characters."""
+    from jukistore import _core
+    from jukistore.fileio.values import problem
+
+    cls = _cls_of(item)
+    kinds, widths = records._value_rules(cls)
+    k = cls.__struct_fields__.index(item.field)
+    for ch in ("9", "A", "漢", "\U00020bb7", "\u3000"):
+        for n in (item.width - 1, item.width, item.width + 1):
+            v = ch * n
+            got = _core.first_column_fault(msgspec.msgpack.encode([v]), kinds[k], widths[k])
+            assert (got is None) == (problem(item, v) is None), (ch, n)
