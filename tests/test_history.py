@@ -685,6 +685,21 @@ def test_apply_many_refuses_by_state_before_a_value_outside_its_layout_as_apply_
     assert reg.last_seq() == before
 
 
+def test_an_event_code_that_is_not_one_is_quoted_masked(reg):
+    """A 個人番号 passed where the event code goes (arguments in the wrong order) was quoted in
+    full by the refusal of apply and apply_many."""
+    mn = "123456789018"
+    for code in (mn, int(mn)):
+        with pytest.raises(QueryError) as ei:
+            reg.apply_many(code, [1], "20240402", operator=CLERK)  # type: ignore[arg-type]
+        assert mn not in str(ei.value) and "9018" in str(ei.value)
+        with pytest.raises(QueryError) as ei:
+            reg.apply(Event(code, "20240402", person=1), operator=CLERK)  # type: ignore[arg-type]
+        assert mn not in str(ei.value) and "9018" in str(ei.value)
+    with pytest.raises(QueryError, match="not <EventCode.転入: 1>"):
+        reg.apply_many(E.転入, [1], "20240402", operator=CLERK)
+
+
 def test_apply_patches_checks_each_state_on_the_entry_it_replaces(reg):
     """The core checks presence, version, removal and 更新禁止 in the transaction that writes
     (apply_many reads nothing before it), refuses the batch whole, and sets the flags asked."""

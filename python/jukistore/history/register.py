@@ -330,6 +330,12 @@ def compact_date(value: object, field: str, row: int) -> str:
         raise InvalidRecord(f"row {row}: field {field}: {e}", field=field, row=row) from None
 
 
+def _code_text(code: object) -> str:
+    """An event code as a refusal quotes it: a value that is no EventCode may be a number given in
+    the wrong place, perhaps a 個人番号, and is masked like any quoted input."""
+    return repr(code) if isinstance(code, EventCode) else masked_text(code)
+
+
 def _digits(value: str, width: int, field: str, row: int, label: str) -> int:
     if not (isinstance(value, str) and len(value) == width and value.isascii() and value.isdigit()):
         raise InvalidRecord(f"row {row}: field {field}: {label} must be {width} ASCII digits, got {mask(value)}",
@@ -418,7 +424,8 @@ class Register:
         if r is None or r.role is None:
             self.store._authorize("write", "apply_many", operator)
         if r is None or r.kind in ("register", "restore") or r.subject == "moved_out":
-            raise QueryError(f"apply_many takes a change, removal or lock of current records, not {code!r}; use apply")
+            raise QueryError(f"apply_many takes a change, removal or lock of current records, not {_code_text(code)}; "
+                             f"use apply")
         if r.dual_control:
             raise NotPermitted(f"{r.code.name} takes effect only through an approved proposal")
         if r.role is not None:
@@ -587,7 +594,7 @@ class Register:
                 raise QueryError(f"row {i}: expected an Event, got {type(ev).__name__}")
             r = RULES.get(ev.code)  # type: ignore[call-overload]
             if r is None:
-                raise QueryError(f"row {i}: event {ev.code!r} is not applied as an event "
+                raise QueryError(f"row {i}: event {_code_text(ev.code)} is not applied as an event "
                                  f"(the bulk registration is Store.load)")
             if r.dual_control and not correction:
                 raise NotPermitted(f"row {i}: {r.code.name} takes effect only through an approved proposal")
