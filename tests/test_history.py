@@ -650,6 +650,56 @@ def test_apply_many_refuses_as_apply_does(reg):
     assert reg.last_seq() == 12 and reg.store.verify().ok
 
 
+def test_apply_many_refuses_by_state_before_a_value_outside_its_layout_as_apply_does(reg):
+    """apply refuses by state (no such person, changed meanwhile, removed, 更新禁止, nothing
+    changed) while it plans the rows, and a value outside its item's layout only once every row is
+    planned; apply_many checked the caller's columns first and reported the value of a later row
+    instead of the refusal apply gives for an earlier one."""
+    reg.apply(Event(E.死亡, "20240401", person=3), operator=CLERK)
+    reg.apply_many(E.更新禁止, [6], "20240402", operator=CHIEF)
+    addr2 = getattr(reg.store.get(person_id=2).record, F[8])
+    cases = [  # (persons, addresses, expect_seqs, the refusal and its row)
+        ([3, 1], ["東京都墨田区1", "東京都墨田区2 "], None, (PersonRemoved, 0)),
+        ([99, 1], ["東京都墨田区1", "東京都墨田区2 "], None, (NoSuchPerson, 0)),
+        ([6, 1], ["東京都墨田区1", "東京都墨田区2\n"], None, (UpdateProhibited, 0)),
+        ([1, 4], ["東京都墨田区1", "東" * 81], [99, 0], (ConcurrentChange, 0)),
+        ([2, 1], [addr2, "東京都墨田区2 "], None, (RuleViolation, 0)),
+        ([1, 2], ["東京都墨田区1 ", "東" * 81], None, (InvalidRecord, 0)),
+    ]
+    before = reg.last_seq()
+    for pids, addrs, exp, (cls, row) in cases:
+        events = [move(p, a, "20240403", expect_seq=None if exp is None else exp[k]) for k, (p, a) in enumerate(zip(pids, addrs))]
+        with pytest.raises(cls) as one:
+            reg.apply(events, operator=CLERK)
+        with pytest.raises(cls) as many:
+            reg.apply_many(E.転居, pids, "20240403", {8: addrs}, operator=CLERK,
+                           expect_seqs=None if exp is None else [exp[0], reg.store.get(person_id=pids[1]).seq])
+        assert (one.value.row, many.value.row) == (row, row), (pids, addrs)
+    # Of two columns with a bad value, the first row's, then the first item's, as apply reports.
+    with pytest.raises(InvalidRecord) as many:
+        reg.apply_many(E.職権修正, [1, 2], "20240403", {53: ["ok", "bad "], 21: ["山田　", "山田 "]}, operator=CLERK)
+    with pytest.raises(InvalidRecord) as one:
+        reg.apply([Event(E.職権修正, "20240403", person=1, changes={53: "ok", 21: "山田　"}),
+                   Event(E.職権修正, "20240403", person=2, changes={53: "bad ", 21: "山田 "})], operator=CLERK)
+    assert (many.value.row, many.value.field) == (one.value.row, one.value.field) == (1, F[21])
+    assert reg.last_seq() == before
+
+
+def test_an_event_code_that_is_not_one_is_quoted_masked(reg):
+    """A 個人番号 passed where the event code goes (arguments in the wrong order) was quoted in
+    full by the refusal of apply and apply_many."""
+    mn = "123456789018"
+    for code in (mn, int(mn)):
+        with pytest.raises(QueryError) as ei:
+            reg.apply_many(code, [1], "20240402", operator=CLERK)  # type: ignore[arg-type]
+        assert mn not in str(ei.value) and "9018" in str(ei.value)
+        with pytest.raises(QueryError) as ei:
+            reg.apply(Event(code, "20240402", person=1), operator=CLERK)  # type: ignore[arg-type]
+        assert mn not in str(ei.value) and "9018" in str(ei.value)
+    with pytest.raises(QueryError, match="not <EventCode.転入: 1>"):
+        reg.apply_many(E.転入, [1], "20240402", operator=CLERK)
+
+
 def test_apply_patches_checks_each_state_on_the_entry_it_replaces(reg):
     """The core checks presence, version, removal and 更新禁止 in the transaction that writes
     (apply_many reads nothing before it), refuses the batch whole, and sets the flags asked."""

@@ -531,6 +531,17 @@ def test_masked_text_masks_a_mynumber_however_it_is_grouped(text: str) -> None:
     assert not re.search(r"\d(?:\D?\d){4}", shown) and shown.endswith(("9018'", "９０１８'", "9018y'")), shown
 
 
+@pytest.mark.parametrize("text", ["1234 - 5678 - 9018", "1234  5678  9018", "1234--5678--9018", "1234–5678–9018",
+                                  "1234—5678—9018", "1234ー5678ー9018", "1234ｰ5678ｰ9018", "1234.5678.9018",
+                                  "1234/5678/9018", "1234_5678_9018", "１２３４ ー ５６７８ ー ９０１８"])
+def test_masked_text_masks_a_mynumber_grouped_with_dashes_dots_or_several_separators(text: str) -> None:
+    """Only one space or one of three hyphens between groups counted: a number typed with spaces
+    around its hyphens, an en dash from a word processor, a katakana long vowel mark from a
+    Japanese input method, dots or slashes was quoted in full."""
+    shown = errors.masked_text(text)
+    assert not re.search(r"\d(?:\D{0,3}\d){4}", shown) and shown.endswith(("9018'", "９０１８'")), shown
+
+
 def test_masked_text_keeps_shorter_numbers_and_separated_ones() -> None:
     assert errors.masked_text("20240101") == "'20240101'"
     assert errors.masked_text("2024-01-01 and 12345") == "'2024-01-01 and 12345'"

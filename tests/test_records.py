@@ -101,3 +101,47 @@ def test_project_from_master_and_identity() -> None:
         records.project(ident, "jumin_kankei")
     with pytest.raises(LayoutError, match="no record class"):
         records.record_class("nope")
+
+
+_ITEMS = sorted({(i.type, i.width): i for n in sorted(ALL) for i in layouts.load(n).items}.values(),
+                key=lambda i: (i.type, i.width))
+_EDGE = st.sampled_from(list("0189AFafGz ~-\x00\x1f\x7f\x80\x85\u2028\u3000\uff10\u00e9\u00b2\u0660漢ｱ") +
+                        ["\U000e0100", "\U00020bb7", "\ue000"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_ITEMS), st.one_of(st.text(_EDGE, max_size=12), st.text(max_size=12),
+                                          st.text(st.characters(codec="utf-8"), max_size=260),
+                                          st.from_regex(r"[0-9A-F]{0,9}", fullmatch=True)))
+def test_the_core_value_check_agrees_with_the_layout_rules(item: layouts.Item, value: str) -> None:
+    """The write paths check values in the core; the file readers and writers with
+    jukistore.fileio.values.problem. The two must accept exactly the same values for every item:
+    one refusing what the other takes stores what cannot be exported, or refuses what could."""
+    from jukistore import _core
+    from jukistore.fileio.values import problem
+
+    cls = _cls_of(item)
+    kinds, widths = records._value_rules(cls)
+    k = cls.__struct_fields__.index(item.field)
+    got = _core.first_column_fault(msgspec.msgpack.encode([value]), kinds[k], widths[k])
+    assert (got is None) == (problem(item, value) is None), (item.type, item.width, value, got)
+
+
+def _cls_of(item: layouts.Item) -> type[records.Record]:
+    return next(c for n, c in sorted(ALL.items()) if item in layouts.load(n).items)
+
+
+@pytest.mark.parametrize("item", _ITEMS, ids=lambda i: f"{i.type}{i.width}")
+def test_the_core_value_check_agrees_at_the_width(item: layouts.Item) -> None:
+    """At the item's width and one past it, in one-byte and in multi-byte characters."""
+    from jukistore import _core
+    from jukistore.fileio.values import problem
+
+    cls = _cls_of(item)
+    kinds, widths = records._value_rules(cls)
+    k = cls.__struct_fields__.index(item.field)
+    for ch in ("9", "A", "漢", "\U00020bb7", "\u3000"):
+        for n in (item.width - 1, item.width, item.width + 1):
+            v = ch * n
+            got = _core.first_column_fault(msgspec.msgpack.encode([v]), kinds[k], widths[k])
+            assert (got is None) == (problem(item, v) is None), (ch, n)

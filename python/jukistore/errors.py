@@ -19,11 +19,19 @@ def mask(value: object, keep: int = 4) -> str:
 def masked_text(value: object) -> str:
     """``repr`` of a value refused as input, with every run of 12 or more digits masked to its last 4:
     a value given in the wrong field may be a 個人番号, which no message may show in full. Digits
-    written in groups (``1234-5678-9012``, with spaces or hyphens, half- or full-width) are one run."""
+    written in groups (``1234-5678-9012``, ``1234 - 5678 - 9012``, with up to three spaces, hyphens,
+    dashes, long vowel marks, dots, slashes or underscores between them, half- or full-width) are
+    one run."""
     import re
 
     text = value if isinstance(value, str) else repr(value)
-    return repr(re.sub(r"\d(?:[-\s\u2010\u2212\uff0d]?\d){11,}", lambda m: mask(re.sub(r"\D", "", m.group())), text))
+    return repr(re.sub(_GROUPED_DIGITS, lambda m: mask(re.sub(r"\D", "", m.group())), text))
+
+
+#: 12 or more digits, with up to three separators between any two: what a 個人番号 typed in groups
+#: looks like (hyphens and dashes U+2010-2015, minus signs, the katakana long vowel mark an input
+#: method gives for "-", full-width forms).
+_GROUPED_DIGITS = r"\d(?:[\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff70._/\uff0e\uff0f\uff3f]{0,3}\d){11,}"
 
 
 class JukistoreError(Exception):

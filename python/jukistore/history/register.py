@@ -330,6 +330,12 @@ def compact_date(value: object, field: str, row: int) -> str:
         raise InvalidRecord(f"row {row}: field {field}: {e}", field=field, row=row) from None
 
 
+def _code_text(code: object) -> str:
+    """An event code as a refusal quotes it: a value that is no EventCode may be a number given in
+    the wrong place, perhaps a 個人番号, and is masked like any quoted input."""
+    return repr(code) if isinstance(code, EventCode) else masked_text(code)
+
+
 def _digits(value: str, width: int, field: str, row: int, label: str) -> int:
     if not (isinstance(value, str) and len(value) == width and value.isascii() and value.isdigit()):
         raise InvalidRecord(f"row {row}: field {field}: {label} must be {width} ASCII digits, got {mask(value)}",
@@ -418,7 +424,8 @@ class Register:
         if r is None or r.role is None:
             self.store._authorize("write", "apply_many", operator)
         if r is None or r.kind in ("register", "restore") or r.subject == "moved_out":
-            raise QueryError(f"apply_many takes a change, removal or lock of current records, not {code!r}; use apply")
+            raise QueryError(f"apply_many takes a change, removal or lock of current records, not {_code_text(code)}; "
+                             f"use apply")
         if r.dual_control:
             raise NotPermitted(f"{r.code.name} takes effect only through an approved proposal")
         if r.role is not None:
@@ -432,6 +439,7 @@ class Register:
             return np.zeros(0, dtype=np.uint64)
         # Caller's items: checked once for the whole column.
         cols: dict[int, list[str]] = {}
+        faults: list[tuple[int, int, int, str]] = []  # (row, position, item, what is wrong)
         for key, value in (changes or {}).items():
             no = _item_no(key, cols, 0)
             if no not in r.items:
@@ -444,8 +452,8 @@ class Register:
                 raise InvalidRecord(f"row {bad}: field {f[no]}: expected text, got {type(col[bad]).__name__}",
                                     field=f[no], row=bad)
             fault = column_fault(JuminKihon, _positions()[no], col)
-            if fault is not None:
-                raise InvalidRecord(f"row {fault[0]}: field {f[no]}: {fault[1]}", field=f[no], row=fault[0])
+            if fault is not None:  # raised below, after the refusals apply gives first
+                faults.append((fault[0], _positions()[no], no, fault[1]))
             cols[no] = col
         if r.must_change and not cols:
             first = f[min(r.must_change)]
@@ -456,6 +464,12 @@ class Register:
         exp = None if expect_seqs is None else np.ascontiguousarray(np.asarray(expect_seqs), dtype=np.uint64)
         if exp is not None and exp.shape != (n,):
             raise QueryError(f"apply_many takes {n} expected versions, one per person")
+        if faults:
+            # apply refuses by state, row by row, while it plans, and a value outside its item's
+            # layout only once every row is planned (the first row's, then the first item's).
+            self._refuse_state(r, pids, exp, cols)
+            row, _, no, why = min(faults)
+            raise InvalidRecord(f"row {row}: field {f[no]}: {why}", field=f[no], row=row)
         # The items written: the caller's, then the register's own.
         text = r.code.text
         vf_text = vf.astype("U8").tolist()
@@ -509,9 +523,11 @@ class Register:
             self._refuse_state(r, pids, exp)
             raise _column_error(e, cols) from None
 
-    def _refuse_state(self, r: Rule, pids: npt.NDArray[np.uint64], exp: npt.NDArray[np.uint64] | None) -> None:
+    def _refuse_state(self, r: Rule, pids: npt.NDArray[np.uint64], exp: npt.NDArray[np.uint64] | None,
+                      cols: dict[int, list[str]] | None = None) -> None:
         """Raise the refusal of the first row whose person's state (present, at the expected
-        version, not removed, (not) under 更新禁止) ``r`` does not accept, read in one snapshot."""
+        version, not removed, (not) under 更新禁止) ``r`` does not accept, read in one snapshot;
+        with ``cols`` (the caller's items), also of a row they do not change where ``r`` must."""
         n = len(pids)
         cur = self.store._get_many(pids, by="person_id")
         removed = (cur.flags & FLAG_REMOVED) != 0
@@ -523,6 +539,11 @@ class Register:
             checks.append((cur.found & removed, PersonRemoved))
         checks.append((cur.found & locked if r.kind != "unlock" else cur.found & ~locked,
                        UpdateProhibited if r.kind != "unlock" else RuleViolation))
+        if cols and r.must_change:
+            f = item_fields()
+            same = np.array([bool(cur.found[i]) and all(getattr(cur.record(i), f[no]) == col[i] for no, col in cols.items())
+                             for i in range(n)], dtype=bool)
+            checks.append((same, "unchanged"))
         bad = np.zeros(n, dtype=bool)
         for m, _ in checks:
             bad |= m
@@ -534,6 +555,10 @@ class Register:
             pid = int(pids[i])
             if cls is None:
                 raise NoSuchPerson(f"row {i}: no person {pid}", row=i)
+            if cls == "unchanged":
+                first = item_fields()[min(r.must_change)]
+                raise RuleViolation(f"row {i}: field {first}: {r.code.name} changes none of the items it is for",
+                                    field=first, row=i)
             what = {ConcurrentChange: f"the person changed meanwhile (expected version {int(exp[i]) if exp is not None else 0}, "
                                       f"found {int(cur.seqs[i])})",
                     PersonRemoved: f"{r.code.name} does not apply to a removed person (除票)",
@@ -569,7 +594,7 @@ class Register:
                 raise QueryError(f"row {i}: expected an Event, got {type(ev).__name__}")
             r = RULES.get(ev.code)  # type: ignore[call-overload]
             if r is None:
-                raise QueryError(f"row {i}: event {ev.code!r} is not applied as an event "
+                raise QueryError(f"row {i}: event {_code_text(ev.code)} is not applied as an event "
                                  f"(the bulk registration is Store.load)")
             if r.dual_control and not correction:
                 raise NotPermitted(f"row {i}: {r.code.name} takes effect only through an approved proposal")
