@@ -428,3 +428,32 @@ def test_the_value_check_follows_each_kind_of_item():
     assert _core.first_value_fault([enc(["1", "x"]), enc(["1", "xyz"])], [1, 0], [1, 2]) == (1, 1)
     with pytest.raises(ValueError):
         _core.first_value_fault([], [1], [])
+
+
+def test_text_utf8_cannot_hold_is_refused_naming_field_and_row(tmp_path):
+    """A lone surrogate (what a decode with errors="surrogateescape" leaves in text) ended every
+    write in msgspec's UnicodeEncodeError, naming neither field nor row."""
+    from jukistore.errors import InvalidRecord
+    from jukistore.history import Event, EventCode, Register
+    from jukistore.mailing import Mailing
+    from jukistore.records import Sofusaki
+
+    from store_support import with_field
+
+    s = new_store(tmp_path / "s", roles={OP.operator_id: ["clerk"]})
+    recs = make_records(4, seed=73)
+    s.load(recs[:2], operator=OP)
+    bad = "山\udc8e"
+    with pytest.raises(InvalidRecord, match="row 1: field remarks: .*cannot encode") as e:
+        s.load([recs[2], with_field(recs[3], 53, bad)], operator=OP)
+    assert (e.value.field, e.value.row) == ("remarks", 1) and s.stats()["persons"] == 2
+    reg = Register(s)
+    with pytest.raises(InvalidRecord, match="row 1: field name_kanji: .*cannot encode"):
+        reg.apply([Event(EventCode.職権修正, "20240102", person=1, changes={21: "墨田　一"}),
+                   Event(EventCode.職権修正, "20240102", person=2, changes={21: bad})], operator=OP)
+    with pytest.raises(InvalidRecord, match="row 1: field name_kanji: .*cannot encode"):
+        reg.apply_many(EventCode.職権修正, np.array([1, 2]), "20240102", {21: ["墨田　一", bad]}, operator=OP)
+    assert reg.last_seq() == 2
+    with pytest.raises(InvalidRecord, match="row 0: field addressee_name_kanji: .*cannot encode"):
+        Mailing(s).add([Sofusaki(addressee_name_kanji=bad)], [1])
+    assert Mailing(s).pending() == []

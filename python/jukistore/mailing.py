@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from jukistore.errors import InvalidRecord, NoSuchPerson
-from jukistore.records import Sofusaki, check_values, decode, encode
+from jukistore.records import Sofusaki, check_values, decode, encode_batch
 from jukistore.store import Store, _key_array
 
 
@@ -56,7 +56,7 @@ class Mailing:
         if not found.all():
             i = int(np.flatnonzero(~found)[0])
             raise NoSuchPerson(f"row {i}: no person {int(pids[i])}", row=i)
-        payloads = [encode(r) for r in records]
+        payloads = encode_batch(records)
         check_values(payloads, records)
         first = self._native.mailing_add(pids.tolist(), payloads)
         return list(range(first, first + len(records)))

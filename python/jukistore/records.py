@@ -336,6 +336,34 @@ def encode(record: Record) -> bytes:
     return _encoder.encode(record)
 
 
+def encode_batch(records: "Sequence[Record]", offset: int = 0) -> list[bytes]:
+    """The records as stored (:func:`encode`), or :class:`~jukistore.errors.InvalidRecord` naming
+    the field and row of a value the encoder cannot take at all: an object of another kind (a
+    numpy string, a list) or text UTF-8 cannot hold (a lone surrogate). Other non-text values
+    (None, int, bytes) encode, and :func:`check_values` refuses them."""
+    try:
+        return list(map(_encoder.encode, records))
+    except (TypeError, UnicodeEncodeError):
+        pass
+    from jukistore.errors import InvalidRecord
+
+    for i, rec in enumerate(records):
+        for name in rec.__struct_fields__:
+            v = getattr(rec, name)
+            try:
+                _encoder.encode(v)
+            except TypeError:
+                raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(v).__name__}",
+                                    field=name, row=offset + i) from None
+            except UnicodeEncodeError:
+                raise InvalidRecord(f"row {offset + i}: field {name}: {_UNENCODABLE}", field=name, row=offset + i) from None
+    raise AssertionError("a batch that does not encode has a value that does not")  # pragma: no cover
+
+
+#: Why text with a lone surrogate (what a bad decode with errors="surrogateescape" leaves) is refused.
+_UNENCODABLE = "holds a character UTF-8 cannot encode (a lone surrogate)"
+
+
 def check_values(payloads: list[bytes], records: "Sequence[Record]", offset: int = 0) -> None:
     """Refuse a batch (:class:`~jukistore.errors.InvalidRecord` naming the field and row) in which a
     record holds a value that its item may not hold, before anything of it is written.
@@ -379,13 +407,25 @@ def column_fault(cls: type[Record], position: int, values: list[str]) -> tuple[i
     from jukistore.fileio.values import problem
 
     kinds, widths = _value_rules(cls)
-    bad = _core.first_column_fault(_encoder.encode(values), kinds[position], widths[position])
+    try:
+        column = _encoder.encode(values)
+    except UnicodeEncodeError:
+        return next(i for i, v in enumerate(values) if not _encodes(v)), _UNENCODABLE
+    bad = _core.first_column_fault(column, kinds[position], widths[position])
     if bad is None:
         return None
     if bad < 0:
         return 0, "is not a list of texts"
     found = problem(layouts.load(cls.layout_name).items[position], values[bad])
     return bad, found[1] if found is not None else "breaks its item's rule"
+
+
+def _encodes(value: object) -> bool:
+    try:
+        _encoder.encode(value)
+        return True
+    except (TypeError, UnicodeEncodeError):
+        return False
 
 
 @lru_cache(maxsize=None)

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, text
 from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
-from jukistore.records import JuminKihon, check_values
+from jukistore.records import JuminKihon, check_values, encode_batch
 
 if TYPE_CHECKING:
     from jukistore.access.log import Audit
@@ -128,7 +128,6 @@ Person = _core.Person
 
 
 _decoder = msgspec.msgpack.Decoder(JuminKihon)
-_encoder = msgspec.msgpack.Encoder()
 
 
 def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
@@ -540,7 +539,7 @@ class Store:
                                     row=offset + i)
         # Every value text first: one of another type would fail below without naming its field,
         # or be stored and fail every later read.
-        payloads = _encoded(batch, offset)
+        payloads = encode_batch(batch, offset)
         check_values(payloads, batch, offset)
         # Columns of the batch, each computed in one pass (a Python call per record is the cost to
         # avoid here; the native load itself is a small part of a batch).
@@ -704,25 +703,6 @@ def _unsynced_depths() -> dict[int, int]:
     if d is None:
         d = _unsynced.depths = {}
     return d
-
-
-def _encoded(batch: Sequence[JuminKihon], offset: int) -> list[bytes]:
-    """The records as stored (MessagePack). A value the encoder cannot take at all (a numpy string,
-    an object) is refused naming its field and row; other non-text values are left to
-    :func:`jukistore.records.check_values`."""
-    try:
-        return list(map(_encoder.encode, batch))
-    except TypeError:
-        for i, rec in enumerate(batch):
-            for name in rec.__struct_fields__:
-                v = getattr(rec, name)
-                if type(v) is not str:
-                    try:
-                        _encoder.encode(v)
-                    except TypeError:
-                        raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(v).__name__}",
-                                            field=name, row=offset + i) from None
-        raise
 
 
 def _key_vector(keys: npt.ArrayLike, by: str, what: str) -> npt.NDArray[np.uint64]:

@@ -56,7 +56,7 @@ from jukistore.history.events import (
     Rule,
     event_name,
 )
-from jukistore.records import JuminKihon, check_values, column_fault
+from jukistore.records import JuminKihon, check_values, column_fault, encode_batch
 from jukistore.store import (
     NO_MYNUMBER,
     SEX_CODES,
@@ -66,7 +66,6 @@ from jukistore.store import (
     Store,
     _decoder,
     _digit_column,
-    _encoder,
     _joined,
     _key_array,
     address_key,
@@ -659,10 +658,12 @@ class Register:
                 st.record, st.flags, st.touched = rec, flags, True
             new_recs.append(rec)
             updates.append({
-                "person_id": pid, "flags": flags, "payload": _encoder.encode(rec),
+                "person_id": pid, "flags": flags, "payload": b"",
                 "valid_from": date.encode(), "notified": (notified or UNKNOWN_DATE).encode(),
                 "event": int(r.code), "expect_seq": expect, "override_prohibited": r.kind == "unlock",
             })
+        for u, payload in zip(updates, encode_batch(new_recs)):
+            u["payload"] = payload
         check_values([u["payload"] for u in updates], new_recs)
         self._keys(new_recs, updates)
         assert len(updates) == n
