@@ -457,3 +457,31 @@ def test_text_utf8_cannot_hold_is_refused_naming_field_and_row(tmp_path):
     with pytest.raises(InvalidRecord, match="row 0: field addressee_name_kanji: .*cannot encode"):
         Mailing(s).add([Sofusaki(addressee_name_kanji=bad)], [1])
     assert Mailing(s).pending() == []
+
+
+def test_the_cores_load_columns_match_the_columns_read_field_by_field():
+    """A load reads its index columns from the encoded records in the core, and field by field
+    (naming what is wrong) when any record is not in the plain form: both give the same columns,
+    and the core gives none for a record the field-by-field read would refuse or read otherwise."""
+    from jukistore import _core
+    from jukistore.records import encode_batch
+    from jukistore.store import _load_columns, _load_positions
+
+    from store_support import with_field
+
+    recs = make_records(40, seed=74)
+    recs[3] = with_field(recs[3], 81, "")  # no 個人番号
+    recs[5] = with_field(with_field(recs[5], 13, "1"), 23, "19300000")  # removed; birth of unknown month and day
+    recs[6] = with_field(with_field(recs[6], 13, "0"), 15, "")  # 0 is not removed; notification date unknown
+    recs[7] = with_field(recs[7], 22, "")
+    fast = _core.load_columns(encode_batch(recs), _load_positions())
+    slow = _load_columns(recs, 0)
+    assert fast is not None
+    for a, b in zip(fast, slow):
+        assert (a.tolist() if hasattr(a, "tolist") else a) == (b.tolist() if hasattr(b, "tolist") else b)
+    assert fast[3].tolist()[5:8] == [1, 0, 0] and fast[1][3] == 2**64 - 1
+    for item, value in [(30, "1234567890"), (30, "１２３４５６７８９０１"), (81, "12345678901"), (22, "3"),
+                        (23, "19301301"), (14, "2024011"), (15, "20240132")]:
+        bad = list(recs)
+        bad[9] = with_field(bad[9], item, value)
+        assert _core.load_columns(encode_batch(bad), _load_positions()) is None, (item, value)

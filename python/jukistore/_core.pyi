@@ -27,6 +27,7 @@ __all__ = [
     "explain_ucs4",
     "first_column_fault",
     "first_value_fault",
+    "load_columns",
     "generate",
     "reconcile",
     "register_person_support",
@@ -65,6 +66,24 @@ def first_value_fault(payloads: list[bytes], kinds: list[int] | None = None,
     rule (``kinds``: 0 text, 1 digits, 2 date, 3 upper-case hex, 4 printable ASCII; ``widths`` in
     characters; no control characters, no trailing space), item -1 when the bytes are not an array;
     None when all are good."""
+def load_columns(
+    payloads: list[bytes], positions: list[int]
+) -> (
+    tuple[
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint8],
+        list[bytes],
+        npt.NDArray[np.uint8],
+        npt.NDArray[np.uint8],
+    ]
+    | None
+):
+    """The columns a load indexes, from encoded master records: (codes, 個人番号 (2**64 - 1 for
+    none), sex codes, removed flags, birth dates as given, change and notification dates as 8
+    bytes each). ``positions``: where 住民票コード, 個人番号, 性別, 消除事由, 生年月日, 異動年月日 and
+    届出年月日 lie in a record. None when a record holds any of them in another than the plain form."""
 def generate(kind: str, n: int, seed: int, start: int = 0) -> npt.NDArray[np.uint64]:
     """``n`` distinct valid synthetic numbers from position ``start`` of the seeded sequence."""
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeGuard
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard
 
 import msgspec
 import numpy as np
@@ -542,24 +542,16 @@ class Store:
         payloads = encode_batch(batch, offset)
         check_values(payloads, batch, offset)
         # Columns of the batch, each computed in one pass (a Python call per record is the cost to
-        # avoid here; the native load itself is a small part of a batch).
-        col = {k: list(map(attrgetter(f[k]), batch)) for k in ("code", "mynumber", "sex", "removed", "kana",
-                                                                "birth", "address", "change_date", "notified")}
-        codes = _digit_column(col["code"], 11, offset, f["code"], "住民票コード", required=True)
-        mns = _digit_column(col["mynumber"], 12, offset, f["mynumber"], "個人番号", required=False)
-        sex_codes = list(map(SEX_CODES.get, col["sex"]))
-        if None in sex_codes:
-            i = sex_codes.index(None)
-            raise InvalidRecord(f"row {offset + i}: field {f['sex']}: unknown sex code {masked_text(col['sex'][i])}",
-                                field=f["sex"], row=offset + i)
-        sexes = np.array(sex_codes, dtype=np.uint8)
-        flags = (~np.isin(np.array(col["removed"], dtype=object), ["", "0"])).astype(np.uint8)
-        names = [k.encode() for k in text.search_keys(col["kana"])]
-        addrs = [k.encode() for k in _joined(address_key, col["address"])]
-        _date_column(col["birth"], offset, f["birth"])  # checked as the other dates; kept as given
-        births = [b.encode() for b in col["birth"]]
-        valid = _date_column(col["change_date"], offset, f["change_date"])
-        notified = _date_column(col["notified"], offset, f["notified"])
+        # avoid here: this thread prepares the next batch while the core writes the last one).
+        # The numbers, sex, removal and dates are read from the encoded records in the core; any
+        # record not in their plain form sends the batch through the columns read here, which
+        # name what is wrong.
+        cols = _core.load_columns(payloads, _load_positions())
+        if cols is None:
+            cols = _load_columns(batch, offset)
+        codes, mns, sexes, flags, births, valid, notified = cols
+        names = [k.encode() for k in text.search_keys(list(map(attrgetter(f["kana"]), batch)))]
+        addrs = [k.encode() for k in _joined(address_key, list(map(attrgetter(f["address"]), batch)))]
         ts = int(self.clock().timestamp() * 1_000_000)
         return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
                        notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict, durable)
@@ -703,6 +695,35 @@ def _unsynced_depths() -> dict[int, int]:
     if d is None:
         d = _unsynced.depths = {}
     return d
+
+
+@lru_cache(maxsize=1)
+def _load_positions() -> list[int]:
+    """Where the columns of :func:`_load_columns` lie in an encoded master record."""
+    f, order = _key_fields(), JuminKihon.__struct_fields__
+    return [order.index(f[k]) for k in ("code", "mynumber", "sex", "removed", "birth", "change_date", "notified")]
+
+
+def _load_columns(batch: Sequence[JuminKihon], offset: int) -> tuple[Any, ...]:
+    """The columns a load indexes (as ``_core.load_columns`` gives them), read field by field; the
+    first value not in its plain form is an error naming its field and row."""
+    f = _key_fields()
+    col = {k: list(map(attrgetter(f[k]), batch)) for k in ("code", "mynumber", "sex", "removed", "birth",
+                                                            "change_date", "notified")}
+    codes = _digit_column(col["code"], 11, offset, f["code"], "住民票コード", required=True)
+    mns = _digit_column(col["mynumber"], 12, offset, f["mynumber"], "個人番号", required=False)
+    sex_codes = list(map(SEX_CODES.get, col["sex"]))
+    if None in sex_codes:
+        i = sex_codes.index(None)
+        raise InvalidRecord(f"row {offset + i}: field {f['sex']}: unknown sex code {masked_text(col['sex'][i])}",
+                            field=f["sex"], row=offset + i)
+    sexes = np.array(sex_codes, dtype=np.uint8)
+    flags = (~np.isin(np.array(col["removed"], dtype=object), ["", "0"])).astype(np.uint8)
+    _date_column(col["birth"], offset, f["birth"])  # checked as the other dates; kept as given
+    births = [b.encode() for b in col["birth"]]
+    valid = _date_column(col["change_date"], offset, f["change_date"])
+    notified = _date_column(col["notified"], offset, f["notified"])
+    return codes, mns, sexes, flags, births, valid, notified
 
 
 def _key_vector(keys: npt.ArrayLike, by: str, what: str) -> npt.NDArray[np.uint64]:
