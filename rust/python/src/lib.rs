@@ -162,10 +162,10 @@ fn as_int<'py>(item: &Bound<'py, PyAny>) -> Option<Bound<'py, PyInt>> {
     item.call_method0("__index__").ok()?.cast_into::<PyInt>().ok()
 }
 
-/// The index of the first item of a MessagePack array that is not a string, or that breaks its
-/// item's rule in `rules` (one per item; items past the end of `rules` are not checked beyond
-/// being strings); usize::MAX when the bytes are not a whole array; None when every item is good.
-fn first_fault_item(b: &[u8], rules: &[ItemRule]) -> Option<usize> {
+/// The index of the first item of a MessagePack array that is not a string, or that breaks the
+/// rule `rule` gives for its index (None: only being a string is checked); usize::MAX when the
+/// bytes are not a whole array; None when every item is good.
+fn first_fault_item(b: &[u8], rule: impl Fn(usize) -> Option<ItemRule>) -> Option<usize> {
     const MALFORMED: Option<usize> = Some(usize::MAX);
     let be = |at: usize, n: usize| -> Option<usize> { b.get(at..at + n).map(|s| s.iter().fold(0usize, |a, &x| a << 8 | x as usize)) };
     let (n, mut at) = match b.first() {
@@ -185,7 +185,7 @@ fn first_fault_item(b: &[u8], rules: &[ItemRule]) -> Option<usize> {
         };
         let Some(len) = len else { return MALFORMED };
         let Some(value) = b.get(at + head..at + head + len) else { return MALFORMED };
-        if let Some(rule) = rules.get(i) {
+        if let Some(rule) = rule(i) {
             if !rule.holds(value) {
                 return Some(i);
             }
@@ -242,7 +242,7 @@ fn first_value_fault(payloads: Vec<Bound<'_, PyBytes>>, kinds: Option<Vec<u8>>, 
     }
     let rules: Vec<ItemRule> = kinds.iter().zip(&widths).map(|(&kind, &width)| ItemRule { kind, width }).collect();
     Ok(payloads.iter().enumerate().find_map(|(row, p)| {
-        first_fault_item(p.as_bytes(), &rules).map(|k| (row, if k == usize::MAX { -1 } else { k as i64 }))
+        first_fault_item(p.as_bytes(), |i| rules.get(i).copied()).map(|k| (row, if k == usize::MAX { -1 } else { k as i64 }))
     }))
 }
 
@@ -252,15 +252,8 @@ fn first_value_fault(payloads: Vec<Bound<'_, PyBytes>>, kinds: Option<Vec<u8>>, 
 /// write of one item for many persons checks its column with it, before anything is written.
 #[pyfunction]
 fn first_column_fault(column: &Bound<'_, PyBytes>, kind: u8, width: u32) -> Option<i64> {
-    let b = column.as_bytes();
-    let n = match b.first() {
-        Some(&h @ 0x90..=0x9f) => (h & 0x0f) as usize,
-        Some(0xdc) if b.len() >= 3 => u16::from_be_bytes([b[1], b[2]]) as usize,
-        Some(0xdd) if b.len() >= 5 => u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize,
-        _ => return Some(-1),
-    };
-    let rules = vec![ItemRule { kind, width }; n];
-    first_fault_item(b, &rules).map(|k| if k == usize::MAX { -1 } else { k as i64 })
+    let rule = ItemRule { kind, width };
+    first_fault_item(column.as_bytes(), |_| Some(rule)).map(|k| if k == usize::MAX { -1 } else { k as i64 })
 }
 
 /// The strings at `positions` (ascending) of a MessagePack array of strings, or None when the
