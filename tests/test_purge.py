@@ -562,6 +562,24 @@ def test_a_loaded_removed_record_is_kept_from_its_removal_date(tmp_path):
     assert make_plan(store, dt.date(2170, 3, 2)).person_ids.tolist() == [1]
 
 
+@pytest.mark.parametrize("removal, kept_until", [("20200000", "2170-12-31"), ("20200300", "2170-03-31")],
+                         ids=["month and day unknown", "day unknown"])
+def test_a_removal_date_with_unknown_parts_still_starts_the_clock(tmp_path, removal, kept_until):
+    """A 除票異動日 with an unknown month or day was ignored, and the clock started at the 住民異動日
+    of 2000: the old 5-year rule made a 2020 removal due decades early. It now counts as its latest
+    possible day, as every clock date does."""
+    from jukistore.retention.plan import make_plan
+
+    recs = make_records(2, seed=83)
+    removed = with_field(with_field(with_field(recs[0], 13, "2"), 14, "20000401"), 54, removal)
+    store = new_store(tmp_path / "s", roles=ROLES)
+    store.load([removed, recs[1]], operator=OP)
+    assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
+    last = dt.date.fromisoformat(kept_until)
+    assert make_plan(store, last).person_ids.tolist() == []
+    assert make_plan(store, last + dt.timedelta(days=1)).person_ids.tolist() == [1]
+
+
 def test_a_purged_persons_mailing_entries_go_with_them(tmp_path):
     """A person purged with a mailing entry still pending (never sent) or sent within the year:
     the entries name them (送付先 name, 住民票コード), so they are erased with the person; other

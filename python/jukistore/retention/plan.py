@@ -89,9 +89,11 @@ class Plan:
 
 def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> bytes:
     """Each removed person's clock: the 異動年月日 of the version that removed them (the core's
-    answer), or the record's 除票異動日 (item 54) where that is a later full date. A 除票 loaded
+    answer), or the record's 除票異動日 (item 54) where that can mean a later day. A 除票 loaded
     from a master file is one version dated by its 住民異動日 (item 14); its removal date is
-    item 54, and a clock started earlier would erase it early."""
+    item 54, and a clock started earlier would erase it early. A 除票異動日 with an unknown month
+    or day (00) counts as its latest possible day, as every clock date does; one without a year
+    cannot be placed and leaves the clock where it is."""
     if not len(pids):
         return dates
     out = np.frombuffer(dates, dtype="S8").copy()
@@ -99,9 +101,11 @@ def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> 
     for i in range(len(pids)):
         rec = found.record(i)
         d = getattr(rec, "removal_change_date", "") if rec is not None else ""
-        if len(d) == 8 and d.isascii() and d.isdigit() and d[4:6] != "00" and d[6:] != "00":
-            if d.encode() > out[i]:
-                out[i] = d.encode()
+        if not (len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"):
+            continue
+        cur = bytes(out[i])
+        if cur[:4] == b"0000" or latest_day(d.encode()) > latest_day(cur):
+            out[i] = d.encode()
     return out.tobytes()
 
 
