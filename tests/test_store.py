@@ -156,6 +156,23 @@ def test_search_by_4jouhou(store):
         store.search(name_kana="ヤマダ", sex="1")
 
 
+def test_an_address_stored_with_a_variation_selector_is_found_as_typed(store):
+    """葛飾区 is often recorded with 葛 + VS17 (the ward's glyph); a clerk types the plain 葛. The
+    record keeps the selector, the address key does not, so both spellings find the person."""
+    from jukistore.store import address_key
+
+    f = fields()
+    recs = make_records(3, seed=6)
+    r = recs[1] = with_field(recs[1], 8, "東京都葛\U000e0100飾区立石五丁目1番1号")
+    store.load(recs, operator=OP)
+    birth = getattr(r, f[23])
+    for typed in ("東京都葛飾区", "東京都葛\U000e0100飾区", "東京都葛\ufe00飾区立石"):
+        assert [h.record for h in store.search(birth_date=birth, address=typed)] == [r]
+    kept = store.get(code=getattr(r, f[30])).record
+    assert getattr(kept, f[8]) == "東京都葛\U000e0100飾区立石五丁目1番1号"
+    assert address_key("東京都 葛\U000e0100飾区\u3000１丁目") == "東京都葛飾区1丁目"
+
+
 def test_bad_batch_is_refused_whole_with_row_and_field(store):
     store.load(make_records(100, seed=4), operator=OP)
     f = fields()

@@ -16,6 +16,7 @@ the ``spawn`` start method (or open stores only after forking) for worker proces
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import threading
 import unicodedata
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,12 +90,19 @@ def _key_fields() -> dict[str, str]:
     }
 
 
-def address_key(address: str) -> str:
-    """The form addresses are matched in: NFKC (full-width digits and letters folded), no spaces.
+#: Variation selectors (standardized VS1-16 and the ideographic VS17-256 of IVS sequences).
+_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
-    Only for matching; the record keeps the address byte for byte.
+
+def address_key(address: str) -> str:
+    """The form addresses are matched in: NFKC (full-width digits and letters folded), no spaces,
+    no variation selectors.
+
+    A selector only pins the glyph of the character before it (葛 + VS17 in 葛飾区), and no one can
+    type it at a search, so the key drops it, as NFKC already folds the older glyph variants
+    (compatibility ideographs). Only for matching; the record keeps the address byte for byte.
     """
-    return "".join(unicodedata.normalize("NFKC", address).split())
+    return "".join(_SELECTORS.sub("", unicodedata.normalize("NFKC", address)).split())
 
 
 def name_key(kana: str) -> str:
