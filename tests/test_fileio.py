@@ -500,3 +500,33 @@ def test_row_and_column_readers_agree_on_a_last_line_ending_in_cr(tmp_path: Path
     e2: list[Any] = []
     cols = fileio.read_columns(p, "seigo", errors="collect", error_list=e2)
     assert (len(recs), e1) == (3, []) and (len(cols["name"]), e2) == (3, [])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_utf8_byte_order_mark_before_a_fixed_width_file(tmp_path: Path, newline: str) -> None:
+    """Windows editors save UTF-8 with a byte order mark; the CSV reader, ``ids validate`` and the
+    reconciliation skip it, and so do both fixed-width readers (the rows keep their line numbers)."""
+    rows = seigo_rows(3, 45)
+    p = tmp_path / "a.dat"
+    fileio.write_fixed(p, "seigo", rows, newline=newline)
+    recs = fileio.read_records(p, "seigo")[0]
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    assert fileio.read_records(p, "seigo") == (recs, [])
+    cols = fileio.read_columns(p, "seigo", decode=["name"])
+    assert list(cols["name"]) == [r.name for r in recs] and list(cols.lines) == [1, 2, 3]
+    p.write_bytes(p.read_bytes()[:-1])  # and without the last line feed (the slow path)
+    assert fileio.read_records(p, "seigo") == (recs, [])
+    assert list(fileio.read_columns(p, "seigo", decode=True)["name"]) == [r.name for r in recs]
+    lines = p.read_bytes().split(b"\n")
+    p.write_bytes(b"\n".join([lines[0], lines[1][:-5], *lines[2:]]))  # a bad second row is still line 2
+    for errs in _both_readers(p):
+        assert errs == [(2, None, RowLengthError)]
+    only = tmp_path / "bom.dat"
+    only.write_bytes(b"\xef\xbb\xbf")
+    assert fileio.read_records(only, "seigo") == ([], []) and len(fileio.read_columns(only, "seigo")["name"]) == 0
+    # A first value that starts with U+FEFF (its bytes are the mark's) is a value, not a mark.
+    zw = tmp_path / "zw.dat"
+    rec = records.YonJoho(name="\ufeff山田", birth_date="19800301", sex="1")
+    fileio.write_fixed(zw, "yon_joho", [rec, rec])
+    assert fileio.read_records(zw, "yon_joho") == ([rec, rec], [])
+    assert list(fileio.read_columns(zw, "yon_joho", decode=True)["name"]) == [rec.name] * 2
