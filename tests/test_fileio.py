@@ -555,3 +555,14 @@ def test_the_jis_dash_as_u2014_is_written_as_cp932s_dash(tmp_path: Path) -> None
     rep = fileio.write_fixed_columns(tmp_path / "c.dat", "yon_joho", columns_of("yon_joho", [rec]), encoding="cp932")
     assert (tmp_path / "c.dat").read_bytes() == (tmp_path / "a.dat").read_bytes()
     assert len(rep.substitutions) == 2
+
+
+def test_a_headerless_csv_whose_first_value_starts_with_u_feff(tmp_path: Path) -> None:
+    """The UTF-8 reader drops a byte order mark, so a first value starting with U+FEFF (whose bytes
+    are the mark's) lost it; the writer puts a mark before such a file, and the value survives."""
+    rec = records.YonJoho(name="\ufeff山田", sex="1")
+    p = tmp_path / "a.csv"
+    fileio.write_csv(p, "yon_joho", [rec, rec], header=None)
+    assert list(fileio.iter_csv(p, "yon_joho", header=False)) == [rec, rec]
+    fileio.write_csv(p, "yon_joho", [records.YonJoho(name="山田\ufeff")], header=None)
+    assert not p.read_bytes().startswith(b"\xef\xbb\xbf")  # no mark when none is needed
