@@ -22,8 +22,9 @@ MN = "000000000019"  # synthetic: a valid check digit, not a real number
 
 # Text as registers hold it: kana (full and half width), kanji with 外字 (髙 﨑 in cp932's extensions,
 # 𠮷 outside it), IVS sequences, private-use characters (inside and outside cp932's user area),
-# Latin, spaces inside a value, and the characters cp932 reads back as others (〜 − ¢).
-TEXT_CHARS = (list("ヤマダタロウｼﾞｭﾝ山田髙﨑𠮷葛飾区一丁目１２ABCxyz-・〜−¢\"',　 😀")
+# Latin, spaces inside a value, and the characters cp932 reads back as others (〜 − ¢) or holds as
+# another (—).
+TEXT_CHARS = (list("ヤマダタロウｼﾞｭﾝ山田髙﨑𠮷葛飾区一丁目１２ABCxyz-・〜−¢—\"',　 😀")
               + ["葛\U000e0100", "\U000e0100", "\ue000", "\ue757", "\ue758", "\uf8ff"])
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -113,6 +114,10 @@ def cp932_model(value: str) -> tuple[str, list[tuple[int, str, str]]]:
         try:
             back = ch.encode("cp932").decode("cp932")
         except UnicodeEncodeError:
+            if ch == "\u2014":  # the JIS dash, held as cp932's
+                subs.append((pos, ch, "\u2015"))
+                out.append("\u2015")
+                continue
             repl = "" if is_selector(ch) else "〓"
             subs.append((pos, ch, repl))
             out.append(repl)
@@ -500,3 +505,64 @@ def test_row_and_column_readers_agree_on_a_last_line_ending_in_cr(tmp_path: Path
     e2: list[Any] = []
     cols = fileio.read_columns(p, "seigo", errors="collect", error_list=e2)
     assert (len(recs), e1) == (3, []) and (len(cols["name"]), e2) == (3, [])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_utf8_byte_order_mark_before_a_fixed_width_file(tmp_path: Path, newline: str) -> None:
+    """Windows editors save UTF-8 with a byte order mark; the CSV reader, ``ids validate`` and the
+    reconciliation skip it, and so do both fixed-width readers (the rows keep their line numbers)."""
+    rows = seigo_rows(3, 45)
+    p = tmp_path / "a.dat"
+    fileio.write_fixed(p, "seigo", rows, newline=newline)
+    recs = fileio.read_records(p, "seigo")[0]
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    assert fileio.read_records(p, "seigo") == (recs, [])
+    cols = fileio.read_columns(p, "seigo", decode=["name"])
+    assert list(cols["name"]) == [r.name for r in recs] and list(cols.lines) == [1, 2, 3]
+    p.write_bytes(p.read_bytes()[:-1])  # and without the last line feed (the slow path)
+    assert fileio.read_records(p, "seigo") == (recs, [])
+    assert list(fileio.read_columns(p, "seigo", decode=True)["name"]) == [r.name for r in recs]
+    lines = p.read_bytes().split(b"\n")
+    p.write_bytes(b"\n".join([lines[0], lines[1][:-5], *lines[2:]]))  # a bad second row is still line 2
+    for errs in _both_readers(p):
+        assert errs == [(2, None, RowLengthError)]
+    only = tmp_path / "bom.dat"
+    only.write_bytes(b"\xef\xbb\xbf")
+    assert fileio.read_records(only, "seigo") == ([], []) and len(fileio.read_columns(only, "seigo")["name"]) == 0
+    # A first value that starts with U+FEFF (its bytes are the mark's) is a value, not a mark.
+    zw = tmp_path / "zw.dat"
+    rec = records.YonJoho(name="\ufeff山田", birth_date="19800301", sex="1")
+    fileio.write_fixed(zw, "yon_joho", [rec, rec])
+    assert fileio.read_records(zw, "yon_joho") == ([rec, rec], [])
+    assert list(fileio.read_columns(zw, "yon_joho", decode=True)["name"]) == [rec.name] * 2
+
+
+def test_the_jis_dash_as_u2014_is_written_as_cp932s_dash(tmp_path: Path) -> None:
+    """JIS X 0208's dash (1区29点) is U+2015 in cp932 and U+2014 in JIS X 0213 and most UTF-8 data,
+    and is no 外字 (:mod:`jukistore.text`). A cp932 file holds it as cp932's dash, reported as a
+    change like 〜 → ～, rather than as the substitute for a character the file cannot hold."""
+    from jukistore.text import gaiji_count
+
+    rec = records.YonJoho(name="山田—太郎", address="吾妻橋1—2")
+    assert gaiji_count(rec.name) == 0
+    assert fileio.substitute_text(rec.name, "cp932") == ("山田―太郎", [(2, "—", "―")])
+    for fmt, write in (("dat", fileio.write_fixed), ("csv", fileio.write_csv)):
+        p = tmp_path / f"a.{fmt}"
+        rep = write(p, "yon_joho", [rec], encoding="cp932")
+        assert [(s.field, s.position, s.replacement) for s in rep.substitutions] == [("name", 2, "―"), ("address", 4, "―")]
+        back = fileio.read_records(p, "yon_joho", encoding="cp932")[0]
+        assert [(b.name, b.address) for b in back] == [("山田―太郎", "吾妻橋1―2")]
+    rep = fileio.write_fixed_columns(tmp_path / "c.dat", "yon_joho", columns_of("yon_joho", [rec]), encoding="cp932")
+    assert (tmp_path / "c.dat").read_bytes() == (tmp_path / "a.dat").read_bytes()
+    assert len(rep.substitutions) == 2
+
+
+def test_a_headerless_csv_whose_first_value_starts_with_u_feff(tmp_path: Path) -> None:
+    """The UTF-8 reader drops a byte order mark, so a first value starting with U+FEFF (whose bytes
+    are the mark's) lost it; the writer puts a mark before such a file, and the value survives."""
+    rec = records.YonJoho(name="\ufeff山田", sex="1")
+    p = tmp_path / "a.csv"
+    fileio.write_csv(p, "yon_joho", [rec, rec], header=None)
+    assert list(fileio.iter_csv(p, "yon_joho", header=False)) == [rec, rec]
+    fileio.write_csv(p, "yon_joho", [records.YonJoho(name="山田\ufeff")], header=None)
+    assert not p.read_bytes().startswith(b"\xef\xbb\xbf")  # no mark when none is needed

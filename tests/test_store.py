@@ -156,6 +156,42 @@ def test_search_by_4jouhou(store):
         store.search(name_kana="ヤマダ", sex="1")
 
 
+def test_an_address_stored_with_a_variation_selector_is_found_as_typed(store):
+    """葛飾区 is often recorded with 葛 + VS17 (the ward's glyph); a clerk types the plain 葛. The
+    record keeps the selector, the address key does not, so both spellings find the person."""
+    from jukistore.store import address_key
+
+    f = fields()
+    recs = make_records(3, seed=6)
+    r = recs[1] = with_field(recs[1], 8, "東京都葛\U000e0100飾区立石五丁目1番1号")
+    store.load(recs, operator=OP)
+    birth = getattr(r, f[23])
+    for typed in ("東京都葛飾区", "東京都葛\U000e0100飾区", "東京都葛\ufe00飾区立石"):
+        assert [h.record for h in store.search(birth_date=birth, address=typed)] == [r]
+    kept = store.get(code=getattr(r, f[30])).record
+    assert getattr(kept, f[8]) == "東京都葛\U000e0100飾区立石五丁目1番1号"
+    assert address_key("東京都 葛\U000e0100飾区\u3000１丁目") == "東京都葛飾区1丁目"
+
+
+
+def test_addresses_match_across_the_code_points_of_one_jis_character(store):
+    """JIS X 0208 has one MINUS SIGN and one WAVE DASH, which EUC-JP converters write as U+2212 and
+    U+301C and cp932 ones (and a cp932 file read back) as U+FF0D and U+FF5E; a clerk types either,
+    or ASCII. An address recorded in one form is found by the others."""
+    from jukistore.store import address_key
+
+    f = fields()
+    recs = make_records(4, seed=7)
+    recs[1] = with_field(recs[1], 8, "東京都墨田区吾妻橋1\u221223\u221220")
+    recs[2] = with_field(recs[2], 8, "東京都墨田区押上1\u301c3番地")
+    recs[3] = with_field(recs[3], 8, "東京都墨田区向島1\uff0d2\u2015\u2014")
+    store.load(recs, operator=OP)
+    for k, typed in ((1, "吾妻橋1\uff0d23\uff0d2"), (1, "吾妻橋1-23"), (1, "吾妻橋１－２３－２０"),
+                     (2, "押上1\uff5e3"), (2, "押上1~3番"), (3, "向島1\u22122")):
+        hits = store.search(birth_date=getattr(recs[k], f[23]), address="東京都墨田区" + typed)
+        assert [h.record for h in hits] == [recs[k]], typed
+    assert address_key("1\u22122\u301c3\u2016\u00a2\u2014") == address_key("1\uff0d2\uff5e3\u2225\uffe0\u2015")
+
 def test_bad_batch_is_refused_whole_with_row_and_field(store):
     store.load(make_records(100, seed=4), operator=OP)
     f = fields()

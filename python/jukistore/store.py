@@ -16,6 +16,7 @@ the ``spawn`` start method (or open stores only after forking) for worker proces
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import threading
 import unicodedata
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,12 +90,26 @@ def _key_fields() -> dict[str, str]:
     }
 
 
-def address_key(address: str) -> str:
-    """The form addresses are matched in: NFKC (full-width digits and letters folded), no spaces.
+#: Variation selectors (standardized VS1-16 and the ideographic VS17-256 of IVS sequences).
+_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+#: The JIS X 0208 characters that EUC-JP and cp932 converters give different code points (see
+#: :mod:`jukistore.text`), folded to cp932's: 〜 − ‖ ¢ £ ¬ and the dash of 1区29点.
+_JIS_TWINS = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
+                            "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
 
+
+def address_key(address: str) -> str:
+    """The form addresses are matched in: NFKC (full-width digits and letters folded), no spaces,
+    no variation selectors, one code point for each JIS character.
+
+    A selector only pins the glyph of the character before it (葛 + VS17 in 葛飾区), and no one can
+    type it at a search, so the key drops it, as NFKC already folds the older glyph variants
+    (compatibility ideographs). A JIS character with two code points (a minus sign is U+2212 from an
+    EUC-JP source, U+FF0D from a cp932 one or after a cp932 file) keys as one, so 1−2 and 1-2 meet.
     Only for matching; the record keeps the address byte for byte.
     """
-    return "".join(unicodedata.normalize("NFKC", address).split())
+    folded = unicodedata.normalize("NFKC", address.translate(_JIS_TWINS))
+    return "".join(_SELECTORS.sub("", folded).split())
 
 
 def name_key(kana: str) -> str:

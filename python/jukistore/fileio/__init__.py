@@ -13,9 +13,9 @@ their type says, no control characters, no trailing space. UTF-8 files round-tri
 byte for byte, 外字, IVS sequences and private-use characters included.
 
 cp932 cannot hold every character. A writer substitutes ``〓`` (or the ``substitute`` given) for a
-character it cannot hold, writes a variation selector's base character alone, and reports every
-change, by row, field, position and code point, in the :class:`WriteReport` it returns; nothing
-is dropped silently.
+character it cannot hold, writes a variation selector's base character alone and the JIS dash
+U+2014 as cp932's U+2015, and reports every change, by row, field, position and code point, in the
+:class:`WriteReport` it returns; nothing is dropped silently.
 
 Errors name the row (the 1-based line of the file) and the field, and never quote the value.
 Readers take ``errors="raise"`` (stop at the first malformed row) or ``errors="collect"`` (keep the

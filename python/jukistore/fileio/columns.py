@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jukistore.fileio.base import PathLike, check_errors_mode, layout_of
+from jukistore.fileio.fixed import UTF8_BOM, has_bom
 from jukistore.fileio.problems import Errors, RecordFormatError, RowLengthError, UndecodableBytes, ValueTooLong
 from jukistore.fileio.vec import byte_problems, decode_bytes
 from jukistore.layouts import Item, Layout, codec
@@ -126,9 +127,12 @@ def _table(path: PathLike, lay: Layout, enc: str
     hold no control character."""
     size = os.path.getsize(path)
     rb = lay.row_bytes(enc)
+    buf = np.memmap(path, dtype=np.uint8, mode="r") if size else np.empty(0, dtype=np.uint8)
+    if enc == "utf-8" and (_starts_with_bom(buf, rb) or (size == len(UTF8_BOM) and bytes(buf) == UTF8_BOM)):
+        buf = buf[len(UTF8_BOM) :]
+        size -= len(UTF8_BOM)
     if size == 0:
         return np.empty((0, rb), dtype=np.uint8), np.empty(0, dtype=np.int64), [], True
-    buf = np.memmap(path, dtype=np.uint8, mode="r")
     for eol in (b"\n", b"\r\n"):
         stride = rb + len(eol)
         if size % stride or bytes(buf[rb:stride]) != eol:
@@ -145,6 +149,13 @@ def _table(path: PathLike, lay: Layout, enc: str
         break
     table, lines, errs = _table_slow(buf, rb)
     return table, lines, errs, False
+
+
+def _starts_with_bom(buf: np.ndarray, rb: int) -> bool:
+    """The file's first line is a byte order mark and a row (see :func:`jukistore.fileio.fixed.has_bom`)."""
+    head = bytes(buf[: rb + len(UTF8_BOM) + 2])
+    first = head.split(b"\n", 1)[0]
+    return has_bom(first[:-1] if first.endswith(b"\r") else first, rb)
 
 
 def _scan(buf: np.ndarray) -> tuple[int, int]:

@@ -32,7 +32,9 @@ def write_csv(path: PathLike, layout: str | Layout, rows: Iterable[Any], *, enco
 
     Rows are taken as :func:`jukistore.fileio.write_fixed` takes them, checked by the same rule,
     and text the encoding cannot hold is substituted and reported the same way. ``header`` names
-    the columns by field (default) or by Japanese item name, or is left out (None).
+    the columns by field (default) or by Japanese item name, or is left out (None). A UTF-8 file
+    without a header whose first value starts with U+FEFF begins with a byte order mark, which
+    readers drop, so the value keeps its own.
     """
     lay = layout_of(layout)
     enc = codec(encoding)
@@ -53,6 +55,8 @@ def write_csv(path: PathLike, layout: str | Layout, rows: Iterable[Any], *, enco
                 if subs:
                     vals[k] = fixed
                     rep.substitutions.extend(Substitution(row, field, *s) for s in subs)
+            if row == 1 and header is None and enc == "utf-8" and vals and vals[0].startswith("\ufeff"):
+                fh.write("\ufeff")  # readers drop a byte order mark: one before the value's own keeps it
             w.writerow(vals)
             rep.rows = row
         fh.flush()

@@ -6,11 +6,13 @@ can be odd, and one padding byte keeps stripping exact). Rows end with a line fe
 asked; readers accept either). Values cannot end with a space or hold a line break
 (:mod:`jukistore.fileio.values`), so stripping trailing spaces gives back exactly what was written,
 and a line feed is always the end of a row: neither UTF-8 nor cp932 uses byte 0x0A inside a
-character.
+character. Readers skip a byte order mark at the start of a UTF-8 file (Windows editors write
+one) when the first line is a row without it; writers never write one.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -23,6 +25,8 @@ from jukistore.fileio.values import SUBSTITUTE, RowChecker, check_substitute, en
 from jukistore.layouts import Layout, codec
 
 _CHUNK = 1 << 22
+#: Skipped at the start of a UTF-8 file, as the CSV reader and the reconciliation skip it.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def write_fixed(path: PathLike, layout: str | Layout, rows: Iterable[Any], *, encoding: str = "utf-8",
@@ -90,9 +94,13 @@ def iter_fixed(path: PathLike, layout: str | Layout, *, encoding: str = "utf-8",
     size = lay.row_bytes(enc)
     unpack = struct.Struct("".join(f"{w}s" for w in lay.byte_widths(enc))).unpack
     check, make = RowChecker(lay), record_factory(lay)
+    if enc == "utf-8" and only_bom(path):
+        return
     for no, line in lines(path):
         if line.endswith(b"\r"):
             line = line[:-1]
+        if no == 1 and enc == "utf-8" and has_bom(line, size):
+            line = line[len(UTF8_BOM) :]
         if len(line) != size:
             handle(RowLengthError(no, None, f"{len(line)} bytes, expected {size}"), errors, error_list)
             continue
@@ -105,6 +113,21 @@ def iter_fixed(path: PathLike, layout: str | Layout, *, encoding: str = "utf-8",
             continue
         if passes(check, vals, no, errors, error_list):
             yield make(vals)
+
+
+def has_bom(first: bytes, size: int) -> bool:
+    """The first line of a UTF-8 file (without its line end) starts with a byte order mark that is
+    not part of the row: the line is a row of ``size`` bytes after the mark. A first value may
+    itself start with U+FEFF, whose bytes are the mark's; its row is ``size`` bytes long with them."""
+    return first.startswith(UTF8_BOM) and len(first) == size + len(UTF8_BOM)
+
+
+def only_bom(path: PathLike) -> bool:
+    """The file holds a byte order mark and nothing else (an empty file saved as UTF-8 "with BOM")."""
+    if os.path.getsize(path) != len(UTF8_BOM):
+        return False
+    with open(path, "rb") as fh:
+        return fh.read() == UTF8_BOM
 
 
 def _decodes(b: bytes, enc: str) -> bool:

@@ -31,6 +31,11 @@ SUBSTITUTE = "〓"
 #: full-width forms); a test checks this list against the codec.
 CP932_CHANGED = "\u00a2\u00a3\u00ac\u2016\u2212\u301c"
 
+#: Characters cp932 cannot encode that are a JIS X 0208 character it holds under another code point,
+#: written as that one: the dash of 1区29点 is U+2015 in cp932 but U+2014 in JIS X 0213 and most
+#: UTF-8 data (:data:`jukistore.text.JIS_X_0208` counts both, so neither is 外字).
+CP932_TWINS = {"\u2014": "\u2015"}
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_SEP = re.compile(r"[\x00-\x1e\x7f]")
 _HEX = re.compile(r"[0-9A-F]*\Z")
@@ -145,7 +150,8 @@ def substitute_text(value: str, codec: str, substitute: str = SUBSTITUTE) -> tup
     Kept: every character the codec encodes and reads back as itself (in cp932 that includes the
     private-use characters U+E000-U+E757, which map to the user-defined rows where 外字 live).
     Changed: a character the codec reads back as another (cp932: 〜 → ～, − → －, ...) is written
-    as that code and reported with what it reads back as. Left out: a variation selector the codec
+    as that code and reported with what it reads back as; so is the JIS dash U+2014, which cp932
+    holds as U+2015 (:data:`CP932_TWINS`). Left out: a variation selector the codec
     cannot hold; the base character before it is written, which is the registered character's
     standard form. Substituted: anything else the codec cannot hold (𠮷, lone surrogates). Spaces
     a change leaves at the end are left out too (a value may not end with a space).
@@ -162,6 +168,10 @@ def substitute_text(value: str, codec: str, substitute: str = SUBSTITUTE) -> tup
         try:
             back = ch.encode(codec).decode(codec)
         except UnicodeError:
+            if codec == "cp932" and ch in CP932_TWINS:
+                subs.append((pos, ch, CP932_TWINS[ch]))
+                out.append(CP932_TWINS[ch])
+                continue
             repl = "" if is_selector(ch) else substitute
             subs.append((pos, ch, repl))
             out.append(repl)
