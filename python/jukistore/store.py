@@ -96,6 +96,7 @@ _SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 #: :mod:`jukistore.text`), folded to cp932's: 〜 − ‖ ¢ £ ¬ and the dash of 1区29点.
 _JIS_TWINS = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
                             "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
+_TWIN_CHARS = re.compile("[\u301c\u2212\u2016\u00a2\u00a3\u00ac\u2014]")
 
 
 def address_key(address: str) -> str:
@@ -108,8 +109,13 @@ def address_key(address: str) -> str:
     EUC-JP source, U+FF0D from a cp932 one or after a cp932 file) keys as one, so 1−2 and 1-2 meet.
     Only for matching; the record keeps the address byte for byte.
     """
-    folded = unicodedata.normalize("NFKC", address.translate(_JIS_TWINS))
-    return "".join(_SELECTORS.sub("", folded).split())
+    # Both foldings are rare; a search (in C) first keeps the usual address at NFKC's cost.
+    if _TWIN_CHARS.search(address):
+        address = address.translate(_JIS_TWINS)
+    folded = unicodedata.normalize("NFKC", address)
+    if _SELECTORS.search(folded):
+        folded = _SELECTORS.sub("", folded)
+    return "".join(folded.split())
 
 
 def name_key(kana: str) -> str:
