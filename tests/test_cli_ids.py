@@ -264,3 +264,14 @@ def test_console_script(tmp_path: Path) -> None:
     assert summary["first_invalid_lines"] == [2, 3]
     assert summary["by_reason"] == {"length": 1, "format": 0, "checksum": 1}
     assert A not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("module", ["jukistore", "jukistore.cli"])
+def test_the_command_line_runs_as_a_module(module: str) -> None:
+    """``python -m jukistore`` is what a user tries first when the script is not on the PATH."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", module, "ids", "validate", "--kind", "mynumber", "-"],
+                       input="123456789018\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "1 checked, 1 valid" in r.stdout, (r.returncode, r.stdout, r.stderr)
