@@ -524,6 +524,27 @@ def test_feed_resumes_from_a_file_cursor(reg, tmp_path):
     assert mem.position == 11
 
 
+def test_a_cursor_the_store_cannot_continue_from_is_refused(reg, tmp_path):
+    """A cursor past the store's last change (a store restored from an older copy, or a cursor
+    of another store) would wait silently and then skip the changes that take its numbers; it is
+    refused, as are a cursor file of bytes that are not a number and a negative position."""
+    cur = tmp_path / "cursor"
+    FileCursor(cur).save(reg.last_seq() + 5)
+    feed = Feed(reg, cur)
+    with pytest.raises(FeedError, match="past the last change"):
+        feed.poll()
+    with pytest.raises(FeedError, match="past the last change"):
+        list(feed)
+    cur.write_bytes(b"\xff\xfe1\n")
+    with pytest.raises(FeedError):
+        Feed(reg, cur)
+    cur.write_text("\u00b2\n")  # a digit to str.isdigit, not to int
+    with pytest.raises(FeedError):
+        Feed(reg, cur)
+    with pytest.raises(FeedError):
+        Feed(reg, -1)
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_history_and_changes(reg, capsys, monkeypatch):
