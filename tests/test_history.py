@@ -545,6 +545,18 @@ def test_a_cursor_the_store_cannot_continue_from_is_refused(reg, tmp_path):
         Feed(reg, -1)
 
 
+def test_a_page_size_below_one_is_refused_not_an_endless_or_empty_feed(reg):
+    """A page of 0 changes made iter_changes fail with an IndexError and a Feed look caught up at
+    once (and, following, wait for ever without handing out a change)."""
+    with pytest.raises(QueryError):
+        next(reg.iter_changes(0, 0))
+    with pytest.raises(QueryError):
+        Feed(reg, 0, batch_size=0)
+    with pytest.raises(QueryError):
+        reg.changes(-1, 5)
+    assert [c.seq for c in Feed(reg, 8, batch_size=1)] == [9, 10]
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_history_and_changes(reg, capsys, monkeypatch):

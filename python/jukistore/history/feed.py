@@ -113,6 +113,10 @@ class Feed:
         elif isinstance(cursor, (str, os.PathLike)):
             cursor = FileCursor(cursor)
         self.cursor: Cursor = cursor
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            from jukistore.errors import QueryError
+
+            raise QueryError("batch_size must be a whole number, 1 or more")
         self.batch_size = batch_size
         self._position = cursor.load()
         if self._position < 0:

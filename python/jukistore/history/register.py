@@ -867,6 +867,7 @@ class Register:
 
     def changes(self, since: int = 0, limit: int = 1000) -> list[ChangeEntry]:
         """Changes with 更新順番号 above ``since``, in order, at most ``limit``."""
+        _page_args(since, limit, "limit")
         self._read("changes")
         out = [ChangeEntry(t) for t in self._native.changes(since, limit)]
         self.store._logged("changes", sorted({c.person_id for c in out}), since=since)
@@ -874,6 +875,7 @@ class Register:
 
     def iter_changes(self, since: int = 0, batch: int = 1000) -> Iterator[ChangeEntry]:
         """Every change above ``since`` up to the last one committed when each page is read."""
+        _page_args(since, batch, "batch", least=1)
         while True:
             page = self.changes(since, batch)
             yield from page
@@ -962,6 +964,14 @@ def _person_id(person: object, row: int = 0) -> int:
     if isinstance(person, (int, np.integer)) and not isinstance(person, bool) and 0 < int(person) < 2**64:
         return int(person)
     raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
+
+
+def _page_args(since: object, size: object, name: str, least: int = 0) -> None:
+    """Refuse a cursor or a page size the change log cannot be read with (pages of no change
+    never reach the end of the log)."""
+    for what, v, lo in (("since", since, 0), (name, size, least)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise QueryError(f"{what} must be a whole number, {lo} or more")
 
 
 def _us(time: _dt.datetime) -> int:
