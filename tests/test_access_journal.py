@@ -495,3 +495,19 @@ def test_deleted_checkpoints_of_a_closed_segment_are_found(tmp_path: Path) -> No
             j.append({"n": i}, at=at(m, i))
     (j.dir / "checkpoints").unlink()
     assert problems(j) == ["202403.log: closed without a sealed final checkpoint (checkpoints deleted)"]
+
+
+def test_a_torn_checkpoint_line_does_not_swallow_the_next_checkpoint(tmp_path: Path) -> None:
+    """A crash while a checkpoint was written leaves a line without its newline; the next
+    checkpoint is written on a line of its own, not glued to the torn one and lost with it."""
+    j = journal(tmp_path)
+    for i in range(12):
+        j.append({"n": i}, at=at(3, i))
+    with open(j.dir / "checkpoints", "ab") as f:
+        f.write(b'{"count":12,"final":fa')  # cut short
+    again = journal(tmp_path)
+    for i in range(12, 22):
+        again.append({"n": i}, at=at(3, i))  # seals a checkpoint after entry 21
+    rep = verify(again)
+    assert [str(p) for p in rep.problems] == ["checkpoints line 2: not a checkpoint record (changed or torn)"]
+    assert rep.checkpoints == 2

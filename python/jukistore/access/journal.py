@@ -645,9 +645,13 @@ class Journal:
         lines = self._recent_checkpoint_lines()
         record["prev_mac"] = lines[-1].get("mac", "") if lines else ""
         record["mac"] = _seal(self.key, record)
-        fd = os.open(self.dir / CHECKPOINTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.dir / CHECKPOINTS, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, _canonical(record) + b"\n")
+            # A line torn by a crash is closed first (it stays, as evidence verify reports), so
+            # this record is a line of its own and not lost with it.
+            size = os.fstat(fd).st_size
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, (b"\n" if torn else b"") + _canonical(record) + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)
