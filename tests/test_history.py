@@ -557,6 +557,21 @@ def test_a_page_size_below_one_is_refused_not_an_endless_or_empty_feed(reg):
     assert [c.seq for c in Feed(reg, 8, batch_size=1)] == [9, 10]
 
 
+@pytest.mark.parametrize("dates", [
+    np.array([b"20240101", b"abcdefgh"]),
+    np.array([b"20240101", b"20241399"]),
+    np.array(["20240101", "2024-4-1"]),
+    np.array(["20240101", "2024-04-01"]),  # cut to 8 characters it would read as 2024-04-
+    np.array(["20240101", "\uff12\uff10\uff12\uff140101"]),
+])
+def test_as_of_many_refuses_dates_that_are_not_yyyymmdd(reg, dates):
+    """One date per key is checked as apply_many checks it, not compared as bytes, which answered
+    a malformed date with some version (or failed with a UnicodeEncodeError)."""
+    with pytest.raises(InvalidRecord, match="row 1: field date"):
+        reg.as_of_many([3, 4], dates)
+    assert reg.as_of_many([3, 4], np.array(["20240101", "20240400"])).found.all()
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_history_and_changes(reg, capsys, monkeypatch):

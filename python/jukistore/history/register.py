@@ -841,10 +841,9 @@ class Register:
             d = np.full(n, compact_date(dates_, "date", 0), dtype="S8")
         else:
             d = np.asarray(dates_)
-            if d.dtype.kind == "U":
-                d = d.astype("S8")
-            if d.dtype != np.dtype("S8") or d.shape != (n,):
+            if d.shape != (n,) or not (d.dtype.kind == "U" or d.dtype == np.dtype("S8")):
                 raise QueryError(f"dates must be one date or {n} dates YYYYMMDD as S8 or U8")
+            d = _date_column(d, n, "date")  # each YYYYMMDD, as apply_many takes them
         packed = np.ascontiguousarray(d).view(np.uint8)
         res = Versions(pids, *self._native.as_of_many(pids, packed, known_at))
         self.store._logged("as_of_many", pids[res.found], keys=len(pids))
