@@ -572,6 +572,22 @@ def test_as_of_many_refuses_dates_that_are_not_yyyymmdd(reg, dates):
     assert reg.as_of_many([3, 4], np.array(["20240101", "20240400"])).found.all()
 
 
+@pytest.mark.parametrize("query", [
+    lambda reg: reg.as_known_many([3], np.array([-1])),  # wrapped round to the end of time
+    lambda reg: reg.as_known_many([3], np.array([2.7])),  # cut to 2
+    lambda reg: reg.as_known_many([3], -1),
+    lambda reg: reg.as_known(3, seq=-1),
+    lambda reg: reg.as_known(3, seq=2.5),
+    lambda reg: reg.as_of(3, "20240101", known_at=-1),
+    lambda reg: reg.as_of_many([3], "20240101", known_at=-1),
+    lambda reg: reg.apply_many(E.転居, [3], "20240401", {8: "東京都墨田区1"}, operator=CLERK, expect_seqs=[3.9]),
+])
+def test_a_sequence_number_that_is_negative_or_fractional_is_refused(reg, query):
+    with pytest.raises(QueryError):
+        query(reg)
+    assert reg.as_known_many([3], np.array([3], dtype=np.int64)).seqs.tolist() == [3]
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_history_and_changes(reg, capsys, monkeypatch):
