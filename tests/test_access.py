@@ -473,6 +473,21 @@ def test_audit_search_by_operator_person_and_period(tmp_path: Path, capsys: pyte
     assert "audit01" in capsys.readouterr().out
 
 
+def test_audit_search_by_operator_finds_their_grants_and_revocations(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Entries of the roles log name their operator as ``by`` (the one granted is ``operator``), and
+    ``--by`` finds an operator's acts there as the listing shows them."""
+    s = new_store(tmp_path / "s", roles={"audit01": ["auditor"]})
+    s.roles.revoke("reader01", "clerk", by=ADMIN)
+    a = s.audit
+    assert [(e.body["action"], e.body["operator"]) for e in search(a, operator="admin01", journal="roles")] == [
+        ("grant", "admin01"), ("grant", "reader01"), ("grant", "audit01"), ("revoke", "reader01")]
+    assert list(search(a, operator="reader01", journal="roles")) == []
+    aud = ["--operator", "audit01", "--terminal", "t-a"]
+    assert main(["audit", "search", str(s.path), "--log", "roles", "--by", "admin01", "--json", *aud]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
 def test_my_numbers_never_reach_logs_errors_or_reprs(world: dict[str, Any]) -> None:
     s = world["store"]
     rec = world["recs"][11]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -417,3 +418,96 @@ def test_verifying_a_copy_writes_nothing_into_it(tmp_path: Path, filled: Journal
     before = sorted(p.name for p in copy.iterdir())
     assert verify(Journal(copy, filled.key_path)).ok
     assert sorted(p.name for p in copy.iterdir()) == before
+
+
+def test_a_torn_first_line_of_a_segment_does_not_stop_later_writers(tmp_path: Path) -> None:
+    """A crash during the first write of a month leaves a segment beginning with a torn line; the
+    writers after it, in other processes too, go on (the torn line is reported, not fatal)."""
+    j = journal(tmp_path)
+    for i in range(5):
+        j.append({"n": i}, at=at(3, i))
+
+    def torn(lines: list[bytes]) -> None:  # the process dies in the middle of this write
+        if lines:
+            os.write(j._fd, b"".join(lines)[:20])  # type: ignore[arg-type]
+            raise OSError("killed")
+
+    j._write = torn  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        j.append({"n": 5}, at=at(4, 0))  # seals March, opens April, and is cut short
+    journal(tmp_path).append({"n": 6}, at=at(4, 1))
+    e = journal(tmp_path).append({"n": 7}, at=at(4, 2))  # a third process reads the segment afresh
+    assert e is not None and e.seq == 7
+    assert problems(j) == ["202404.log line 1: not an entry (changed bytes or a torn line)"]
+
+
+def test_a_torn_line_does_not_make_a_later_writer_miscount_the_segment(tmp_path: Path) -> None:
+    """The final checkpoint counts the segment's entries whichever process seals it, so a torn line
+    left by a crash is reported once, as itself, and not also as entries deleted or added."""
+    j = journal(tmp_path)
+    for i in range(5):
+        j.append({"n": i}, at=at(3, i))
+    with open(j.dir / "202403.log", "ab") as f:
+        f.write(b'{"seq":6,"prev":"ab')  # a write cut short
+    journal(tmp_path).append({"n": 5}, at=at(3, 10))  # closes the torn line
+    later = journal(tmp_path)
+    later.append({"n": 6}, at=at(3, 11))
+    later.append({"n": 7}, at=at(4, 0))  # seals March
+    assert problems(later) == ["202403.log line 6: not an entry (changed bytes or a torn line)"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: [1, 2],
+    lambda d: {k: v for k, v in d.items() if k != "segment"},
+    lambda d: {**d, "last_seq": "10"},
+    lambda d: {**d, "count": None},
+])
+def test_a_checkpoint_record_of_the_wrong_shape_is_reported_not_fatal(filled: Journal, edit: Any) -> None:
+    cp = filled.dir / "checkpoints"
+    lines = cp.read_bytes().splitlines(keepends=True)
+    lines[0] = json.dumps(edit(json.loads(lines[0]))).encode() + b"\n"
+    cp.write_bytes(b"".join(lines))
+    found = problems(filled)
+    assert found and found[0].startswith("checkpoints line 1: ")
+
+
+@pytest.mark.parametrize("old, new", [
+    (b'"seq":8,', b'"seq":"8",'),
+    (b'"prev":"', b'"prev":1,"was":"'),
+    (b'"at":', b'"at":"x","was":'),
+    (b'"body":{', b'"body":[],"was":{'),
+])
+def test_an_entry_with_fields_of_the_wrong_type_is_reported_not_fatal(filled: Journal, old: bytes, new: bytes) -> None:
+    lines = seg_lines(filled)
+    assert old in lines[7]
+    lines[7] = lines[7].replace(old, new, 1)
+    write_lines(filled, lines)
+    found = problems(filled)
+    assert found and found[0].startswith("202403.log line 8: ")
+
+
+def test_deleted_checkpoints_of_a_closed_segment_are_found(tmp_path: Path) -> None:
+    """Without its checkpoints a segment's chain can be rewritten by anyone; a closed segment always
+    has a sealed final checkpoint, so one without it is reported."""
+    j = journal(tmp_path)
+    for m in (3, 4):
+        for i in range(5):
+            j.append({"n": i}, at=at(m, i))
+    (j.dir / "checkpoints").unlink()
+    assert problems(j) == ["202403.log: closed without a sealed final checkpoint (checkpoints deleted)"]
+
+
+def test_a_torn_checkpoint_line_does_not_swallow_the_next_checkpoint(tmp_path: Path) -> None:
+    """A crash while a checkpoint was written leaves a line without its newline; the next
+    checkpoint is written on a line of its own, not glued to the torn one and lost with it."""
+    j = journal(tmp_path)
+    for i in range(12):
+        j.append({"n": i}, at=at(3, i))
+    with open(j.dir / "checkpoints", "ab") as f:
+        f.write(b'{"count":12,"final":fa')  # cut short
+    again = journal(tmp_path)
+    for i in range(12, 22):
+        again.append({"n": i}, at=at(3, i))  # seals a checkpoint after entry 21
+    rep = verify(again)
+    assert [str(p) for p in rep.problems] == ["checkpoints line 2: not a checkpoint record (changed or torn)"]
+    assert rep.checkpoints == 2

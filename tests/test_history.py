@@ -524,6 +524,70 @@ def test_feed_resumes_from_a_file_cursor(reg, tmp_path):
     assert mem.position == 11
 
 
+def test_a_cursor_the_store_cannot_continue_from_is_refused(reg, tmp_path):
+    """A cursor past the store's last change (a store restored from an older copy, or a cursor
+    of another store) would wait silently and then skip the changes that take its numbers; it is
+    refused, as are a cursor file of bytes that are not a number and a negative position."""
+    cur = tmp_path / "cursor"
+    FileCursor(cur).save(reg.last_seq() + 5)
+    feed = Feed(reg, cur)
+    with pytest.raises(FeedError, match="past the last change"):
+        feed.poll()
+    with pytest.raises(FeedError, match="past the last change"):
+        list(feed)
+    cur.write_bytes(b"\xff\xfe1\n")
+    with pytest.raises(FeedError):
+        Feed(reg, cur)
+    cur.write_text("\u00b2\n")  # a digit to str.isdigit, not to int
+    with pytest.raises(FeedError):
+        Feed(reg, cur)
+    with pytest.raises(FeedError):
+        Feed(reg, -1)
+
+
+def test_a_page_size_below_one_is_refused_not_an_endless_or_empty_feed(reg):
+    """A page of 0 changes made iter_changes fail with an IndexError and a Feed look caught up at
+    once (and, following, wait for ever without handing out a change)."""
+    with pytest.raises(QueryError):
+        next(reg.iter_changes(0, 0))
+    with pytest.raises(QueryError):
+        Feed(reg, 0, batch_size=0)
+    with pytest.raises(QueryError):
+        reg.changes(-1, 5)
+    assert [c.seq for c in Feed(reg, 8, batch_size=1)] == [9, 10]
+
+
+@pytest.mark.parametrize("dates", [
+    np.array([b"20240101", b"abcdefgh"]),
+    np.array([b"20240101", b"20241399"]),
+    np.array(["20240101", "2024-4-1"]),
+    np.array(["20240101", "2024-04-01"]),  # cut to 8 characters it would read as 2024-04-
+    np.array(["20240101", "\uff12\uff10\uff12\uff140101"]),
+])
+def test_as_of_many_refuses_dates_that_are_not_yyyymmdd(reg, dates):
+    """One date per key is checked as apply_many checks it, not compared as bytes, which answered
+    a malformed date with some version (or failed with a UnicodeEncodeError)."""
+    with pytest.raises(InvalidRecord, match="row 1: field date"):
+        reg.as_of_many([3, 4], dates)
+    assert reg.as_of_many([3, 4], np.array(["20240101", "20240400"])).found.all()
+
+
+@pytest.mark.parametrize("query", [
+    lambda reg: reg.as_known_many([3], np.array([-1])),  # wrapped round to the end of time
+    lambda reg: reg.as_known_many([3], np.array([2.7])),  # cut to 2
+    lambda reg: reg.as_known_many([3], -1),
+    lambda reg: reg.as_known(3, seq=-1),
+    lambda reg: reg.as_known(3, seq=2.5),
+    lambda reg: reg.as_of(3, "20240101", known_at=-1),
+    lambda reg: reg.as_of_many([3], "20240101", known_at=-1),
+    lambda reg: reg.apply_many(E.転居, [3], "20240401", {8: "東京都墨田区1"}, operator=CLERK, expect_seqs=[3.9]),
+])
+def test_a_sequence_number_that_is_negative_or_fractional_is_refused(reg, query):
+    with pytest.raises(QueryError):
+        query(reg)
+    assert reg.as_known_many([3], np.array([3], dtype=np.int64)).seqs.tolist() == [3]
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def test_cli_history_and_changes(reg, capsys, monkeypatch):

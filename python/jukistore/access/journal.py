@@ -294,7 +294,8 @@ class Journal:
         self._seq = 0
         self._hash = GENESIS
         self._since_checkpoint = 0
-        self._line_count = 0
+        self._line_count = 0  # lines of the open segment (a torn line left by a crash is one)
+        self._entry_count = 0  # entries of the open segment: what its checkpoints count
         self._lock_fd: int | None = None
         self._tlock = threading.RLock()
         self._torn = False
@@ -453,6 +454,7 @@ class Journal:
             raw, h = _entry_bytes(prev, seq, t, body)
             pending.append(raw[:-1] + b',"hash":"' + h.encode("ascii") + b'"}\n')
             self._line_count += 1
+            self._entry_count += 1
             self._seq, self._hash = seq, h
             self._since_checkpoint += 1
             if want:
@@ -524,12 +526,13 @@ class Journal:
         tail = self._read_tail()
         if tail is not None:
             self._seq, self._hash = tail
+            self._entry_count = self._seq - self._first_seq(last) + 1
             if self._torn:  # lines are no longer one per sequence number: count them
                 with open(self.dir / last, "rb") as f:
                     self._line_count = sum(1 for _ in f)
                 self._torn = False
             else:
-                self._line_count = self._seq - self._first_seq(last) + 1
+                self._line_count = self._entry_count
         else:  # an empty segment: the chain continues from the checkpoint before it
             cp = self._last_checkpoint()
             self._seq, self._hash = (cp["last_seq"], cp["last_hash"]) if cp else (0, GENESIS)
@@ -541,15 +544,19 @@ class Journal:
         self._fd = os.open(self.dir / segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._segment = segment
         self._size = os.fstat(self._fd).st_size
-        self._line_count = 0
+        self._line_count = self._entry_count = 0
 
     def _first_seq(self, segment: str) -> int:
+        """The sequence number of the segment's first entry. Lines before it that are not entries
+        (a line torn by a crash during the segment's first write) are passed over: :func:`verify`
+        reports them, and writing goes on."""
         with open(self.dir / segment, "rb") as f:
-            try:
-                return int(json.loads(f.readline())["seq"])
-            except (ValueError, KeyError) as err:
-                raise StoreCorrupt(f"audit log {self.name}: the first line of {segment} is not an entry "
-                                   f"({err.__class__.__name__}); run verify") from None
+            for line in f:
+                try:
+                    return int(json.loads(line)["seq"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        raise StoreCorrupt(f"audit log {self.name}: {segment} holds no entry; run verify")
 
     def _read_tail(self) -> tuple[int, str] | None:
         """(seq, hash) of the open segment's last entry, None when it holds none.
@@ -638,9 +645,13 @@ class Journal:
         lines = self._recent_checkpoint_lines()
         record["prev_mac"] = lines[-1].get("mac", "") if lines else ""
         record["mac"] = _seal(self.key, record)
-        fd = os.open(self.dir / CHECKPOINTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.dir / CHECKPOINTS, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, _canonical(record) + b"\n")
+            # A line torn by a crash is closed first (it stays, as evidence verify reports), so
+            # this record is a line of its own and not lost with it.
+            size = os.fstat(fd).st_size
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, (b"\n" if torn else b"") + _canonical(record) + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -650,7 +661,7 @@ class Journal:
             return
         if self._fd is not None:
             os.fsync(self._fd)
-        self._append_sealed({"kind": "checkpoint", "segment": self._segment, "count": self._line_count,
+        self._append_sealed({"kind": "checkpoint", "segment": self._segment, "count": self._entry_count,
                              "last_seq": self._seq, "last_hash": self._hash, "final": final,
                              "sealed_at": self.clock().isoformat(timespec="seconds")})
         self._since_checkpoint = 0
@@ -721,16 +732,19 @@ class Journal:
         return [seg for seg in self._segments()[:-1] if seg < cutoff]
 
     def _tail_of(self, seg: str) -> tuple[int, str, int] | None:
+        """(seq, hash) of the segment's last entry and its count of entries; lines that are not
+        entries (torn by a crash) are not counted, as a checkpoint counts."""
         last = None
         n = 0
         with open(self.dir / seg, "rb") as f:
             for line in f:
+                try:
+                    e = json.loads(line)
+                    last = int(e["seq"]), str(e["hash"])
+                except (ValueError, KeyError, TypeError):
+                    continue
                 n += 1
-                last = line
-        if last is None:
-            return None
-        e = json.loads(last)
-        return int(e["seq"]), str(e["hash"]), n
+        return None if last is None else (*last, n)
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -821,7 +835,7 @@ def _verify(journal: Journal) -> Report:
     retired: set[str] = set()
     for i, cp in enumerate(cps, 1):
         where = f"{CHECKPOINTS} line {i}"
-        if cp.get("kind") == "unreadable":
+        if not isinstance(cp, dict) or cp.get("kind") == "unreadable":
             rep.problems.append(Problem(where, "not a checkpoint record (changed or torn)"))
             prev_mac = ""
             continue
@@ -831,10 +845,12 @@ def _verify(journal: Journal) -> Report:
         elif cp.get("prev_mac", "") != prev_mac:
             rep.problems.append(Problem(where, "does not follow the checkpoint before it (one deleted, inserted or moved)"))
         prev_mac = str(cp.get("mac", ""))
-        if cp.get("kind") == "checkpoint":
+        if not _well_formed(cp):
+            rep.problems.append(Problem(where, "not a checkpoint record (fields missing or of the wrong type)"))
+        elif cp["kind"] == "checkpoint":
             sealed.setdefault(cp["segment"], []).append(cp)
             rep.checkpoints += 1
-        elif cp.get("kind") == "retired":
+        elif cp["kind"] == "retired":
             retired.add(cp["segment"])
     rep.segments = segs
     rep.retired = sorted(retired)
@@ -844,6 +860,9 @@ def _verify(journal: Journal) -> Report:
     for seg in segs:
         if seg in retired:
             rep.problems.append(Problem(seg, "segment was recorded as retired but is present"))
+    for seg in segs[:-1]:  # every closed segment was sealed by a final checkpoint before the next began
+        if seg not in retired and not any(cp.get("final") for cp in sealed.get(seg, [])):
+            rep.problems.append(Problem(seg, "closed without a sealed final checkpoint (checkpoints deleted)"))
     # Where the chain of the remaining segments starts: after the last sealed checkpoint of the
     # segments before the first remaining one (none: at the genesis).
     seq, prev = 0, GENESIS
@@ -854,16 +873,21 @@ def _verify(journal: Journal) -> Report:
             seq, prev = last["last_seq"], last["last_hash"]
     at_seq: dict[int, tuple[str, str, int]] = {}  # seq -> (hash, segment, line)
     for seg in segs:
-        n = 0
+        n = 0  # entries in the segment (a line that is not one is reported, and not counted)
         with open(journal.dir / seg, "rb") as f:
-            for n, line in enumerate(f, 1):
-                where = f"{seg} line {n}"
+            for line_no, line in enumerate(f, 1):
+                where = f"{seg} line {line_no}"
                 try:
                     d = json.loads(line)
                     e_seq, e_prev, e_at, e_body, e_hash = d["seq"], d["prev"], d["at"], d["body"], d["hash"]
                 except (ValueError, KeyError, TypeError):
                     rep.problems.append(Problem(where, "not an entry (changed bytes or a torn line)"))
                     continue
+                if not (type(e_seq) is int and type(e_at) is int and isinstance(e_prev, str)
+                        and isinstance(e_hash, str) and isinstance(e_body, dict)):
+                    rep.problems.append(Problem(where, "not an entry (a field of the wrong type)"))
+                    continue
+                n += 1
                 rep.entries += 1
                 if entry_hash(e_prev, e_seq, e_at, e_body) != e_hash:
                     rep.problems.append(Problem(where, f"entry {e_seq} was changed (its hash does not match)"))
@@ -875,7 +899,7 @@ def _verify(journal: Journal) -> Report:
                     rep.problems.append(Problem(where, f"entry {e_seq} does not link to the entry before it "
                                                        f"(an entry replaced, inserted or moved)"))
                 seq, prev = e_seq, e_hash
-                at_seq[e_seq] = (e_hash, seg, n)
+                at_seq[e_seq] = (e_hash, seg, line_no)
         for cp in sealed.get(seg, []):
             got = at_seq.get(cp["last_seq"])
             if got is None or got[1] != seg:
@@ -888,3 +912,13 @@ def _verify(journal: Journal) -> Report:
                 rep.problems.append(Problem(seg, f"sealed with {cp['count']} entries, holds {n} "
                                                  f"(entries deleted or added after it was closed)"))
     return rep
+
+
+def _well_formed(cp: dict[str, Any]) -> bool:
+    """Whether a checkpoint record has the fields :func:`verify` reads, of their types."""
+    if cp.get("kind") == "retired":
+        return isinstance(cp.get("segment"), str)
+    if cp.get("kind") == "checkpoint":
+        return (isinstance(cp.get("segment"), str) and type(cp.get("count")) is int
+                and type(cp.get("last_seq")) is int and isinstance(cp.get("last_hash"), str))
+    return False

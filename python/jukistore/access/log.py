@@ -239,10 +239,13 @@ def _years_before(d: _dt.date, years: int) -> _dt.date:
 def search(audit: Audit, *, operator: str | None = None, person: int | None = None,
            since: _dt.datetime | None = None, until: _dt.datetime | None = None,
            journal: str = "access") -> Iterator[Entry]:
-    """Entries of a journal by operator, person (internal id) and period [since, until)."""
+    """Entries of a journal by operator, person (internal id) and period [since, until).
+
+    The operator of an entry is the one who acted: ``op`` in the access log and the provision
+    record, ``by`` (who granted or revoked) in the roles log."""
     j = audit.journals()[journal]
     for e in j.entries(since=since, until=until):
-        if operator is not None and e.body.get("op") != operator:
+        if operator is not None and e.body.get("op", e.body.get("by")) != operator:
             continue
         if person is not None:
             if e.body.get("scope") == "all":

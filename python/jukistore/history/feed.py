@@ -71,7 +71,9 @@ class FileCursor:
             text = self.path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             return 0
-        if not text.isdigit():
+        except UnicodeDecodeError:
+            text = ""
+        if not (text.isascii() and text.isdigit()):
             raise FeedError(f"cursor file {self.path} does not hold a sequence number")
         return int(text)
 
@@ -111,8 +113,14 @@ class Feed:
         elif isinstance(cursor, (str, os.PathLike)):
             cursor = FileCursor(cursor)
         self.cursor: Cursor = cursor
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            from jukistore.errors import QueryError
+
+            raise QueryError("batch_size must be a whole number, 1 or more")
         self.batch_size = batch_size
         self._position = cursor.load()
+        if self._position < 0:
+            raise FeedError(f"a cursor is a sequence number, 0 or more, not {self._position}")
 
     @property
     def position(self) -> int:
@@ -121,8 +129,16 @@ class Feed:
 
     def poll(self, limit: int | None = None) -> list["ChangeEntry"]:
         """The next changes after the cursor, oldest first (empty when caught up). The cursor does
-        not move: the same changes come again until :meth:`commit`."""
-        return self.register.changes(self._position, limit or self.batch_size)
+        not move: the same changes come again until :meth:`commit`.
+
+        A cursor past the store's last change is refused (:class:`FeedError`): the store was
+        restored from an older copy, or the cursor is another store's. Waiting would hand out the
+        changes that take its numbers next as if they were already done with."""
+        batch = self.register.changes(self._position, limit or self.batch_size)
+        if not batch and self._position > (last := self.register.last_seq()):
+            raise FeedError(f"cursor at {self._position} is past the last change of the store ({last}): "
+                            f"restored from an older copy, or the cursor of another store?")
+        return batch
 
     def commit(self, seq: "int | ChangeEntry") -> None:
         """Record that every change up to ``seq`` is done with."""

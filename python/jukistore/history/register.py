@@ -460,7 +460,7 @@ class Register:
                                 field=first, row=0)
         vf = _date_column(date, n, "date")
         nt = _date_column(notified, n, "notified") if notified is not None else None
-        exp = None if expect_seqs is None else np.ascontiguousarray(np.asarray(expect_seqs), dtype=np.uint64)
+        exp = None if expect_seqs is None else _seq_column(expect_seqs, "expect_seqs")
         if exp is not None and exp.shape != (n,):
             raise QueryError(f"apply_many takes {n} expected versions, one per person")
         if faults:
@@ -799,6 +799,7 @@ class Register:
         later recorded), as the store knows it now or as it knew it at ``known_at``."""
         d = compact_date(date, "date", 0).encode()
         pid = _person_id(person)
+        _seq_arg(known_at, "known_at")
         self._read("as_of")
         t = self._native.as_of(pid, d, known_at)
         self.store._logged("as_of", [] if t is None else [pid])
@@ -810,7 +811,7 @@ class Register:
         sent then); None if the person did not exist yet."""
         if (seq is None) == (time is None):
             raise QueryError("as_known takes exactly one of seq and time")
-        s = self.seq_at(time) if time is not None else seq
+        s = self.seq_at(time) if time is not None else _seq_arg(seq, "seq")
         pid = _person_id(person)
         self._read("as_known")
         t = self._native.as_known(pid, s) if s else None
@@ -834,6 +835,7 @@ class Register:
                    known_at: int | None = None) -> Versions:
         """``as_of`` for many persons in one snapshot: ``keys`` person ids (or numbers, with ``by``),
         ``dates_`` one date for all or an array of ``YYYYMMDD`` (``S8``/``U8``), one per key."""
+        _seq_arg(known_at, "known_at")
         self._read("as_of_many")
         pids = self._pids(keys, by)
         n = len(pids)
@@ -841,10 +843,9 @@ class Register:
             d = np.full(n, compact_date(dates_, "date", 0), dtype="S8")
         else:
             d = np.asarray(dates_)
-            if d.dtype.kind == "U":
-                d = d.astype("S8")
-            if d.dtype != np.dtype("S8") or d.shape != (n,):
+            if d.shape != (n,) or not (d.dtype.kind == "U" or d.dtype == np.dtype("S8")):
                 raise QueryError(f"dates must be one date or {n} dates YYYYMMDD as S8 or U8")
+            d = _date_column(d, n, "date")  # each YYYYMMDD, as apply_many takes them
         packed = np.ascontiguousarray(d).view(np.uint8)
         res = Versions(pids, *self._native.as_of_many(pids, packed, known_at))
         self.store._logged("as_of_many", pids[res.found], keys=len(pids))
@@ -859,14 +860,15 @@ class Register:
             raise QueryError("as_known_many takes exactly one of seqs and time")
         if time is not None:
             seqs = self.seq_at(time)
-        s = np.full(len(pids), seqs, dtype=np.uint64) if np.isscalar(seqs) else \
-            np.ascontiguousarray(np.asarray(seqs), dtype=np.uint64)
+        s = np.full(len(pids), _seq_arg(seqs, "seqs"), dtype=np.uint64) if np.isscalar(seqs) else \
+            _seq_column(seqs, "seqs")
         res = Versions(pids, *self._native.as_known_many(pids, s))
         self.store._logged("as_known_many", pids[res.found], keys=len(pids))
         return res
 
     def changes(self, since: int = 0, limit: int = 1000) -> list[ChangeEntry]:
         """Changes with 更新順番号 above ``since``, in order, at most ``limit``."""
+        _page_args(since, limit, "limit")
         self._read("changes")
         out = [ChangeEntry(t) for t in self._native.changes(since, limit)]
         self.store._logged("changes", sorted({c.person_id for c in out}), since=since)
@@ -874,6 +876,7 @@ class Register:
 
     def iter_changes(self, since: int = 0, batch: int = 1000) -> Iterator[ChangeEntry]:
         """Every change above ``since`` up to the last one committed when each page is read."""
+        _page_args(since, batch, "batch", least=1)
         while True:
             page = self.changes(since, batch)
             yield from page
@@ -962,6 +965,30 @@ def _person_id(person: object, row: int = 0) -> int:
     if isinstance(person, (int, np.integer)) and not isinstance(person, bool) and 0 < int(person) < 2**64:
         return int(person)
     raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
+
+
+def _seq_arg(v: Any, name: str) -> Any:
+    """A 更新順番号 argument as given (None allowed), refused unless a whole number, 0 or more."""
+    if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)) or v < 0):
+        raise QueryError(f"{name} must be a 更新順番号: a whole number, 0 or more")
+    return v
+
+
+def _seq_column(v: npt.ArrayLike | None, name: str) -> npt.NDArray[np.uint64]:
+    """An array of 更新順番号 as uint64; a negative or fractional one is refused, not wrapped
+    around or cut (-1 would read as the end of time, 2.7 as 2)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "iu" or (arr.dtype.kind == "i" and arr.size and int(arr.min()) < 0):
+        raise QueryError(f"{name} must be 更新順番号: whole numbers, 0 or more")
+    return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+def _page_args(since: object, size: object, name: str, least: int = 0) -> None:
+    """Refuse a cursor or a page size the change log cannot be read with (pages of no change
+    never reach the end of the log)."""
+    for what, v, lo in (("since", since, 0), (name, size, least)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise QueryError(f"{what} must be a whole number, {lo} or more")
 
 
 def _us(time: _dt.datetime) -> int:
