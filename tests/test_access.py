@@ -724,3 +724,18 @@ def test_a_subclass_get_is_called(tmp_path: Path) -> None:
     code = int(getattr(recs[0], F[30]))
     assert t.get(code=code) is not None and t.get(code=code) is not None
     assert calls == [{"code": code}, {"code": code}]
+
+
+def test_no_operator_grants_a_role_to_themselves(tmp_path: Path) -> None:
+    """An administrator could grant themselves the clerk role and then read resident data, which
+    undoes the separation of the one who grants from the one who reads. A self-grant is refused
+    and logged; another operator with the grant right can grant it."""
+    other = Operator("admin02", "term-admin2")
+    s = new_store(tmp_path / "s", roles={other.operator_id: ["administrator"]})
+    with pytest.raises(NotPermitted, match="to themselves"):
+        s.roles.grant(ADMIN.operator_id, "clerk", by=ADMIN)
+    assert "clerk" not in s.roles.operators().get(ADMIN.operator_id, set())
+    [refusal] = [e.body for e in s.audit.access.entries() if e.body["outcome"] == "refused"]
+    assert refusal["op"] == ADMIN.operator_id and refusal["reason"] == "a role granted to oneself"
+    s.roles.grant(ADMIN.operator_id, "clerk", by=other)
+    assert "clerk" in s.roles.operators()[ADMIN.operator_id]

@@ -199,7 +199,14 @@ class RoleRegistry:
     # ---- changes -------------------------------------------------------------------------------
 
     def grant(self, operator_id: str, role: str, *, by: "Operator", note: str = "") -> Grant:
-        """Grant ``role`` to ``operator_id``; ``by`` must hold the grant right."""
+        """Grant ``role`` to ``operator_id``; ``by`` must hold the grant right and be another
+        operator: an administrator grants but reads no resident data, and one who could grant
+        themselves the clerk role would undo that. The refusal is logged."""
+        if isinstance(operator_id, str) and operator_id == by.operator_id:
+            if self._on_refused is not None:
+                self._on_refused(by, "grant", f"grant {role}", "a role granted to oneself")
+            raise NotPermitted(f"operator {by.operator_id!r} may not grant roles to themselves "
+                               f"(another operator with the grant right grants them)")
         return self._change("grant", operator_id, role, by, note)
 
     def revoke(self, operator_id: str, role: str, *, by: "Operator", note: str = "") -> Grant:
