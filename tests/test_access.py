@@ -739,3 +739,21 @@ def test_no_operator_grants_a_role_to_themselves(tmp_path: Path) -> None:
     assert refusal["op"] == ADMIN.operator_id and refusal["reason"] == "a role granted to oneself"
     s.roles.grant(ADMIN.operator_id, "clerk", by=other)
     assert "clerk" in s.roles.operators()[ADMIN.operator_id]
+
+
+def test_a_role_dropped_from_the_rights_table_can_still_be_revoked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role later removed from roles.toml carries no rights, but its holders stayed recorded as
+    holding it, and revoking it was refused as an unknown role."""
+    import jukistore.access.roles as roles_mod
+
+    s = new_store(tmp_path / "s", roles={"aud01": ["auditor"]})
+    table = dict(roles_mod.rights_table())
+    del table["auditor"]
+    monkeypatch.setattr(roles_mod, "rights_table", lambda: table)
+    assert not s.roles.has_right("aud01", "audit")
+    with pytest.raises(QueryError, match="unknown role"):
+        s.roles.grant("aud02", "auditor", by=ADMIN)
+    with pytest.raises(QueryError, match="does not hold"):
+        s.roles.revoke("aud02", "auditor", by=ADMIN)
+    s.roles.revoke("aud01", "auditor", by=ADMIN)
+    assert "auditor" not in s.roles.operators().get("aud01", set())

@@ -217,8 +217,12 @@ class RoleRegistry:
         return self._change("revoke", operator_id, role, by, note)
 
     def _change(self, action: str, operator_id: str, role: str, by: "Operator", note: str) -> Grant:
-        if role not in rights_table():
+        # A role no longer in the rights table (roles.toml changed) carries no rights, but an
+        # operator still recorded as holding it can have it revoked, so the record says so.
+        if action == "grant" and role not in rights_table():
             raise QueryError(f"unknown role {role!r}: one of {', '.join(sorted(rights_table()))}")
+        if not isinstance(role, str) or not role:
+            raise QueryError("role must be a non-empty string")
         if not isinstance(operator_id, str) or not operator_id:
             raise QueryError("operator_id must be a non-empty string")
 
