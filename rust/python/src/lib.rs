@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString};
 
 use jukistore_core::ids::{self, Kind, Reason};
+use jukistore_core::reconcile::msgpack::Picker;
 
 mod bound;
 mod person;
@@ -256,38 +257,6 @@ fn first_column_fault(column: &Bound<'_, PyBytes>, kind: u8, width: u32) -> Opti
     first_fault_item(column.as_bytes(), |_| Some(rule)).map(|k| if k == usize::MAX { -1 } else { k as i64 })
 }
 
-/// The strings at `positions` (ascending) of a MessagePack array of strings, or None when the
-/// bytes are not such an array or hold fewer items.
-fn picked<'a, const K: usize>(b: &'a [u8], positions: &[usize; K]) -> Option<[&'a [u8]; K]> {
-    let be = |at: usize, n: usize| -> Option<usize> { b.get(at..at + n).map(|s| s.iter().fold(0usize, |a, &x| a << 8 | x as usize)) };
-    let (n, mut at) = match b.first()? {
-        &h @ 0x90..=0x9f => ((h & 0x0f) as usize, 1),
-        0xdc => (be(1, 2)?, 3),
-        0xdd => (be(1, 4)?, 5),
-        _ => return None,
-    };
-    let mut out = [&b[..0]; K];
-    let mut next = 0;
-    for i in 0..n {
-        if next == K {
-            break;
-        }
-        let (len, head) = match *b.get(at)? {
-            h @ 0xa0..=0xbf => ((h & 0x1f) as usize, 1),
-            0xd9 => (be(at + 1, 1)?, 2),
-            0xda => (be(at + 1, 2)?, 3),
-            0xdb => (be(at + 1, 4)?, 5),
-            _ => return None,
-        };
-        if i == positions[next] {
-            out[next] = b.get(at + head..at + head + len)?;
-            next += 1;
-        }
-        at += head + len;
-    }
-    (next == K).then_some(out)
-}
-
 /// ASCII digits of exactly `width` as a number.
 fn digits(v: &[u8], width: usize) -> Option<u64> {
     (v.len() == width && v.iter().all(u8::is_ascii_digit)).then(|| v.iter().fold(0u64, |a, &c| a * 10 + (c - b'0') as u64))
@@ -307,9 +276,10 @@ fn date8(v: &[u8]) -> Option<[u8; 8]> {
 /// The columns a load indexes, read from the encoded records (`positions`: where 住民票コード,
 /// 個人番号, 性別, 消除事由, 生年月日, 異動年月日 and 届出年月日 lie in a record): (codes, 個人番号 (2^64 - 1 for
 /// none), sex codes, removed flags, birth dates as given, change dates and notification dates as
-/// 8 bytes each). None when any record holds anything but the plain form (11 and 12 ASCII digits,
-/// a sex code of 1, 2, 9 or empty, dates of 8 digits or empty): the caller then reads the columns
-/// itself and names what is wrong. One pass in the core instead of a Python call per record and
+/// 8 bytes each). Records are picked as the reconciliation picks them (`Picker`); the write paths
+/// have already refused any that is not a whole array of strings. None when any record holds
+/// anything but the plain form (11 and 12 ASCII digits, a sex code of 1, 2, 9 or empty, dates of
+/// 8 digits or empty): the caller then reads the columns itself and names what is wrong. One pass in the core instead of a Python call per record and
 /// item, in the thread that prepares a load's next batch.
 #[pyfunction]
 #[allow(clippy::type_complexity)]
@@ -318,21 +288,14 @@ fn load_columns<'py>(
     payloads: Vec<Bound<'py, PyBytes>>,
     positions: [usize; 7],
 ) -> PyResult<Option<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u8>>, Bound<'py, PyList>, Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u8>>)>> {
-    // The items in the order they lie in a record, and which column each is.
-    let mut order = [0, 1, 2, 3, 4, 5, 6];
-    order.sort_by_key(|&k| positions[k]);
-    let lying = order.map(|k| positions[k]);
-    if lying.windows(2).any(|w| w[0] == w[1]) {
-        return Err(PyValueError::new_err("one position per column"));
-    }
+    let picker = Picker::new(&positions).map_err(PyValueError::new_err)?;
     let n = payloads.len();
     let (mut codes, mut mns, mut sexes, mut flags) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut births, mut valid, mut notified) = (Vec::with_capacity(n), Vec::with_capacity(n * 8), Vec::with_capacity(n * 8));
     for p in &payloads {
-        let Some(found) = picked(p.as_bytes(), &lying) else { return Ok(None) };
-        let mut item = [&found[0][..0]; 7];
-        for (j, &k) in order.iter().enumerate() {
-            item[k] = found[j];
+        let mut item: [&[u8]; 7] = [&[]; 7];
+        if picker.pick(p.as_bytes(), &mut item).is_err() {
+            return Ok(None);
         }
         let [code, mn, sex, removed, birth, change, note] = item;
         let (Some(code), Some(sex)) = (digits(code, 11), match sex { b"1" => Some(1u8), b"2" => Some(2), b"9" => Some(9), b"" => Some(0), _ => None }) else {
