@@ -349,19 +349,21 @@ def encode_batch(records: "Sequence[Record]", offset: int = 0) -> list[bytes]:
 
     for i, rec in enumerate(records):
         for name in rec.__struct_fields__:
-            v = getattr(rec, name)
-            try:
-                _encoder.encode(v)
-            except TypeError:
-                raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(v).__name__}",
-                                    field=name, row=offset + i) from None
-            except UnicodeEncodeError:
-                raise InvalidRecord(f"row {offset + i}: field {name}: {_UNENCODABLE}", field=name, row=offset + i) from None
+            why = _encoding_fault(getattr(rec, name))
+            if why is not None:
+                raise InvalidRecord(f"row {offset + i}: field {name}: {why}", field=name, row=offset + i)
     raise AssertionError("a batch that does not encode has a value that does not")  # pragma: no cover
 
 
-#: Why text with a lone surrogate (what a bad decode with errors="surrogateescape" leaves) is refused.
-_UNENCODABLE = "holds a character UTF-8 cannot encode (a lone surrogate)"
+def _encoding_fault(value: object) -> str | None:
+    """Why the encoder cannot take ``value`` at all, or None when it can."""
+    try:
+        _encoder.encode(value)
+        return None
+    except TypeError:
+        return f"expected text, got {type(value).__name__}"
+    except UnicodeEncodeError:  # a lone surrogate, what a decode with errors="surrogateescape" leaves
+        return "holds a character UTF-8 cannot encode (a lone surrogate)"
 
 
 def check_values(payloads: list[bytes], records: "Sequence[Record]", offset: int = 0) -> None:
@@ -377,7 +379,6 @@ def check_values(payloads: list[bytes], records: "Sequence[Record]", offset: int
     a refused record is looked at in Python, to say what is wrong with it."""
     from jukistore import _core
     from jukistore.errors import InvalidRecord
-    from jukistore.fileio.values import problem
 
     if not records:
         return
@@ -394,9 +395,7 @@ def check_values(payloads: list[bytes], records: "Sequence[Record]", offset: int
     if type(value) is not str:
         raise InvalidRecord(f"row {offset + i}: field {name}: expected text, got {type(value).__name__}",
                             field=name, row=offset + i)
-    found = problem(layouts.load(cls.layout_name).items[k], value)
-    why = found[1] if found is not None else "breaks its item's rule"
-    raise InvalidRecord(f"row {offset + i}: field {name}: {why}", field=name, row=offset + i)
+    raise InvalidRecord(f"row {offset + i}: field {name}: {_layout_fault(cls, k, value)}", field=name, row=offset + i)
 
 
 def column_fault(cls: type[Record], position: int, values: list[str]) -> tuple[int, str] | None:
@@ -404,28 +403,27 @@ def column_fault(cls: type[Record], position: int, values: list[str]) -> tuple[i
     may not hold, as (row, what is wrong), or None: the column form of :func:`check_values`, for
     writes of a few items to many records."""
     from jukistore import _core
-    from jukistore.fileio.values import problem
 
     kinds, widths = _value_rules(cls)
     try:
         column = _encoder.encode(values)
-    except UnicodeEncodeError:
-        return next(i for i, v in enumerate(values) if not _encodes(v)), _UNENCODABLE
+    except (TypeError, UnicodeEncodeError):
+        faults = ((i, _encoding_fault(v)) for i, v in enumerate(values))
+        return next((i, why) for i, why in faults if why is not None)
     bad = _core.first_column_fault(column, kinds[position], widths[position])
     if bad is None:
         return None
     if bad < 0:
         return 0, "is not a list of texts"
-    found = problem(layouts.load(cls.layout_name).items[position], values[bad])
-    return bad, found[1] if found is not None else "breaks its item's rule"
+    return bad, _layout_fault(cls, position, values[bad])
 
 
-def _encodes(value: object) -> bool:
-    try:
-        _encoder.encode(value)
-        return True
-    except (TypeError, UnicodeEncodeError):
-        return False
+def _layout_fault(cls: type[Record], position: int, value: str) -> str:
+    """What the layout rules say is wrong with ``value`` in item ``position`` of ``cls``."""
+    from jukistore.fileio.values import problem
+
+    found = problem(layouts.load(cls.layout_name).items[position], value)
+    return found[1] if found is not None else "breaks its item's rule"
 
 
 @lru_cache(maxsize=None)
