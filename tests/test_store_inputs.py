@@ -277,6 +277,8 @@ def test_wrong_kinds_of_input_get_errors_that_name_what_is_wrong(tmp_path):
         reg.apply([Event(EventCode.転居, "20240101", person=1, changes={8: "東京都墨田区押上1-1"}), None], operator=OP)  # type: ignore[list-item]
     with pytest.raises(QueryError, match="row 0: changes map items to text, got list"):
         reg.apply(Event(EventCode.転居, "20240101", person=1, changes=[(8, "x")]), operator=OP)  # type: ignore[arg-type]
+    with pytest.raises(QueryError, match="row 0: changes map items to text, got list"):
+        reg.corrections.propose(1, [(8, "x")], operator=OP)  # type: ignore[arg-type]
     assert reg.last_seq() == 2
     p = reg.corrections.propose(1, {21: "山田　一郎"}, operator=OP)
     with pytest.raises(TypeError, match="operator must be"):

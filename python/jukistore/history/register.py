@@ -391,11 +391,9 @@ class Register:
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
         events = list(events)
-        for i, ev in enumerate(events):
+        for i, ev in enumerate(events):  # before the rights an event needs are looked up
             if not isinstance(ev, Event):
                 raise QueryError(f"row {i}: expected an Event, got {type(ev).__name__}")
-            if ev.changes is not None and not isinstance(ev.changes, Mapping):
-                raise QueryError(f"row {i}: changes map items to text, got {type(ev.changes).__name__}")
         # An event reserved to a role (更新禁止 and its lifting: the approver) needs that role,
         # checked per event in _plan; any other needs the write right.
         if any(getattr(RULES.get(ev.code), "role", None) is None for ev in events):  # type: ignore[call-overload]
@@ -588,9 +586,9 @@ class Register:
         rules: list[Rule] = []
         reg_rows: list[int] = []
         upd_rows: list[int] = []
-        for i, ev in enumerate(events):
-            if not isinstance(ev, Event):
-                raise QueryError(f"row {i}: expected an Event, got {type(ev).__name__}")
+        for i, ev in enumerate(events):  # Events: apply checked, the corrections built them
+            if ev.changes is not None and not isinstance(ev.changes, Mapping):
+                raise QueryError(f"row {i}: changes map items to text, got {type(ev.changes).__name__}")
             r = RULES.get(ev.code)  # type: ignore[call-overload]
             if r is None:
                 raise QueryError(f"row {i}: event {_code_text(ev.code)} is not applied as an event "
@@ -967,9 +965,14 @@ def _person_id(person: object, row: int = 0) -> int:
     raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
 
 
+def _whole(v: object, least: int) -> bool:
+    """Whether ``v`` is a whole number (Python or numpy; not a bool) of at least ``least``."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and bool(v >= least)
+
+
 def _seq_arg(v: Any, name: str) -> Any:
     """A 更新順番号 argument as given (None allowed), refused unless a whole number, 0 or more."""
-    if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)) or v < 0):
+    if v is not None and not _whole(v, 0):
         raise QueryError(f"{name} must be a 更新順番号: a whole number, 0 or more")
     return v
 
@@ -987,7 +990,7 @@ def _page_args(since: object, size: object, name: str, least: int = 0) -> None:
     """Refuse a cursor or a page size the change log cannot be read with (pages of no change
     never reach the end of the log)."""
     for what, v, lo in (("since", since, 0), (name, size, least)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+        if not _whole(v, lo):
             raise QueryError(f"{what} must be a whole number, {lo} or more")
 
 
