@@ -747,6 +747,17 @@ def _load_columns(batch: Sequence[JuminKihon], offset: int) -> tuple[Any, ...]:
     return codes, mns, sexes, flags, births, valid, notified
 
 
+def _person_id(person: object, row: int = 0) -> int:
+    """A person named by a write or a read of one person: a :class:`Person` or a person id (an
+    int or numpy integer from 1; not a bool, a float or a negative number, which would name
+    another person or none)."""
+    if isinstance(person, Person):
+        return int(person.person_id)
+    if isinstance(person, (int, np.integer)) and not isinstance(person, bool) and 0 < int(person) < 2**64:
+        return int(person)
+    raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
+
+
 def _key_vector(keys: npt.ArrayLike, by: str, what: str) -> npt.NDArray[np.uint64]:
     """The keys of a batch read (``get_many``, ``provide``) by code, 個人番号 or person id: a
     known kind, checked by :func:`_key_array`, one-dimensional."""

@@ -31,7 +31,7 @@ import msgspec
 
 from jukistore.errors import NoSuchProposal, NotPermitted, ProposalDecided, QueryError, StoreCorrupt
 from jukistore.history.events import APPROVER, RULES, EventCode
-from jukistore.store import Operator, Person, _person
+from jukistore.store import Operator, Person, _person, _person_id
 
 if TYPE_CHECKING:
     from jukistore.history.register import Applied, Changes, Register
@@ -170,7 +170,7 @@ class Corrections:
         The correction is checked now against the rules (which items, which person) and again
         when approved; nothing in the register changes until then.
         """
-        from jukistore.history.register import Event, Version, _person_id, compact_date
+        from jukistore.history.register import Event, Version, compact_date
 
         pid = _person_id(person)
         self._reg.store._authorize("propose", "propose correction", operator)

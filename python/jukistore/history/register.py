@@ -68,6 +68,7 @@ from jukistore.store import (
     _digit_column,
     _joined,
     _key_array,
+    _person_id,
     address_key,
 )
 
@@ -955,14 +956,6 @@ def _column_error(e: RecordError, cols: dict[int, list[str]]) -> RecordError:
     shown = mask(cols[no][row]) if no in cols and row < len(cols[no]) else "****"
     what = "is already in use" if isinstance(e, DuplicateNumber) else f"is invalid ({str(e).rsplit('(', 1)[-1]}"
     return type(e)(f"row {row}: field {field}: {shown} {what}", field=field, row=row)
-
-
-def _person_id(person: object, row: int = 0) -> int:
-    if isinstance(person, Person):
-        return person.person_id
-    if isinstance(person, (int, np.integer)) and not isinstance(person, bool) and 0 < int(person) < 2**64:
-        return int(person)
-    raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
 
 
 def _whole(v: object, least: int) -> bool:

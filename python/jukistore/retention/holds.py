@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 
 import msgspec
-import numpy as np
 
 from jukistore.errors import QueryError
-from jukistore.store import Operator, Store
+from jukistore.store import Operator, Store, _person_id
 
 
 class Hold(msgspec.Struct, frozen=True):
@@ -29,16 +28,6 @@ class Hold(msgspec.Struct, frozen=True):
 
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder(Hold)
-
-
-def _person_id(person_id: object) -> int:
-    """A person id as an int: an int or numpy integer, not a bool, float or negative number (a hold
-    on the wrong person, or one stored so that the list of holds no longer reads)."""
-    if isinstance(person_id, np.integer):
-        person_id = int(person_id)
-    if type(person_id) is not int or not 0 <= person_id < 2**64:
-        raise QueryError(f"a person id is a whole number from 0, got {type(person_id).__name__}")
-    return person_id
 
 
 def place(store: Store, person_id: int, *, case: str, operator: Operator) -> Hold:
