@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, text
 from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
+from jukistore.fileio.values import CP932_CHANGED, CP932_TWINS
 from jukistore.records import JuminKihon, check_values, encode_batch
 
 if TYPE_CHECKING:
@@ -93,10 +94,10 @@ def _key_fields() -> dict[str, str]:
 #: Variation selectors (standardized VS1-16 and the ideographic VS17-256 of IVS sequences).
 _SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 #: The JIS X 0208 characters that EUC-JP and cp932 converters give different code points (see
-#: :mod:`jukistore.text`), folded to cp932's: 〜 − ‖ ¢ £ ¬ and the dash of 1区29点.
-_JIS_TWINS = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
-                            "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
-_TWIN_CHARS = re.compile("[\u301c\u2212\u2016\u00a2\u00a3\u00ac\u2014]")
+#: :mod:`jukistore.text`), folded to cp932's as a cp932 file holds them: 〜 − ‖ ¢ £ ¬ and the
+#: dash of 1区29点 (:data:`jukistore.fileio.values.CP932_CHANGED` and ``CP932_TWINS``).
+_JIS_TWINS = str.maketrans({c: c.encode("cp932").decode("cp932") for c in CP932_CHANGED} | CP932_TWINS)
+_TWIN_CHARS = re.compile(f"[{CP932_CHANGED}{''.join(CP932_TWINS)}]")
 
 
 def address_key(address: str) -> str:
