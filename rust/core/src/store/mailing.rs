@@ -34,14 +34,19 @@ pub(crate) fn is_sent(v: &[u8]) -> bool {
     v.first() == Some(&SENT)
 }
 
+/// The person an entry's value is about; None when the value is too short to be an entry.
+fn person_of(v: &[u8]) -> Option<u64> {
+    v.get(1 + DATE_LEN..HEAD).map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+}
+
 fn parse(k: &[u8], v: &[u8]) -> Result<MailingEntry> {
-    if k.len() != 8 || v.len() < HEAD {
+    let (Ok(id), Some(person_id)) = (<[u8; 8]>::try_from(k), person_of(v)) else {
         return Err(StoreError::Corrupt("mailing entry malformed".into()));
-    }
+    };
     Ok(MailingEntry {
-        id: u64::from_be_bytes(k.try_into().unwrap()),
+        id: u64::from_be_bytes(id),
         sent: is_sent(v).then(|| v[1..1 + DATE_LEN].try_into().unwrap()),
-        person_id: u64::from_le_bytes(v[1 + DATE_LEN..HEAD].try_into().unwrap()),
+        person_id,
         payload: v[HEAD..].to_vec(),
     })
 }
@@ -53,7 +58,7 @@ pub(crate) fn erase_of_persons(txn: &mut heed::RwTxn, d: &Dbs, pids: &std::colle
     let mut doomed = Vec::new();
     for item in m.iter(txn)? {
         let (k, v) = item?;
-        if parse(k, v).is_ok_and(|e| pids.contains(&e.person_id)) {
+        if k.len() == 8 && person_of(v).is_some_and(|p| pids.contains(&p)) {
             doomed.push(k.to_vec());
         }
     }
