@@ -169,14 +169,17 @@ impl Store {
                 change[..8].copy_from_slice(&pid.to_le_bytes());
                 d.changes.put_with_flags(txn, PutFlags::APPEND, &be(seq), &change)?;
             }
-            // The search indexes in key order too (rows in order within a key: pids grow).
+            // The search indexes in key order too (rows in order within a key: pids grow). A new
+            // person's id is above every id already in the index, so each goes at the end of its
+            // key's duplicates without searching them (LMDB refuses it, rather than misplacing it,
+            // should that ever not hold).
             let names: Vec<&[u8]> = persons.iter().map(|p| p.name_key).collect();
             let births: Vec<&[u8]> = persons.iter().map(|p| p.birth_key).collect();
             for (db, keys) in [(&d.idx_name, &names), (&d.idx_birth, &births)] {
                 let mut rows: Vec<usize> = (0..keys.len()).filter(|&i| !keys[i].is_empty()).collect();
                 rows.sort_by_key(|&i| keys[i]);
                 for row in rows {
-                    db.put(txn, keys[row], &be(first_pid + row as u64))?;
+                    db.put_with_flags(txn, PutFlags::APPEND_DUP, keys[row], &be(first_pid + row as u64))?;
                 }
             }
             let n = persons.len() as u64;
