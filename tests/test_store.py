@@ -240,6 +240,40 @@ def test_bad_batch_is_refused_whole_with_row_and_field(store):
     assert store.verify().ok
 
 
+def test_a_batch_handed_over_after_one_that_fails_is_not_written(store):
+    """A load hands the core its next batch before the last one is written; the core writes it only
+    once that one has committed, and not at all if it failed."""
+    from jukistore._core import LoadSkipped
+
+    f = fields()
+    first, second = make_records(5, seed=8), make_records(5, seed=8, start=100)
+    code = getattr(first[2], f[30])
+    first[2] = with_field(first[2], 30, code[:-1] + str((int(code[-1]) + 1) % 10))  # check digit off
+    failing = store._prepare_batch(first, 0, OP, True)(None)
+    after = store._prepare_batch(second, 5, OP, True)(failing)
+    with pytest.raises(LoadSkipped):
+        after.wait()  # waiting for the later one first is fine: it waits for the earlier one
+    with pytest.raises(InvalidRecord) as ei:
+        failing.wait()
+    assert ei.value.row == 2
+    assert store.stats()["persons"] == 0
+    with pytest.raises(RuntimeError, match="already waited"):
+        failing.wait()
+
+    # In order: the second is written after the first, with the numbers after the first's.
+    a = store._prepare_batch(make_records(3, seed=8, start=200), 0, OP, True)(None)
+    b = store._prepare_batch(make_records(4, seed=8, start=300), 3, OP, True)(a)
+    pid_b, seq_b, n_b, _ = b.wait()
+    pid_a, seq_a, n_a, _ = a.wait()
+    assert (n_a, n_b) == (3, 4) and pid_b == pid_a + 3 and seq_b == seq_a + 3
+
+    # A handle dropped without waiting still lets its batch finish before it goes.
+    c = store._prepare_batch(make_records(2, seed=8, start=400), 0, OP, True)(None)
+    del c
+    assert store.stats()["persons"] == 9
+    assert store.verify().ok
+
+
 def test_juminhyo_lenient_mode(store):
     f = fields()
     recs = make_records(5, seed=5)

@@ -12,9 +12,11 @@ import numpy.typing as npt
 
 __all__ = [
     "BoundGet",
+    "LoadSkipped",
     "NativeSide",
     "NativeStore",
     "PARALLEL_MIN",
+    "PendingLoad",
     "Person",
     "RightsClock",
     "Tally",
@@ -161,6 +163,16 @@ class BoundGet:
             person_id: int | None = None) -> Person | None:
         """``Store.get``: answered natively when armed, else by the handle's checked get."""
 
+class LoadSkipped(Exception):
+    """A batch not written because the one before it failed."""
+
+@final
+class PendingLoad:
+    """A batch being loaded; dropping it waits for the batch to finish."""
+
+    def wait(self) -> tuple[int, int, int, list[int]]:
+        """(first_person_id, first_seq, count, lenient_rows), or the batch's error; once only."""
+
 @final
 class NativeStore:
     """An open LMDB store; one handle per directory per process."""
@@ -176,7 +188,7 @@ class NativeStore:
     def path(self) -> str: ...
     @property
     def readonly(self) -> bool: ...
-    def load(
+    def begin_load(
         self,
         codes: npt.NDArray[np.uint64],
         mynumbers: npt.NDArray[np.uint64],
@@ -194,8 +206,10 @@ class NativeStore:
         event: int,
         juminhyo_strict: bool = True,
         durable: bool = True,
-    ) -> tuple[int, int, int, list[int]]:
-        """One batch in one transaction: (first_person_id, first_seq, count, lenient_rows).
+        after: PendingLoad | None = None,
+    ) -> PendingLoad:
+        """One batch in one transaction, written by a thread of the core (the batch is copied
+        first), once the batch ``after`` has committed (not at all if it failed).
         ``durable=False``: a write of an unsynced load (see :meth:`unsynced_begin`)."""
     def get(self, how: str, key: int) -> _Found | None:
         """(person_id, superseded, flags, seq, code, mynumber, payload) by code/mynumber/person_id."""

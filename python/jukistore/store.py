@@ -19,7 +19,7 @@ import datetime as _dt
 import re
 import threading
 import unicodedata
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -523,36 +523,40 @@ class Store:
             self._native.unsynced_begin()
         # The batches are written by another thread: tell each whether it is unsynced.
         batch_durable = durable and self._durable()
-        # Pipelined: while the core writes one batch (without the GIL), this thread prepares the
-        # next one's keys and payloads. Batches still commit one after another, in order, and an
-        # error in a batch is raised only once the batch before it has committed (or failed).
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukistore-load")
-        pending: tuple[Future[tuple[int, int, int, list[int]]], list[JuminKihon], int] | None = None
+        # Pipelined: while a thread of the core writes one batch (without the GIL), this thread
+        # prepares the next one and hands it over to be written right after; only then does it wait
+        # for the one before, so the writer goes from batch to batch without waiting for Python.
+        # Batches commit one after another, in order; one after a failed batch is not written, and
+        # an error in a batch is raised only once the batches before it have committed.
+        pending: deque[tuple[_core.PendingLoad, list[JuminKihon], int]] = deque()
         try:
             offset = 0
             for batch in _batches(records, batch_size):
                 try:
-                    write = self._prepare_batch(batch, offset, operator, juminhyo_strict, batch_durable)
+                    begin = self._prepare_batch(batch, offset, operator, juminhyo_strict, batch_durable)
                 except RecordError as e:
-                    if pending is not None:
-                        self._committed(pending, report, progress)
+                    while pending:
+                        self._committed(pending.popleft(), report, progress)
                     e.committed = report.loaded  # type: ignore[attr-defined]
                     raise
-                if pending is not None:
-                    self._committed(pending, report, progress)
-                pending = (writer.submit(write), batch, offset)
+                pending.append((begin(pending[-1][0] if pending else None), batch, offset))
                 offset += len(batch)
-            if pending is not None:
-                self._committed(pending, report, progress)
+                while len(pending) > 1:
+                    self._committed(pending.popleft(), report, progress)
+            while pending:
+                self._committed(pending.popleft(), report, progress)
         finally:
-            writer.shutdown(wait=True)  # a batch still in flight after an error finishes first
+            # Batches still in flight after an error finish first (or are skipped after a failed
+            # one): dropping a handle waits for its thread.
+            pending.clear()
             if not durable:
                 self._native.unsynced_end()
         return report
 
     def _prepare_batch(self, batch: list[JuminKihon], offset: int, op: Operator,
-                       strict: bool, durable: bool = True) -> Callable[[], tuple[int, int, int, list[int]]]:
-        """The core's load of one batch (rows ``offset``…), ready to call; the records are checked
+                       strict: bool, durable: bool = True) -> Callable[[_core.PendingLoad | None], _core.PendingLoad]:
+        """The start of the core's load of one batch (rows ``offset``…), ready to call with the batch
+        to write it after (or None); the records are checked
         here first: a bad one raises :class:`~jukistore.errors.InvalidRecord` naming its row."""
         f = _key_fields()
         for i, rec in enumerate(batch):
@@ -575,15 +579,15 @@ class Store:
         names = [k.encode() for k in text.search_keys(list(map(attrgetter(f["kana"]), batch)))]
         addrs = [k.encode() for k in _joined(address_key, list(map(attrgetter(f["address"]), batch)))]
         ts = int(self.clock().timestamp() * 1_000_000)
-        return partial(self._native.load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
+        return partial(self._native.begin_load, codes, mns, names, births, addrs, sexes, flags, payloads, valid,
                        notified, op.operator_id, op.terminal_id, ts, EVENT_LOAD, strict, durable)
 
-    def _committed(self, pending: "tuple[Future[tuple[int, int, int, list[int]]], list[JuminKihon], int]",
+    def _committed(self, pending: "tuple[_core.PendingLoad, list[JuminKihon], int]",
                    report: LoadReport, progress: Callable[[int], None] | None) -> None:
         """Wait for a batch handed to the core; count it, or raise its error naming the row."""
-        future, batch, offset = pending
+        loading, batch, offset = pending
         try:
-            first_pid, first_seq, count, lenient = future.result()
+            first_pid, first_seq, count, lenient = loading.wait()
         except RecordError as e:
             f = _key_fields()
             row = offset + (e.row or 0)

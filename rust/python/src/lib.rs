@@ -354,6 +354,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(first_column_fault, m)?)?;
     m.add_function(wrap_pyfunction!(load_columns, m)?)?;
     m.add_class::<store::NativeStore>()?;
+    m.add_class::<store::PendingLoad>()?;
+    m.add("LoadSkipped", m.py().get_type::<store::LoadSkipped>())?;
     m.add_class::<person::Person>()?;
     m.add_class::<tally::Tally>()?;
     m.add_class::<bound::RightsClock>()?;

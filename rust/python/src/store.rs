@@ -12,7 +12,7 @@ use crate::person::Person;
 use crate::tally::Tally;
 use jukistore_core::store::{
     entry::NO_MYNUMBER, mask, Change, Erased, FlagRule, Found, LoadOptions, Lookup, NewPerson, OpenOptions, Patch, ProposalStep,
-    Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN,
+    Refusal, StepWrite, Store, StoreError, Update, Version, WriteMeta, DATE_LEN, LoadReceipt,
 };
 
 fn erased_dict(py: Python<'_>, r: Erased) -> PyResult<Bound<'_, PyDict>> {
@@ -228,13 +228,20 @@ impl NativeStore {
         self.inner.readonly()
     }
 
-    /// Loads one batch in one transaction; returns (first_person_id, first_seq, count, lenient_rows).
+    /// Starts loading one batch in one transaction, on a thread of the core's own; `wait()` on
+    /// the returned handle gives (first_person_id, first_seq, count, lenient_rows). The batch is
+    /// copied first, so the caller may prepare the next one meanwhile: the writing thread never
+    /// needs the GIL, so it neither waits for it nor slows the thread that holds it.
     /// `durable=False`: see `written`.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, valid_from, notified, operator, terminal, timestamp_us, event, juminhyo_strict=true, durable=true))]
-    fn load<'py>(
+    ///
+    /// `after`: a batch started earlier; this one is written once that one has committed, and not
+    /// at all if it failed (its `wait()` then raises `LoadSkipped`). A caller can so hand over the
+    /// next batch before the last one is written, and the writing thread goes from one to the next
+    /// without waiting for the caller.
+    #[pyo3(signature = (codes, mynumbers, name_keys, birth_keys, addr_keys, sexes, flags, payloads, valid_from, notified, operator, terminal, timestamp_us, event, juminhyo_strict=true, durable=true, after=None))]
+    fn begin_load<'py>(
         &self,
-        py: Python<'py>,
         codes: PyReadonlyArray1<'py, u64>,
         mynumbers: PyReadonlyArray1<'py, u64>,
         name_keys: &Bound<'py, PyList>,
@@ -245,57 +252,64 @@ impl NativeStore {
         payloads: &Bound<'py, PyList>,
         valid_from: PyReadonlyArray1<'py, u8>,
         notified: PyReadonlyArray1<'py, u8>,
-        operator: &str,
-        terminal: &str,
+        operator: String,
+        terminal: String,
         timestamp_us: i64,
         event: u16,
         juminhyo_strict: bool,
         durable: bool,
-    ) -> PyResult<(u64, u64, u64, Vec<usize>)> {
-        let vf = dates(&valid_from, codes.len()?, "valid_from")?;
-        let nt = dates(&notified, codes.len()?, "notified")?;
-        let codes = codes.as_slice()?;
-        let mns = mynumbers.as_slice()?;
-        let sexes = sexes.as_slice()?;
-        let flg = flags.as_slice()?;
-        let n = codes.len();
+        after: Option<&PendingLoad>,
+    ) -> PyResult<PendingLoad> {
+        let n = codes.len()?;
+        let batch = LoadBatch {
+            valid_from: dates(&valid_from, n, "valid_from")?,
+            notified: dates(&notified, n, "notified")?,
+            codes: codes.as_slice()?.to_vec(),
+            mynumbers: mynumbers.as_slice()?.to_vec(),
+            sexes: sexes.as_slice()?.to_vec(),
+            flags: flags.as_slice()?.to_vec(),
+            texts: Texts::copy([name_keys, birth_keys, addr_keys, payloads])?,
+        };
         for (what, len) in [
-            ("mynumbers", mns.len()),
+            ("mynumbers", batch.mynumbers.len()),
             ("name_keys", name_keys.len()),
             ("birth_keys", birth_keys.len()),
             ("addr_keys", addr_keys.len()),
-            ("sexes", sexes.len()),
-            ("flags", flg.len()),
+            ("sexes", batch.sexes.len()),
+            ("flags", batch.flags.len()),
             ("payloads", payloads.len()),
         ] {
             if len != n {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!("{what} has {len} items, codes has {n}")));
             }
         }
-        let bytes_of = |l: &Bound<'py, PyList>| -> PyResult<Vec<Bound<'py, PyBytes>>> {
-            l.iter().map(|o| o.cast_into::<PyBytes>().map_err(PyErr::from)).collect()
-        };
-        let (nk, bk, ak, pl) = (bytes_of(name_keys)?, bytes_of(birth_keys)?, bytes_of(addr_keys)?, bytes_of(payloads)?);
-        let persons: Vec<NewPerson> = (0..n)
-            .map(|i| NewPerson {
-                code: codes[i],
-                mynumber: mns[i],
-                name_key: nk[i].as_bytes(),
-                birth_key: bk[i].as_bytes(),
-                addr_key: ak[i].as_bytes(),
-                sex: sexes[i],
-                flags: flg[i],
-                payload: pl[i].as_bytes(),
-                valid_from: vf[i],
-                notified: nt[i],
+        let store = Arc::clone(&self.inner);
+        let before = after.map(|p| Arc::clone(&p.outcome));
+        let outcome = Arc::new(Outcome::default());
+        let mine = Arc::clone(&outcome);
+        let thread = std::thread::Builder::new()
+            .name("jukistore-load".into())
+            .spawn(move || {
+                // Tells the batch after this one how it went, however it ends (a panic too).
+                let mut report = Report { outcome: mine, ok: false };
+                if let Some(b) = before {
+                    if !b.wait() {
+                        return Written::Skipped;
+                    }
+                }
+                let persons = batch.persons();
+                let meta = WriteMeta { operator: &operator, terminal: &terminal, timestamp_us, event };
+                let opts = LoadOptions { juminhyo_strict };
+                match written(durable, || store.load(&persons, &meta, &opts)) {
+                    Ok(r) => {
+                        report.ok = true;
+                        Written::Committed(r)
+                    }
+                    Err(e) => Written::Failed(e),
+                }
             })
-            .collect();
-        let meta = WriteMeta { operator, terminal, timestamp_us, event };
-        let opts = LoadOptions { juminhyo_strict };
-        let store = &self.inner;
-        let r = py.detach(|| written(durable, || store.load(&persons, &meta, &opts)));
-        let r = r.map_err(|e| to_py(py, e))?;
-        Ok((r.first_person_id, r.first_seq, r.count, r.lenient_rows))
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the load's thread: {e}")))?;
+        Ok(PendingLoad { thread: std::sync::Mutex::new(Some(thread)), outcome, pid: std::process::id() })
     }
 
     /// (person_id, superseded, flags, seq, code, mynumber or None, payload) or None.
@@ -865,5 +879,161 @@ fn written<R>(durable: bool, f: impl FnOnce() -> R) -> R {
         f()
     } else {
         jukistore_core::store::unsynced_writes(f)
+    }
+}
+
+/// One batch of a load, owned, for the thread that writes it.
+struct LoadBatch {
+    codes: Vec<u64>,
+    mynumbers: Vec<u64>,
+    sexes: Vec<u8>,
+    flags: Vec<u8>,
+    valid_from: Vec<[u8; DATE_LEN]>,
+    notified: Vec<[u8; DATE_LEN]>,
+    texts: Texts<4>,
+}
+
+impl LoadBatch {
+    fn persons(&self) -> Vec<NewPerson<'_>> {
+        (0..self.codes.len())
+            .map(|i| {
+                let [name_key, birth_key, addr_key, payload] = self.texts.row(i);
+                NewPerson {
+                    code: self.codes[i],
+                    mynumber: self.mynumbers[i],
+                    name_key,
+                    birth_key,
+                    addr_key,
+                    sex: self.sexes[i],
+                    flags: self.flags[i],
+                    payload,
+                    valid_from: self.valid_from[i],
+                    notified: self.notified[i],
+                }
+            })
+            .collect()
+    }
+}
+
+/// `K` lists of bytes copied into one buffer: row `i` is the `i`-th item of each list.
+struct Texts<const K: usize> {
+    data: Vec<u8>,
+    /// Where each item ends in `data`, row by row (`K` per row).
+    ends: Vec<usize>,
+}
+
+impl<const K: usize> Texts<K> {
+    fn copy(lists: [&Bound<'_, PyList>; K]) -> PyResult<Self> {
+        let items: Vec<Vec<Bound<'_, PyBytes>>> = lists
+            .iter()
+            .map(|l| l.iter().map(|o| o.cast_into::<PyBytes>().map_err(PyErr::from)).collect())
+            .collect::<PyResult<_>>()?;
+        let rows = items.iter().map(Vec::len).min().unwrap_or(0);
+        let total: usize = items.iter().flatten().map(|b| b.as_bytes().len()).sum();
+        let mut data = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(rows * K);
+        for i in 0..rows {
+            for list in &items {
+                data.extend_from_slice(list[i].as_bytes());
+                ends.push(data.len());
+            }
+        }
+        Ok(Texts { data, ends })
+    }
+
+    fn row(&self, i: usize) -> [&[u8]; K] {
+        std::array::from_fn(|k| {
+            let at = i * K + k;
+            let start = if at == 0 { 0 } else { self.ends[at - 1] };
+            &self.data[start..self.ends[at]]
+        })
+    }
+}
+
+/// Whether a batch committed, once it has finished: what the batch after it waits for.
+#[derive(Default)]
+struct Outcome {
+    done: std::sync::Mutex<Option<bool>>,
+    changed: std::sync::Condvar,
+}
+
+impl Outcome {
+    /// Blocks until the batch has finished; true if it committed.
+    fn wait(&self) -> bool {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(ok) = *done {
+                return ok;
+            }
+            done = self.changed.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Sets its batch's outcome when dropped: at the end of the thread, or while it unwinds.
+struct Report {
+    outcome: Arc<Outcome>,
+    ok: bool,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        *self.outcome.done.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.ok);
+        self.outcome.changed.notify_all();
+    }
+}
+
+/// How a batch's thread ended.
+enum Written {
+    Committed(LoadReceipt),
+    Failed(StoreError),
+    /// The batch before failed, so this one was not written.
+    Skipped,
+}
+
+/// A batch being loaded by the core's thread (see `NativeStore.begin_load`).
+#[pyclass(module = "jukistore._core", frozen)]
+pub struct PendingLoad {
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<Written>>>,
+    outcome: Arc<Outcome>,
+    /// The process that started the thread: a forked child has no such thread to wait for.
+    pid: u32,
+}
+
+#[pymethods]
+impl PendingLoad {
+    /// Waits for the batch to commit or fail: (first_person_id, first_seq, count, lenient_rows),
+    /// or the error of the batch. Once only.
+    fn wait(&self, py: Python<'_>) -> PyResult<(u64, u64, u64, Vec<usize>)> {
+        if std::process::id() != self.pid {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("a load started before fork cannot be waited for in the child"));
+        }
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(thread) = thread else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("this load was already waited for"));
+        };
+        let r = py
+            .detach(|| thread.join())
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("the load's thread panicked"))?;
+        match r {
+            Written::Committed(r) => Ok((r.first_person_id, r.first_seq, r.count, r.lenient_rows)),
+            Written::Failed(e) => Err(to_py(py, e)),
+            Written::Skipped => Err(LoadSkipped::new_err("not written: the batch before it failed")),
+        }
+    }
+}
+
+pyo3::create_exception!(_core, LoadSkipped, pyo3::exceptions::PyException, "A batch not written because the one before it failed.");
+
+impl Drop for PendingLoad {
+    /// A batch not waited for still finishes (committed or not) before its handle goes away, so
+    /// that the caller's next write or sync comes after it.
+    fn drop(&mut self) {
+        let thread = self.thread.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            if std::process::id() == self.pid {
+                let _ = t.join();
+            }
+        }
     }
 }
