@@ -297,3 +297,18 @@ def test_a_well_formed_crlf_file_is_not_called_malformed(tmp_path: Path) -> None
     r = reconcile(lf, crlf)
     assert r.summary["counts"]["bad_rows_right"] == 1 and r.summary["right"]["aligned"] is False
     assert "malformed lines" in r.table()
+
+
+def test_a_non_ascii_value_outside_a_text_item_is_the_same_in_both_encodings(tmp_path: Path) -> None:
+    """A date typed in full-width digits is malformed, but the same malformed value on both
+    sides: a UTF-8 side against a cp932 one must not call it a difference."""
+    rows = seigo_rows(3, 43)
+    rows[1]["birth_date"] = "１９９８０４"
+    head = ",".join(layouts.load("seigo").fields)
+    body = [",".join(r[f] for f in head.split(",")) for r in rows]
+    text = "\n".join([head, *body]) + "\n"
+    (tmp_path / "u.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "s.csv").write_text(text, encoding="cp932")
+    r = reconcile(tmp_path / "u.csv", tmp_path / "s.csv", right_encoding="cp932")
+    assert r.summary["counts"]["different"] == 0, r.summary["samples"]
+    assert r.agree

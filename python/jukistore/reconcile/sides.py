@@ -294,7 +294,9 @@ class Side:
         fields = []
         for i in self.plan.compared:
             offsets, data = self.field_bytes(i, rows)
-            if self.plan.layout.items[i].is_text and len(data) and int(data.max()) >= 0x80:
+            # Every item, not only text ones: a malformed value (a date in full-width digits) is
+            # the same value on both sides only once both are in one encoding.
+            if len(data) and int(data.max()) >= 0x80:
                 raw = data.tobytes()
                 enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").encode("utf-8")
                        for a, b in zip(offsets[:-1], offsets[1:])]
