@@ -312,3 +312,23 @@ def test_a_non_ascii_value_outside_a_text_item_is_the_same_in_both_encodings(tmp
     r = reconcile(tmp_path / "u.csv", tmp_path / "s.csv", right_encoding="cp932")
     assert r.summary["counts"]["different"] == 0, r.summary["samples"]
     assert r.agree
+
+
+def test_a_mynumber_in_another_compared_column_is_masked_in_the_summary(tmp_path: Path) -> None:
+    """An export with the 個人番号 and 異動年月日 headers swapped puts 12-digit numbers in a field
+    that is not the 個人番号: the summary's samples mask them all the same."""
+    rows = seigo_rows(5, 41)
+    ok = tmp_path / "ok.csv"
+    fileio.write_csv(ok, "seigo", rows)
+    head, *body = ok.read_text(encoding="utf-8").splitlines()
+    swapped = head.replace("change_date", "TMP").replace("mynumber", "change_date").replace("TMP", "mynumber")
+    bad = tmp_path / "swapped.csv"
+    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
+    r = reconcile(ok, bad)
+    assert r.summary["fields"]["change_date"] == 5
+    text = r.to_json() + r.table() + repr(r)
+    numbers = [row["mynumber"] for row in rows if row["mynumber"]]
+    assert numbers and [m for m in numbers if m in text] == []
+    assert any(m[-4:] in text for m in numbers)
+    # The detail, written only on request, keeps the values as they are.
+    assert set(r.detail_values()["change_date_right"].tolist()) >= set(numbers)
