@@ -332,3 +332,30 @@ def test_a_mynumber_in_another_compared_column_is_masked_in_the_summary(tmp_path
     assert any(m[-4:] in text for m in numbers)
     # The detail, written only on request, keeps the values as they are.
     assert set(r.detail_values()["change_date_right"].tolist()) >= set(numbers)
+
+
+def test_columns_that_are_not_one_value_per_row_are_refused_by_name(base: dict[str, np.ndarray]) -> None:
+    with pytest.raises(ReconcileError, match="name"):
+        reconcile(dict(base, name=None), base)
+    with pytest.raises(ReconcileError, match="name"):
+        reconcile(dict(base, name=np.zeros((len(base["name"]), 2), dtype="S3")), base)
+    with pytest.raises(ReconcileError, match="juminhyo_code"):
+        reconcile(dict(base, juminhyo_code=base["juminhyo_code"].astype(float)), base)
+
+
+def test_empty_columns_given_as_lists_are_a_side_of_no_rows(base: dict[str, np.ndarray]) -> None:
+    r = reconcile({f: [] for f in base}, base)
+    assert r.summary["counts"]["left_rows"] == 0
+    assert r.summary["counts"]["only_right"] == len(base["name"])
+
+
+def test_integer_keys_that_fail_are_shown_with_their_leading_zeros() -> None:
+    bad = np.array([1234567890])  # 01234567890: the leading 0 implied
+    bad = bad + (1 if ids.juminhyo.is_valid(f"{int(bad[0]):011d}") else 0)
+    cols = planted.synthetic(1, 5, gaiji=False)
+    left = dict(cols, juminhyo_code=bad.astype(np.uint64))
+    r = reconcile(left, cols)
+    assert r.summary["counts"]["invalid_left"] == 1
+    shown = f"{int(bad[0]):011d}"
+    assert r.summary["samples"]["invalid"][0]["key"] == shown
+    assert r.detail["key"][r.detail["class"] == "invalid"].tolist() == [shown]

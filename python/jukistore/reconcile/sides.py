@@ -175,14 +175,14 @@ class Side:
         missing = [f for f in lay.fields if f not in columns]
         if missing:
             raise ReconcileError(f"columns lack the field(s) {', '.join(missing)} of layout {lay.name}")
-        n = _length(columns[plan.key_field])
+        n = _length(plan.key_field, columns[plan.key_field])
         for f in lay.fields:
-            if _length(columns[f]) != n:
-                raise ReconcileError(f"column {f} has {_length(columns[f])} rows, {plan.key_field} has {n}")
-        keys, status, key_bytes = _key_column(columns[plan.key_field], n)
+            if _length(f, columns[f]) != n:
+                raise ReconcileError(f"column {f} has {_length(f, columns[f])} rows, {plan.key_field} has {n}")
+        keys, status, key_bytes = _key_column(plan.key_field, columns[plan.key_field], n)
         byte_cols: dict[int, tuple[Any, ...]] = {plan.key: key_bytes}
         if plan.mynumber is not None:
-            mns, mn_bytes = _mynumber_column(columns[plan.mynumber_field], n)  # type: ignore[index]
+            mns, mn_bytes = _mynumber_column(plan.mynumber_field, columns[plan.mynumber_field], n)  # type: ignore[arg-type,index]
             byte_cols[plan.mynumber] = mn_bytes
         else:
             mns = np.full(n, MYNUMBER_EMPTY, dtype=np.uint64)
@@ -361,10 +361,22 @@ def _csv_header_names(path: Path, lay: Layout, enc: str) -> list[bytes]:
     return [f.encode(enc) for f in lay.fields]
 
 
-def _length(v: Any) -> int:
+def _length(name: str, v: Any) -> int:
     if isinstance(v, tuple) and len(v) == 2:
         return len(v[0]) - 1
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or np.ndim(v) == 0 and isinstance(v, np.ndarray):
+        raise ReconcileError(f"column {name}: a {type(v).__name__}, not a column of values")
     return len(v)
+
+
+def _array(name: str, v: Any) -> np.ndarray:
+    """A column given as values (not an Arrow-like pair) as a 1-D numpy array."""
+    arr = np.asarray(v)
+    if arr.ndim != 1:
+        raise ReconcileError(f"column {name}: {arr.ndim} dimensions; give one value per row")
+    if arr.size == 0 and arr.dtype.kind == "f":  # an empty list: no rows, of no type
+        return np.empty(0, dtype="S1")
+    return arr
 
 
 def _var_of(values: Sequence[bytes]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
@@ -382,7 +394,7 @@ def _text_bytes(name: str, v: Any, n: int) -> np.ndarray | tuple[Any, ...]:
         if len(offsets) != n + 1:
             raise ReconcileError(f"column {name}: {len(offsets)} offsets for {n} rows")
         return ("var", offsets, data)
-    arr = np.asarray(v)
+    arr = _array(name, v)
     if arr.dtype.kind == "S":
         return np.ascontiguousarray(arr)
     if arr.dtype.kind == "U":
@@ -419,16 +431,18 @@ def fixed_array(offsets: npt.NDArray[np.uint64], data: npt.NDArray[np.uint8]) ->
     return s if s.dtype.itemsize else s.astype("S1")
 
 
-def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], tuple[Any, ...]]:
+def _key_column(name: str, v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], tuple[Any, ...]]:
     """住民票コード as (integers, status, bytes column): integers as given, or parsed from text."""
-    arr = None if isinstance(v, tuple) else np.asarray(v)
+    arr = None if isinstance(v, tuple) else _array(name, v)
     if arr is not None and arr.dtype.kind in "iu":
         neg = arr < 0 if arr.dtype.kind == "i" else np.zeros(n, dtype=bool)
         keys = np.where(neg, 0, arr).astype(np.uint64)
         status = _core.explain_u64("juminhyo", keys)
         status[neg] = 2
-        return keys, status, ("fixed", np.asarray(arr.astype(str), dtype="S"))
-    col = _bytes_column("key", v, n)
+        # As text with the leading zeros an integer leaves implied: how a key that fails is shown.
+        text = np.where(neg, arr.astype(str), np.strings.zfill(arr.astype(str), 11))
+        return keys, status, ("fixed", np.asarray(text, dtype="S"))
+    col = _bytes_column(name, v, n)
     if col[0] == "var":
         col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
@@ -442,9 +456,9 @@ def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.
     return keys, status, col
 
 
-def _mynumber_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any, ...]]:
+def _mynumber_column(name: str, v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any, ...]]:
     """個人番号 as (integers with the EMPTY/BAD sentinels, bytes column of 12-digit text)."""
-    arr = None if isinstance(v, tuple) else np.asarray(v)
+    arr = None if isinstance(v, tuple) else _array(name, v)
     if arr is not None and arr.dtype.kind in "iu":
         m = arr.astype(np.uint64)
         empty = m == MYNUMBER_EMPTY
@@ -454,7 +468,7 @@ def _mynumber_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any,
         out = m.copy()
         out[big] = MYNUMBER_BAD
         return out, ("fixed", text)
-    col = _bytes_column("mynumber", v, n)
+    col = _bytes_column(name, v, n)
     if col[0] == "var":
         col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
