@@ -359,3 +359,27 @@ def test_integer_keys_that_fail_are_shown_with_their_leading_zeros() -> None:
     shown = f"{int(bad[0]):011d}"
     assert r.summary["samples"]["invalid"][0]["key"] == shown
     assert r.detail["key"][r.detail["class"] == "invalid"].tolist() == [shown]
+
+
+def test_a_japanese_header_naming_two_items_alike_reads_each_item(tmp_path: Path) -> None:
+    """jumin_kihon names two items 除票届出日 (and two 外国人住定異動事由): a CSV with the Japanese
+    header, as write_csv writes it, must read each of them from its own column."""
+    from jukistore import synth
+
+    ward = synth.ward(30, seed=4)
+    cols = {f: np.char.decode(v, "utf-8") for f, v in ward.by_field().items()}
+    lay = layouts.load("jumin_kihon")
+    twins = [i.field for i in lay.items if i.name_ja == "除票届出日"]
+    assert len(twins) == 2
+    n = len(cols[twins[0]])
+    cols[twins[0]], cols[twins[1]] = np.full(n, "20200101"), np.full(n, "20210202")
+    fileio.write_fixed_columns(tmp_path / "a.dat", "jumin_kihon", cols)
+    recs = list(fileio.iter_records(tmp_path / "a.dat", "jumin_kihon"))
+    for enc in ("utf-8", "cp932"):
+        csv_path = tmp_path / f"ja-{enc}.csv"
+        fileio.write_csv(csv_path, "jumin_kihon", recs, header="name_ja", encoding=enc)
+        r = reconcile(tmp_path / "a.dat", csv_path, "jumin_kihon", right_encoding=enc)
+        assert r.summary["fields"][twins[1]] == 0, r.summary["fields"]
+        assert r.summary["right"]["source"] == str(csv_path)
+        # Rows are still found again by their line in the file.
+        assert r.right.refs(np.array([0, 1]))[0] == 2
