@@ -383,3 +383,28 @@ def test_a_japanese_header_naming_two_items_alike_reads_each_item(tmp_path: Path
         assert r.summary["right"]["source"] == str(csv_path)
         # Rows are still found again by their line in the file.
         assert r.right.refs(np.array([0, 1]))[0] == 2
+
+
+def test_jis_characters_cp932_holds_under_other_code_points_are_not_differences(tmp_path: Path) -> None:
+    """〜 − — (and ¢ £ ¬ ‖) are JIS characters a cp932 file holds as ～ － ― (￠ ￡ ￢ ∥): a UTF-8
+    side against a cp932 copy of it agrees on them; a character the copy lost (𠮷 → 〓) does not."""
+    rows = seigo_rows(5, 44)
+    rows[1]["address"] = "東京都墨田区向島一丁目1−2"
+    rows[2]["name"] = "山田\u3000一〜"
+    rows[3]["address"] = "東京都墨田区押上—ビル¢£¬‖"
+    rows[4]["name"] = "𠮷田\u3000花子"
+    fileio.write_fixed(tmp_path / "u.dat", "seigo", rows)
+    fileio.write_fixed(tmp_path / "s.dat", "seigo", rows, encoding="cp932")
+    fileio.write_csv(tmp_path / "s.csv", "seigo", rows, encoding="cp932")
+    for right in ("s.dat", "s.csv"):
+        for exact in (True, None):
+            r = reconcile(tmp_path / "u.dat", tmp_path / right, right_encoding="cp932", exact=exact)
+            assert r.summary["counts"]["different"] == 1, r.summary["samples"]
+            assert planted.findings(r)["different"] == [(rows[4]["juminhyo_code"], "name")]
+            r = reconcile(tmp_path / right, tmp_path / "u.dat", left_encoding="cp932", exact=exact)
+            assert r.summary["counts"]["different"] == 1, r.summary["samples"]
+    # Within one encoding the code points are compared as they are.
+    other = [dict(row) for row in rows]
+    other[2]["name"] = "山田\u3000一～"
+    fileio.write_fixed(tmp_path / "u2.dat", "seigo", other)
+    assert reconcile(tmp_path / "u.dat", tmp_path / "u2.dat").summary["counts"]["different"] == 1

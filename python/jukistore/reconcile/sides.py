@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, records
 from jukistore.errors import ReconcileError
+from jukistore.fileio.values import CP932_CHANGED, CP932_TWINS
 from jukistore.layouts import Layout, codec
 
 #: 個人番号 column values of a row with none, and of one that is not 12 ASCII digits.
@@ -33,6 +34,10 @@ MYNUMBER_BAD = 2**64 - 2
 BAD_ROW = 4
 #: The layout a store's records are kept in.
 STORE_LAYOUT = "jumin_kihon"
+#: JIS characters a cp932 file holds under another code point (〜 as ～, − as －, — as ―, ...),
+#: folded to cp932's when a UTF-8 side meets a cp932 one; and their UTF-8 bytes, to find them.
+_CP932_FORMS = str.maketrans({c: c.encode("cp932").decode("cp932") for c in CP932_CHANGED} | CP932_TWINS)
+_CP932_FORMS_UTF8 = tuple(c.encode("utf-8") for c in CP932_CHANGED + "".join(CP932_TWINS))
 
 Columns = Mapping[str, Any]
 SideLike = Union["Side", "os.PathLike[str]", str, Columns, Any]
@@ -285,26 +290,35 @@ class Side:
         raw = data.tobytes()
         return [raw[int(a):int(b)].decode(self.encoding, errors="replace") for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def to_utf8(self) -> "Side":
+    def to_utf8(self, *, cp932_forms: bool = False) -> "Side":
         """This side with its text re-encoded as UTF-8, to meet a side of another encoding.
 
         Bytes can only be compared within one encoding. This copies every compared value once
         (a Python string per value): the slow path, taken only when the encodings differ.
+        ``cp932_forms`` (the other side is cp932): JIS characters that cp932 holds under another
+        code point are written as cp932 holds them (〜 as ～, — as ―), since a cp932 copy of a
+        UTF-8 side holds the same characters so; a UTF-8 side without them is returned as it is.
         """
-        if self.encoding == "utf-8":
+        if self.encoding == "utf-8" and not cp932_forms:
             return self
         rows = np.arange(self.rows, dtype=np.uint32)
         fields = []
+        changed = False
         for i in self.plan.compared:
             offsets, data = self.field_bytes(i, rows)
             # Every item, not only text ones: a malformed value (a date in full-width digits) is
             # the same value on both sides only once both are in one encoding.
             if len(data) and int(data.max()) >= 0x80:
                 raw = data.tobytes()
-                enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").encode("utf-8")
-                       for a, b in zip(offsets[:-1], offsets[1:])]
-                offsets, data = _var_of(enc)
+                if self.encoding != "utf-8" or any(t in raw for t in _CP932_FORMS_UTF8):
+                    table = _CP932_FORMS if cp932_forms else {}
+                    enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").translate(table).encode("utf-8")
+                           for a, b in zip(offsets[:-1], offsets[1:])]
+                    offsets, data = _var_of(enc)
+                    changed = True
             fields.append(("var", offsets, data))
+        if not changed and self.encoding == "utf-8":
+            return self
         old, new = self._native.superseded() if self._native is not None else self._arrays[4:6]  # type: ignore[index]
         arrays = (self.keys(), self.status(), self.mynumbers(), fields, old, new)
         side = Side(self.kind, self.source, self.plan, "utf-8", native=None, arrays=arrays)
