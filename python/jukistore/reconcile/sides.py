@@ -299,11 +299,10 @@ class Side:
         code point are written as cp932 holds them (〜 as ～, — as ―), since a cp932 copy of a
         UTF-8 side holds the same characters so; a UTF-8 side without them is returned as it is.
         """
-        if self.encoding == "utf-8" and not cp932_forms:
-            return self
         rows = np.arange(self.rows, dtype=np.uint32)
+        if self.encoding == "utf-8" and (not cp932_forms or not self._holds_cp932_twins(rows)):
+            return self
         fields = []
-        changed = False
         for i in self.plan.compared:
             offsets, data = self.field_bytes(i, rows)
             # Every item, not only text ones: a malformed value (a date in full-width digits) is
@@ -315,16 +314,23 @@ class Side:
                     enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").translate(table).encode("utf-8")
                            for a, b in zip(offsets[:-1], offsets[1:])]
                     offsets, data = _var_of(enc)
-                    changed = True
             fields.append(("var", offsets, data))
-        if not changed and self.encoding == "utf-8":
-            return self
         old, new = self._native.superseded() if self._native is not None else self._arrays[4:6]  # type: ignore[index]
         arrays = (self.keys(), self.status(), self.mynumbers(), fields, old, new)
         side = Side(self.kind, self.source, self.plan, "utf-8", native=None, arrays=arrays)
         side._cache = dict(self._cache)
         side._orig = self  # type: ignore[attr-defined]
         return side
+
+    def _holds_cp932_twins(self, rows: npt.NDArray[np.uint32]) -> bool:
+        """Whether a text item of this (UTF-8) side holds a character cp932 holds under another
+        code point: the text items only, since reading every item of a side costs seconds."""
+        for i in self.plan.compared:
+            if self.plan.layout.items[i].is_text:
+                raw = self.field_bytes(i, rows)[1].tobytes()
+                if any(t in raw for t in _CP932_FORMS_UTF8):
+                    return True
+        return False
 
     def __repr__(self) -> str:
         return f"Side(kind={self.kind!r}, source={self.source!r}, rows={self.rows}, encoding={self.encoding!r})"
