@@ -297,3 +297,114 @@ def test_a_well_formed_crlf_file_is_not_called_malformed(tmp_path: Path) -> None
     r = reconcile(lf, crlf)
     assert r.summary["counts"]["bad_rows_right"] == 1 and r.summary["right"]["aligned"] is False
     assert "malformed lines" in r.table()
+
+
+def test_a_non_ascii_value_outside_a_text_item_is_the_same_in_both_encodings(tmp_path: Path) -> None:
+    """A date typed in full-width digits is malformed, but the same malformed value on both
+    sides: a UTF-8 side against a cp932 one must not call it a difference."""
+    rows = seigo_rows(3, 43)
+    rows[1]["birth_date"] = "１９９８０４"
+    head = ",".join(layouts.load("seigo").fields)
+    body = [",".join(r[f] for f in head.split(",")) for r in rows]
+    text = "\n".join([head, *body]) + "\n"
+    (tmp_path / "u.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "s.csv").write_text(text, encoding="cp932")
+    r = reconcile(tmp_path / "u.csv", tmp_path / "s.csv", right_encoding="cp932")
+    assert r.summary["counts"]["different"] == 0, r.summary["samples"]
+    assert r.agree
+
+
+def test_a_mynumber_in_another_compared_column_is_masked_in_the_summary(tmp_path: Path) -> None:
+    """An export with the 個人番号 and 異動年月日 headers swapped puts 12-digit numbers in a field
+    that is not the 個人番号: the summary's samples mask them all the same."""
+    rows = seigo_rows(5, 41)
+    ok = tmp_path / "ok.csv"
+    fileio.write_csv(ok, "seigo", rows)
+    head, *body = ok.read_text(encoding="utf-8").splitlines()
+    swapped = head.replace("change_date", "TMP").replace("mynumber", "change_date").replace("TMP", "mynumber")
+    bad = tmp_path / "swapped.csv"
+    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
+    r = reconcile(ok, bad)
+    assert r.summary["fields"]["change_date"] == 5
+    text = r.to_json() + r.table() + repr(r)
+    numbers = [row["mynumber"] for row in rows if row["mynumber"]]
+    assert numbers and [m for m in numbers if m in text] == []
+    assert any(m[-4:] in text for m in numbers)
+    # The detail, written only on request, keeps the values as they are.
+    assert set(r.detail_values()["change_date_right"].tolist()) >= set(numbers)
+
+
+def test_columns_that_are_not_one_value_per_row_are_refused_by_name(base: dict[str, np.ndarray]) -> None:
+    with pytest.raises(ReconcileError, match="name"):
+        reconcile(dict(base, name=None), base)
+    with pytest.raises(ReconcileError, match="name"):
+        reconcile(dict(base, name=np.zeros((len(base["name"]), 2), dtype="S3")), base)
+    with pytest.raises(ReconcileError, match="juminhyo_code"):
+        reconcile(dict(base, juminhyo_code=base["juminhyo_code"].astype(float)), base)
+
+
+def test_empty_columns_given_as_lists_are_a_side_of_no_rows(base: dict[str, np.ndarray]) -> None:
+    r = reconcile({f: [] for f in base}, base)
+    assert r.summary["counts"]["left_rows"] == 0
+    assert r.summary["counts"]["only_right"] == len(base["name"])
+
+
+def test_integer_keys_that_fail_are_shown_with_their_leading_zeros() -> None:
+    bad = np.array([1234567890])  # 01234567890: the leading 0 implied
+    bad = bad + (1 if ids.juminhyo.is_valid(f"{int(bad[0]):011d}") else 0)
+    cols = planted.synthetic(1, 5, gaiji=False)
+    left = dict(cols, juminhyo_code=bad.astype(np.uint64))
+    r = reconcile(left, cols)
+    assert r.summary["counts"]["invalid_left"] == 1
+    shown = f"{int(bad[0]):011d}"
+    assert r.summary["samples"]["invalid"][0]["key"] == shown
+    assert r.detail["key"][r.detail["class"] == "invalid"].tolist() == [shown]
+
+
+def test_a_japanese_header_naming_two_items_alike_reads_each_item(tmp_path: Path) -> None:
+    """jumin_kihon names two items 除票届出日 (and two 外国人住定異動事由): a CSV with the Japanese
+    header, as write_csv writes it, must read each of them from its own column."""
+    from jukistore import synth
+
+    ward = synth.ward(30, seed=4)
+    cols = {f: np.char.decode(v, "utf-8") for f, v in ward.by_field().items()}
+    lay = layouts.load("jumin_kihon")
+    twins = [i.field for i in lay.items if i.name_ja == "除票届出日"]
+    assert len(twins) == 2
+    n = len(cols[twins[0]])
+    cols[twins[0]], cols[twins[1]] = np.full(n, "20200101"), np.full(n, "20210202")
+    fileio.write_fixed_columns(tmp_path / "a.dat", "jumin_kihon", cols)
+    recs = list(fileio.iter_records(tmp_path / "a.dat", "jumin_kihon"))
+    for enc in ("utf-8", "cp932"):
+        csv_path = tmp_path / f"ja-{enc}.csv"
+        fileio.write_csv(csv_path, "jumin_kihon", recs, header="name_ja", encoding=enc)
+        r = reconcile(tmp_path / "a.dat", csv_path, "jumin_kihon", right_encoding=enc)
+        assert r.summary["fields"][twins[1]] == 0, r.summary["fields"]
+        assert r.summary["right"]["source"] == str(csv_path)
+        # Rows are still found again by their line in the file.
+        assert r.right.refs(np.array([0, 1]))[0] == 2
+
+
+def test_jis_characters_cp932_holds_under_other_code_points_are_not_differences(tmp_path: Path) -> None:
+    """〜 − — (and ¢ £ ¬ ‖) are JIS characters a cp932 file holds as ～ － ― (￠ ￡ ￢ ∥): a UTF-8
+    side against a cp932 copy of it agrees on them; a character the copy lost (𠮷 → 〓) does not."""
+    rows = seigo_rows(5, 44)
+    rows[1]["address"] = "東京都墨田区向島一丁目1−2"
+    rows[2]["name"] = "山田\u3000一〜"
+    rows[3]["address"] = "東京都墨田区押上—ビル¢£¬‖"
+    rows[4]["name"] = "𠮷田\u3000花子"
+    fileio.write_fixed(tmp_path / "u.dat", "seigo", rows)
+    fileio.write_fixed(tmp_path / "s.dat", "seigo", rows, encoding="cp932")
+    fileio.write_csv(tmp_path / "s.csv", "seigo", rows, encoding="cp932")
+    for right in ("s.dat", "s.csv"):
+        for exact in (True, None):
+            r = reconcile(tmp_path / "u.dat", tmp_path / right, right_encoding="cp932", exact=exact)
+            assert r.summary["counts"]["different"] == 1, r.summary["samples"]
+            assert planted.findings(r)["different"] == [(rows[4]["juminhyo_code"], "name")]
+            r = reconcile(tmp_path / right, tmp_path / "u.dat", left_encoding="cp932", exact=exact)
+            assert r.summary["counts"]["different"] == 1, r.summary["samples"]
+    # Within one encoding the code points are compared as they are.
+    other = [dict(row) for row in rows]
+    other[2]["name"] = "山田\u3000一～"
+    fileio.write_fixed(tmp_path / "u2.dat", "seigo", other)
+    assert reconcile(tmp_path / "u.dat", tmp_path / "u2.dat").summary["counts"]["different"] == 1

@@ -77,3 +77,10 @@ def test_synthetic_sides_are_valid_and_deterministic() -> None:
     assert ids.juminhyo.is_valid_many(a["juminhyo_code"]).all()
     assert ids.mynumber.is_valid_many(a["mynumber"]).all()
     assert len(set(a["juminhyo_code"].tolist())) == 1000
+
+
+def test_a_synthetic_side_of_no_rows_reconciles_with_one() -> None:
+    empty, one = planted.synthetic(0, 3), planted.synthetic(1, 3)
+    assert all(len(v) == 0 for v in empty.values())
+    r = reconcile(empty, one)
+    assert r.summary["counts"]["left_rows"] == 0 and r.summary["counts"]["only_right"] == 1

@@ -22,10 +22,15 @@ def masked_text(value: object) -> str:
     written in groups (``1234-5678-9012``, ``1234 - 5678 - 9012``, with up to three spaces, hyphens,
     dashes, long vowel marks, dots, slashes or underscores between them, half- or full-width) are
     one run."""
+    return repr(mask_digits(value if isinstance(value, str) else repr(value)))
+
+
+def mask_digits(text: str) -> str:
+    """``text`` with every run of 12 or more digits (grouped as :func:`masked_text` says) masked to
+    its last 4: for values shown from a field that should not hold a 個人番号 but may."""
     import re
 
-    text = value if isinstance(value, str) else repr(value)
-    return repr(re.sub(_GROUPED_DIGITS, lambda m: mask(re.sub(r"\D", "", m.group())), text))
+    return re.sub(_GROUPED_DIGITS, lambda m: mask(re.sub(r"\D", "", m.group())), text)
 
 
 #: 12 or more digits, with up to three separators between any two: what a 個人番号 typed in groups

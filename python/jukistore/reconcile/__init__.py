@@ -91,7 +91,9 @@ def reconcile(left: SideLike, right: SideLike, layout: str | Layout = "seigo", *
     done("read")
     if ls.encoding != rs.encoding:
         step("transcode", "re-encoding text as UTF-8")
-        ls, rs = ls.to_utf8(), rs.to_utf8()
+        # One side is cp932 (the only other encoding): JIS characters it holds under another code
+        # point than UTF-8 data does are compared in its form.
+        ls, rs = ls.to_utf8(cp932_forms=True), rs.to_utf8(cp932_forms=True)
         done("transcode")
     step("compare", f"comparing {ls.rows:,} with {rs.rows:,} rows")
     # Every side parses its 個人番号 from the very text compared in that field, which lets the

@@ -40,6 +40,8 @@ def _pool(strings: list[str]) -> npt.NDArray[np.bytes_]:
 
 
 def _dates(rng: np.random.Generator, n: int, first: str, last: str) -> npt.NDArray[np.bytes_]:
+    if n == 0:  # numpy's text functions cannot size an empty result
+        return np.empty(0, dtype="S8")
     lo, hi = np.datetime64(f"{first[:4]}-{first[4:6]}-{first[6:]}"), np.datetime64(f"{last[:4]}-{last[4:6]}-{last[6:]}")
     days = lo + rng.integers(0, int((hi - lo).astype(int)) + 1, size=n).astype("timedelta64[D]")
     ymd = days.astype("datetime64[D]").astype(str)  # YYYY-MM-DD

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jukistore import _core
-from jukistore.errors import mask
+from jukistore.errors import mask, mask_digits
 from jukistore.ids import REASONS
 from jukistore.reconcile.sides import MYNUMBER_BAD, MYNUMBER_EMPTY, Plan, Side
 
@@ -194,6 +194,8 @@ class Result:
                 lv, rv = self.left.values(item, lrows), self.right.values(item, rrows)
                 if item == self.plan.mynumber:
                     lv, rv = [mask(v) for v in lv], [mask(v) for v in rv]
+                else:  # a 個人番号 in the wrong column (headers swapped) is masked all the same
+                    lv, rv = [mask_digits(v) for v in lv], [mask_digits(v) for v in rv]
                 keys = _code_text(r["key"][idx], 11)
                 per_field[field] = [
                     {"key": str(keys[j]), f"left_{self.left.ref}": a, f"right_{self.right.ref}": b,

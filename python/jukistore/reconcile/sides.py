@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from jukistore import _core, layouts, records
 from jukistore.errors import ReconcileError
+from jukistore.fileio.values import CP932_CHANGED, CP932_TWINS
 from jukistore.layouts import Layout, codec
 
 #: 個人番号 column values of a row with none, and of one that is not 12 ASCII digits.
@@ -33,6 +34,10 @@ MYNUMBER_BAD = 2**64 - 2
 BAD_ROW = 4
 #: The layout a store's records are kept in.
 STORE_LAYOUT = "jumin_kihon"
+#: JIS characters a cp932 file holds under another code point (〜 as ～, − as －, — as ―, ...),
+#: folded to cp932's when a UTF-8 side meets a cp932 one; and their UTF-8 bytes, to find them.
+_CP932_FORMS = str.maketrans({c: c.encode("cp932").decode("cp932") for c in CP932_CHANGED} | CP932_TWINS)
+_CP932_FORMS_UTF8 = tuple(c.encode("utf-8") for c in CP932_CHANGED + "".join(CP932_TWINS))
 
 Columns = Mapping[str, Any]
 SideLike = Union["Side", "os.PathLike[str]", str, Columns, Any]
@@ -153,7 +158,10 @@ class Side:
         lay = plan.layout
         if p.suffix.lower() == ".csv":
             names = _csv_header_names(p, lay, enc)
-            native = _core.NativeSide.csv(str(p), names, plan.key, plan.mynumber, list(plan.compared))
+            if len(set(names)) == len(names):
+                native = _core.NativeSide.csv(str(p), names, plan.key, plan.mynumber, list(plan.compared))
+            else:
+                native = _csv_with_twin_names(p, lay, enc, plan)
             return cls("csv", str(p), plan, enc, native=native)
         columns = list(zip(lay.byte_offsets(enc), lay.byte_widths(enc)))
         seed, raw = fingerprint if fingerprint else (None, False)
@@ -175,14 +183,14 @@ class Side:
         missing = [f for f in lay.fields if f not in columns]
         if missing:
             raise ReconcileError(f"columns lack the field(s) {', '.join(missing)} of layout {lay.name}")
-        n = _length(columns[plan.key_field])
+        n = _length(plan.key_field, columns[plan.key_field])
         for f in lay.fields:
-            if _length(columns[f]) != n:
-                raise ReconcileError(f"column {f} has {_length(columns[f])} rows, {plan.key_field} has {n}")
-        keys, status, key_bytes = _key_column(columns[plan.key_field], n)
+            if _length(f, columns[f]) != n:
+                raise ReconcileError(f"column {f} has {_length(f, columns[f])} rows, {plan.key_field} has {n}")
+        keys, status, key_bytes = _key_column(plan.key_field, columns[plan.key_field], n)
         byte_cols: dict[int, tuple[Any, ...]] = {plan.key: key_bytes}
         if plan.mynumber is not None:
-            mns, mn_bytes = _mynumber_column(columns[plan.mynumber_field], n)  # type: ignore[index]
+            mns, mn_bytes = _mynumber_column(plan.mynumber_field, columns[plan.mynumber_field], n)  # type: ignore[arg-type,index]
             byte_cols[plan.mynumber] = mn_bytes
         else:
             mns = np.full(n, MYNUMBER_EMPTY, dtype=np.uint64)
@@ -282,23 +290,30 @@ class Side:
         raw = data.tobytes()
         return [raw[int(a):int(b)].decode(self.encoding, errors="replace") for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def to_utf8(self) -> "Side":
+    def to_utf8(self, *, cp932_forms: bool = False) -> "Side":
         """This side with its text re-encoded as UTF-8, to meet a side of another encoding.
 
         Bytes can only be compared within one encoding. This copies every compared value once
         (a Python string per value): the slow path, taken only when the encodings differ.
+        ``cp932_forms`` (the other side is cp932): JIS characters that cp932 holds under another
+        code point are written as cp932 holds them (〜 as ～, — as ―), since a cp932 copy of a
+        UTF-8 side holds the same characters so; a UTF-8 side without them is returned as it is.
         """
-        if self.encoding == "utf-8":
-            return self
         rows = np.arange(self.rows, dtype=np.uint32)
+        if self.encoding == "utf-8" and (not cp932_forms or not self._holds_cp932_twins(rows)):
+            return self
         fields = []
         for i in self.plan.compared:
             offsets, data = self.field_bytes(i, rows)
-            if self.plan.layout.items[i].is_text and len(data) and int(data.max()) >= 0x80:
+            # Every item, not only text ones: a malformed value (a date in full-width digits) is
+            # the same value on both sides only once both are in one encoding.
+            if len(data) and int(data.max()) >= 0x80:
                 raw = data.tobytes()
-                enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").encode("utf-8")
-                       for a, b in zip(offsets[:-1], offsets[1:])]
-                offsets, data = _var_of(enc)
+                if self.encoding != "utf-8" or any(t in raw for t in _CP932_FORMS_UTF8):
+                    table = _CP932_FORMS if cp932_forms else {}
+                    enc = [raw[int(a):int(b)].decode(self.encoding, errors="replace").translate(table).encode("utf-8")
+                           for a, b in zip(offsets[:-1], offsets[1:])]
+                    offsets, data = _var_of(enc)
             fields.append(("var", offsets, data))
         old, new = self._native.superseded() if self._native is not None else self._arrays[4:6]  # type: ignore[index]
         arrays = (self.keys(), self.status(), self.mynumbers(), fields, old, new)
@@ -306,6 +321,16 @@ class Side:
         side._cache = dict(self._cache)
         side._orig = self  # type: ignore[attr-defined]
         return side
+
+    def _holds_cp932_twins(self, rows: npt.NDArray[np.uint32]) -> bool:
+        """Whether a text item of this (UTF-8) side holds a character cp932 holds under another
+        code point: the text items only, since reading every item of a side costs seconds."""
+        for i in self.plan.compared:
+            if self.plan.layout.items[i].is_text:
+                raw = self.field_bytes(i, rows)[1].tobytes()
+                if any(t in raw for t in _CP932_FORMS_UTF8):
+                    return True
+        return False
 
     def __repr__(self) -> str:
         return f"Side(kind={self.kind!r}, source={self.source!r}, rows={self.rows}, encoding={self.encoding!r})"
@@ -359,10 +384,52 @@ def _csv_header_names(path: Path, lay: Layout, enc: str) -> list[bytes]:
     return [f.encode(enc) for f in lay.fields]
 
 
-def _length(v: Any) -> int:
+def _csv_with_twin_names(path: Path, lay: Layout, enc: str, plan_: Plan) -> Any:
+    """A CSV file whose header names items by Japanese names that two items share (jumin_kihon
+    has two 除票届出日): the native reader finds a column by name, the first of the two for both
+    items, so it reads a copy whose header names each column by field instead. The k-th column of
+    a name is the k-th item of that name, as :func:`jukistore.fileio.write_csv` writes them. The
+    copy keeps every line where it was, so rows are still found by their line in ``path``."""
+    import shutil
+    import tempfile
+
+    fields: dict[str, list[str]] = {}
+    for item in lay.items:
+        fields.setdefault(item.name_ja, []).append(item.field)
+    with open(path, "rb") as src:
+        first = src.readline()
+        end = first[len(first.rstrip(b"\r\n")):]
+        text = first.decode("utf-8-sig" if enc == "utf-8" else enc, errors="replace").rstrip("\r\n")
+        cells = [h.strip('"') for h in text.split(",")]
+        header = ",".join(fields[h].pop(0) if fields.get(h) else h for h in cells)
+        fd, copy = tempfile.mkstemp(suffix=".csv", prefix="jukistore-reconcile-")
+        try:
+            with os.fdopen(fd, "wb") as dst:
+                dst.write(header.encode(enc, errors="replace") + end)
+                shutil.copyfileobj(src, dst, 1 << 22)
+            # The reader copies the fields it keeps: the copy is not needed once it returns.
+            return _core.NativeSide.csv(copy, [f.encode(enc) for f in lay.fields], plan_.key, plan_.mynumber,
+                                        list(plan_.compared))
+        finally:
+            os.unlink(copy)
+
+
+def _length(name: str, v: Any) -> int:
     if isinstance(v, tuple) and len(v) == 2:
         return len(v[0]) - 1
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or np.ndim(v) == 0 and isinstance(v, np.ndarray):
+        raise ReconcileError(f"column {name}: a {type(v).__name__}, not a column of values")
     return len(v)
+
+
+def _array(name: str, v: Any) -> np.ndarray:
+    """A column given as values (not an Arrow-like pair) as a 1-D numpy array."""
+    arr = np.asarray(v)
+    if arr.ndim != 1:
+        raise ReconcileError(f"column {name}: {arr.ndim} dimensions; give one value per row")
+    if arr.size == 0 and arr.dtype.kind == "f":  # an empty list: no rows, of no type
+        return np.empty(0, dtype="S1")
+    return arr
 
 
 def _var_of(values: Sequence[bytes]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8]]:
@@ -380,7 +447,7 @@ def _text_bytes(name: str, v: Any, n: int) -> np.ndarray | tuple[Any, ...]:
         if len(offsets) != n + 1:
             raise ReconcileError(f"column {name}: {len(offsets)} offsets for {n} rows")
         return ("var", offsets, data)
-    arr = np.asarray(v)
+    arr = _array(name, v)
     if arr.dtype.kind == "S":
         return np.ascontiguousarray(arr)
     if arr.dtype.kind == "U":
@@ -417,16 +484,18 @@ def fixed_array(offsets: npt.NDArray[np.uint64], data: npt.NDArray[np.uint8]) ->
     return s if s.dtype.itemsize else s.astype("S1")
 
 
-def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], tuple[Any, ...]]:
+def _key_column(name: str, v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint8], tuple[Any, ...]]:
     """住民票コード as (integers, status, bytes column): integers as given, or parsed from text."""
-    arr = None if isinstance(v, tuple) else np.asarray(v)
+    arr = None if isinstance(v, tuple) else _array(name, v)
     if arr is not None and arr.dtype.kind in "iu":
         neg = arr < 0 if arr.dtype.kind == "i" else np.zeros(n, dtype=bool)
         keys = np.where(neg, 0, arr).astype(np.uint64)
         status = _core.explain_u64("juminhyo", keys)
         status[neg] = 2
-        return keys, status, ("fixed", np.asarray(arr.astype(str), dtype="S"))
-    col = _bytes_column("key", v, n)
+        # As text with the leading zeros an integer leaves implied: how a key that fails is shown.
+        text = np.where(neg, arr.astype(str), np.strings.zfill(arr.astype(str), 11))
+        return keys, status, ("fixed", np.asarray(text, dtype="S"))
+    col = _bytes_column(name, v, n)
     if col[0] == "var":
         col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
@@ -440,9 +509,9 @@ def _key_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.
     return keys, status, col
 
 
-def _mynumber_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any, ...]]:
+def _mynumber_column(name: str, v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any, ...]]:
     """個人番号 as (integers with the EMPTY/BAD sentinels, bytes column of 12-digit text)."""
-    arr = None if isinstance(v, tuple) else np.asarray(v)
+    arr = None if isinstance(v, tuple) else _array(name, v)
     if arr is not None and arr.dtype.kind in "iu":
         m = arr.astype(np.uint64)
         empty = m == MYNUMBER_EMPTY
@@ -452,7 +521,7 @@ def _mynumber_column(v: Any, n: int) -> tuple[npt.NDArray[np.uint64], tuple[Any,
         out = m.copy()
         out[big] = MYNUMBER_BAD
         return out, ("fixed", text)
-    col = _bytes_column("mynumber", v, n)
+    col = _bytes_column(name, v, n)
     if col[0] == "var":
         col = ("fixed", fixed_array(col[1], col[2]))
     s = col[1]
