@@ -628,3 +628,23 @@ def test_a_hold_refuses_ids_and_cases_of_the_wrong_kind_and_the_list_stays_reada
     h = holds.place(store, np.uint64(ids["due"][0]), case="case-3", operator=OP)
     assert type(h.person_id) is int
     assert [(x.person_id, x.case) for x in holds.holds(store)] == [(ids["due"][0], "case-3")]
+
+
+def test_a_version_is_not_superseded_before_it_began(tmp_path):
+    """A correction dated back before the version it replaces (an error fixed as of the day it was
+    made) gave that version a clock started 130 years before the version itself: loaded as valid
+    from 2000-04-01, it was due for erasure in 2020. Its clock starts no earlier than its own
+    異動年月日, so it is kept 150 years from then."""
+    roles = {"clerk01": ["clerk"], "chief01": ["approver", "clerk"]}
+    clerk, chief = Operator("clerk01", "term-07"), Operator("chief01", "term-01")
+    store = new_store(tmp_path / "s", roles=roles)
+    store.load(make_records(3, seed=80), operator=clerk)  # valid from 2000-04-01
+    reg = Register(store)
+    p = reg.corrections.propose(2, {21: "山田　太朗"}, operator=clerk, date="18700101")
+    reg.corrections.approve(p.id, operator=chief)
+    reg.apply(Event(E.転居, "19900101", person=3, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=clerk)
+    assert plan.make_plan(store, AS_OF).summary()["versions"] == 0
+    assert plan.make_plan(store, dt.date(2150, 4, 1)).summary()["versions"] == 0
+    s = plan.make_plan(store, dt.date(2150, 4, 2)).summary()
+    assert s["versions"] == 2
+    assert {r["rule"]: r["due"] for r in s["rules"]}["superseded-150y"] == 2

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from jukistore import _core
 from jukistore.retention import rules as R
 from jukistore.store import Store
 
@@ -109,6 +110,31 @@ def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> 
     return out.tobytes()
 
 
+def _superseded_dates(native: _core.NativeStore, rules: R.Rules, as_of: _dt.date,
+                      vp: npt.NDArray[np.uint64], vs: npt.NDArray[np.uint64], dates: bytes) -> bytes:
+    """Each superseded version's clock: the 異動年月日 of the version that replaced it (the core's
+    answer), or the version's own 異動年月日 where that is later. A correction or event dated back
+    before the version it replaces (an error fixed as of the day it was made) does not make the
+    version older than it is: it was the record from its own date on. Only versions that the
+    core's date would make due are looked at (one history read per person)."""
+    arr = np.frombuffer(dates, dtype="S8")
+    if not len(arr):
+        return dates
+    due, _ = _due_by_date(rules, "superseded_version", dates, as_of, {})
+    if not due.any():
+        return dates
+    out = arr.copy()
+    own: dict[int, dict[int, bytes]] = {}
+    for i in np.flatnonzero(due).tolist():
+        pid = int(vp[i])
+        if pid not in own:
+            own[pid] = {int(v[1]): bytes(v[2]) for v in native.history(pid)}
+        start = own[pid].get(int(vs[i]), b"")
+        if len(start) == 8 and start.isdigit() and start[:4] != b"0000" and latest_day(start) > latest_day(bytes(out[i])):
+            out[i] = start
+    return out.tobytes()
+
+
 def _due_by_date(rules: R.Rules, kind: str, dates: bytes, as_of: _dt.date,
                  counts: dict[str, RuleCount]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
     """Due flags and governing-rule indexes per record, computed once per distinct date."""
@@ -152,6 +178,7 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
     person_ids = np.ascontiguousarray(pids[due & ~on_hold], dtype=np.uint64)
 
     vp, vs, vdates = native.superseded_versions()
+    vdates = _superseded_dates(native, rules, as_of, vp, vs, vdates)
     vdue, vwhich = _due_by_date(rules, "superseded_version", vdates, as_of, counts)
     von_hold = np.isin(vp, held_arr)
     for i, r in enumerate(rules.chain("superseded_version")):
