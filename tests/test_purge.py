@@ -648,3 +648,33 @@ def test_a_version_is_not_superseded_before_it_began(tmp_path):
     s = plan.make_plan(store, dt.date(2150, 4, 2)).summary()
     assert s["versions"] == 2
     assert {r["rule"]: r["due"] for r in s["rules"]}["superseded-150y"] == 2
+
+
+def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions(ward):
+    """The resumed run kept every version its journal listed whenever the person's history was
+    read by the wrong column (person id for 更新順番号), so a hold placed meanwhile did not keep
+    the held person's superseded versions."""
+    path, recs, ids, who = ward
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    store = open_store(path)
+    reg = Register(store)
+    mover = ids["resident"][0]
+    reg.apply(Event(E.転居, "20250101", person=mover, changes={8: "東京都墨田区鬱鬯龘靐九丁目1番1号"}), operator=OP)
+    reg.apply(Event(E.転居, "20260101", person=mover, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
+    del reg, store
+    as_of = dt.date(2176, 1, 2)
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), as_of)
+    assert p.summary()["versions"] == 2
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = open_store(path)
+    holds.place(store, mover, case="case-late", operator=OP)
+    del store
+    r = purge.run(path, as_of, operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc))
+    assert r.versions_purged == 0
+    store = open_store(path)
+    assert len(Register(store).history(mover)) == 3

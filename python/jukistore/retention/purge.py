@@ -425,7 +425,7 @@ def _still_due(j: _Journal, native: _core.NativeStore, fresh: Plan) -> None:
 
     def gone(p: int, q: int) -> bool:
         if p not in remaining:
-            remaining[p] = {v[0] for v in native.history(p)}
+            remaining[p] = {v[1] for v in native.history(p)}  # (person id, 更新順番号, ...)
         return q not in remaining[p]
 
     kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if (p, q) in due_v or gone(p, q)]
