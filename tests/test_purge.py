@@ -28,6 +28,8 @@ OP = Operator("op-run", "term-1")
 APPROVER = Operator("op-approve", "term-2")
 ROLES = {"op-run": ["clerk"], "op-approve": ["approver"]}
 AS_OF = dt.date(2026, 11, 27)
+#: A clock for purges as of 2176 (a run refuses a date after its clock's today).
+IN_2176 = lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc)  # noqa: E731
 
 KANA = "ァィゥェォッャュョヮヰヱ"
 KANJI = "龘靐齉爩鱻麤龗灪籱驫"
@@ -205,7 +207,7 @@ def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
     p = plan.make_plan(store, dt.date(2176, 1, 2))
     assert p.summary()["versions"] == 2
     del reg, store, p
-    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, clock=IN_2176)
     assert r.persons_purged == 20 and r.versions_purged == 2
     store = open_store(path)
     reg = Register(store)
@@ -522,7 +524,7 @@ def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_pat
     path = store.path
     del reg, store, p, q
     gc.collect()  # (Register.corrections refers back to its Register)
-    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, clock=IN_2176)
     assert r.versions_purged == 2
     assert [f.name for f in path.rglob("*") if f.is_file() and passing.encode() in f.read_bytes()] == []
     store = open_store(path)
@@ -678,3 +680,32 @@ def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions
     assert r.versions_purged == 0
     store = open_store(path)
     assert len(Register(store).history(mover)) == 3
+
+
+def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path):
+    """A run as of a day after today erased records still to be kept (a typo in --as-of erased
+    every 除票 of the next 150 years at once). A plan may look ahead; a run may not."""
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    today = dt.datetime(2026, 11, 27, 14, 59, tzinfo=dt.timezone.utc)  # 23:59 on 27 November in Japan
+    store = open_store(path)
+    assert len(plan.make_plan(store, dt.date(2200, 1, 1)).person_ids) == 20
+    del store
+    with pytest.raises(purge.PurgeError, match="2026-11-28 is after today"):
+        purge.run(path, dt.date(2026, 11, 28), operator=OP, approver=APPROVER, clock=lambda: today)
+    with pytest.raises(purge.PurgeError, match="after today"):
+        purge.run(path, dt.date(2200, 1, 1), operator=OP, approver=APPROVER)
+    assert not (path / purge.JOURNAL).exists()
+    store = open_store(path)
+    assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
+    del store
+    assert main(["purge", "run", str(path), "--as-of", "2200-01-01", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-approve", "--approver-terminal", "t2"]) != 0
+    store = open_store(path)
+    assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
+    del store
+    # Today in Japan is a day ahead of UTC for nine hours of every day: that day may be purged.
+    r = purge.run(path, dt.date(2026, 11, 28), operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.timezone.utc))
+    assert r.persons_purged == 14

@@ -60,6 +60,8 @@ NAME_SAMPLES = 10_000
 _LEAF_HEADER = struct.pack("=HHHH", 9, 0, 0, 8)
 #: The shortest sample the byte scan takes (jukistore-core scan::MIN_NEEDLE).
 MIN_NEEDLE = 8
+#: The register's days are Japan's (no daylight saving time): "today" for a purge is today there.
+JST = _dt.timezone(_dt.timedelta(hours=9))
 
 
 class PurgeError(StoreError):
@@ -289,11 +291,19 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
     (roles as the store records them). The access log and provision records are retired by their
     own rules unless ``retirables`` says otherwise; the run itself is recorded in the access log
     (one entry naming both operators and the persons erased). Resumes an unfinished purge of the
-    same date found in the journal; refuses one of another date. ``progress(phase, done, total)``
+    same date found in the journal; refuses one of another date, and a date after today (by
+    ``clock``, in Japan), which would erase records before their time. ``progress(phase, done, total)``
     is called between batches.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if not isinstance(as_of, _dt.date) or isinstance(as_of, _dt.datetime):
+        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    today = clock().astimezone(JST).date()
+    if as_of > today:
+        # A plan may look ahead; a run as of a later day would erase what is still to be kept.
+        raise PurgeError(f"as_of {as_of.isoformat()} is after today ({today.isoformat()}, Japan): "
+                         f"a purge erases only what is due by today")
     path = Path(path)
     audit = Audit.of(path)
     check_approval(operator, approver, audit, as_of)
