@@ -709,3 +709,16 @@ def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path):
     r = purge.run(path, dt.date(2026, 11, 28), operator=OP, approver=APPROVER,
                   clock=lambda: dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.timezone.utc))
     assert r.persons_purged == 14
+
+
+def test_a_removal_dated_late_in_the_calendar_stops_no_plan(tmp_path):
+    """A 除票 whose removal date is a typo late in the calendar (9999-12-31) made every plan raise
+    OverflowError, counting 150 years past year 9999. Its period never ends: it is kept, and the
+    others are planned as usual."""
+    recs = make_records(3, seed=86)
+    late = with_field(with_field(with_field(recs[0], 13, "1"), 14, "99991231"), 54, "99991231")
+    old = with_field(with_field(with_field(recs[1], 13, "1"), 14, "20100315"), 54, "20100315")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([late, old, recs[2]], operator=OP)
+    p = plan.make_plan(store, AS_OF)
+    assert p.person_ids.tolist() == [rep.first_person_id + 1]
