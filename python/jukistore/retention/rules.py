@@ -220,7 +220,7 @@ class Rules:
 
         Used for logs, whose entries are retired by date rather than one by one.
         """
-        lo, hi = _dt.date(1, 1, 1), as_of
+        lo, hi = _dt.date(1, 1, 1), as_of + _dt.timedelta(days=1)  # (a clock of as_of may be due too)
         if not self.due(kind, lo, as_of)[0]:
             return lo
         # due() is monotone in the start date for one rule version: find the first start not due.
