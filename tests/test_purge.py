@@ -722,3 +722,38 @@ def test_a_removal_dated_late_in_the_calendar_stops_no_plan(tmp_path):
     rep = store.load([late, old, recs[2]], operator=OP)
     p = plan.make_plan(store, AS_OF)
     assert p.person_ids.tolist() == [rep.first_person_id + 1]
+
+
+def _adds_up(r) -> bool:
+    """The receipt's per-rule counts (due less held) make its persons and versions purged."""
+    per_kind = {"removed_person": 0, "superseded_version": 0}
+    for x in r.rules:
+        if x["applies_to"] in per_kind:
+            per_kind[x["applies_to"]] += x["due"] - x["held"]
+    return per_kind == {"removed_person": r.persons_purged, "superseded_version": r.versions_purged}
+
+
+def test_a_resumed_purge_receipt_counts_what_it_kept_after_all(ward):
+    """A person held, or one who came back, while an interrupted purge waited is kept by the
+    resumed run, but the receipt's per-rule counts were the first plan's: due 14 and held 0
+    beside 13 persons purged. The receipt counts a person held meanwhile as held and one no
+    longer due as not due."""
+    path, recs, ids, who = ward
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), AS_OF)
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = open_store(path)
+    holds.place(store, ids["due"][5], case="case-late", operator=OP)
+    back = with_field(with_field(with_field(recs[ids["due"][6] - ids["due"][0]], 13, ""), 54, ""), 8, "東京都墨田区立花1-1")
+    [ret] = Register(store).apply(Event(E.転入, "20261120", record=back), operator=OP)
+    assert ret.person_id == ids["due"][6]
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    assert r.persons_purged == 12
+    by_rule = {x["id"]: (x["due"], x["held"]) for x in r.rules}
+    assert by_rule["removed-5y"] == (13, 1)
+    assert _adds_up(r)

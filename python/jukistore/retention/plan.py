@@ -71,6 +71,9 @@ class Plan:
     version_seqs: npt.NDArray[np.uint64]
     #: kind → (first clock date kept, entries due) for records kept by date.
     retire: dict[str, tuple[_dt.date, int]] = field(default_factory=dict)
+    #: The rule id that makes each of ``person_ids`` and of the versions due (aligned with them).
+    person_rules: list[str] = field(default_factory=list)
+    version_rules: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -176,6 +179,7 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
         counts[r.id].due += int(mine.sum())
         counts[r.id].held += int((mine & on_hold).sum())
     person_ids = np.ascontiguousarray(pids[due & ~on_hold], dtype=np.uint64)
+    person_rules = [chain[i].id for i in which[due & ~on_hold].tolist()]
 
     vp, vs, vdates = native.superseded_versions()
     vdates = _superseded_dates(native, rules, as_of, vp, vs, vdates)
@@ -186,6 +190,8 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
         counts[r.id].due += int(mine.sum())
         counts[r.id].held += int((mine & von_hold).sum())
     keep = vdue & ~von_hold
+    vchain = rules.chain("superseded_version")
+    version_rules = [vchain[i].id for i in vwhich[keep].tolist()]
 
     retire: dict[str, tuple[_dt.date, int]] = {}
     counted: dict[str, int] = {}
@@ -205,4 +211,4 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
                 counts.setdefault(r.id, RuleCount(r.id, kind)).due += n
     return Plan(as_of, rules, counts, person_ids,
                 np.ascontiguousarray(vp[keep], dtype=np.uint64), np.ascontiguousarray(vs[keep], dtype=np.uint64),
-                retire)
+                retire, person_rules, version_rules)

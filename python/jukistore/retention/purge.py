@@ -87,6 +87,9 @@ class _Journal(msgspec.Struct):
     scan: dict[str, Any] = {}
     #: Seconds per phase, as this run (or the run it resumed) measured them.
     timings: dict[str, float] = {}
+    #: The rule id of each person and version listed (aligned with them; empty in older journals).
+    person_rules: list[str] = []
+    version_rules: list[str] = []
 
 
 _jenc = msgspec.json.Encoder()
@@ -428,8 +431,26 @@ def _still_due(j: _Journal, native: _core.NativeStore, fresh: Plan) -> None:
     starts later. What the first run already erased is gone from the store and stays in the run
     (erasing it again is a no-op); of the rest, only what a plan made now would erase stays.
     """
+    held = {pid for pid, _ in native.holds()}
+    counts = {r["id"]: r for r in j.rules}
+
+    def dropped(pid: int, rules: list[str], i: int) -> None:
+        """Count an item the run no longer erases: held now, or no longer due."""
+        c = counts.get(rules[i]) if i < len(rules) else None
+        if c is None:
+            return
+        if pid in held:
+            c["held"] += 1
+        else:
+            c["due"] -= 1
+
     due = set(fresh.person_ids.tolist())
-    j.person_ids = [p for p in j.person_ids if p in due or native.get("person_id", p) is None]
+    keep_p = [p in due or native.get("person_id", p) is None for p in j.person_ids]
+    for i, (p, k) in enumerate(zip(j.person_ids, keep_p)):
+        if not k:
+            dropped(p, j.person_rules, i)
+    j.person_rules = [r for r, k in zip(j.person_rules, keep_p) if k]
+    j.person_ids = [p for p, k in zip(j.person_ids, keep_p) if k]
     due_v = set(zip(fresh.version_pids.tolist(), fresh.version_seqs.tolist()))
     remaining: dict[int, set[int]] = {}
 
@@ -438,8 +459,13 @@ def _still_due(j: _Journal, native: _core.NativeStore, fresh: Plan) -> None:
             remaining[p] = {v[1] for v in native.history(p)}  # (person id, 更新順番号, ...)
         return q not in remaining[p]
 
-    kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if (p, q) in due_v or gone(p, q)]
-    j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
+    keep_v = [(p, q) in due_v or gone(p, q) for p, q in zip(j.version_pids, j.version_seqs)]
+    for i, (p, k) in enumerate(zip(j.version_pids, keep_v)):
+        if not k:
+            dropped(p, j.version_rules, i)
+    j.version_rules = [r for r, k in zip(j.version_rules, keep_v) if k]
+    j.version_pids = [p for p, k in zip(j.version_pids, keep_v) if k]
+    j.version_seqs = [q for q, k in zip(j.version_seqs, keep_v) if k]
 
 
 def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator, clock: Clock) -> _Journal:
@@ -454,6 +480,7 @@ def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator,
         started_at=now.isoformat(), summary=plan.summary(), rules=rules,
         person_ids=[int(x) for x in plan.person_ids.tolist()], version_pids=[int(x) for x in plan.version_pids.tolist()],
         version_seqs=[int(x) for x in plan.version_seqs.tolist()],
+        person_rules=list(plan.person_rules), version_rules=list(plan.version_rules),
         retire={k: [d.isoformat(), n] for k, (d, n) in plan.retire.items()},
         file_bytes_before=(path / "data.mdb").stat().st_size)
 
