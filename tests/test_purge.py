@@ -757,3 +757,32 @@ def test_a_resumed_purge_receipt_counts_what_it_kept_after_all(ward):
     by_rule = {x["id"]: (x["due"], x["held"]) for x in r.rules}
     assert by_rule["removed-5y"] == (13, 1)
     assert _adds_up(r)
+
+
+def test_two_cases_hold_one_person_until_both_are_lifted(ward, capsys):
+    """A second case's hold on a person replaced the first one's (its record was lost), and
+    lifting the hold for one case ended the other's too: the person was purged while a matter
+    still needed them. Each case holds the person until its own hold is lifted."""
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    pid = ids["due"][0]
+    store = open_store(path)
+    holds.place(store, pid, case="case-A", operator=OP)
+    holds.place(store, pid, case="case-B", operator=OP)
+    holds.place(store, pid, case="case-A", operator=OP)  # renewing a case does not add a hold
+    assert sorted(h.case for h in holds.holds(store)) == ["case-A", "case-B"]
+    assert holds.lift(store, pid, operator=OP, case="case-A")
+    assert not holds.lift(store, pid, operator=OP, case="case-A")
+    assert [h.case for h in holds.holds(store)] == ["case-B"]
+    assert pid not in plan.make_plan(store, AS_OF).person_ids.tolist()
+    del store
+    assert main(["purge", "unhold", str(path), "--person-id", str(pid), "--case", "case-B",
+                 "--operator", "op-run", "--terminal", "t1"]) == 0
+    store = open_store(path)
+    assert holds.holds(store) == []
+    assert pid in plan.make_plan(store, AS_OF).person_ids.tolist()
+    holds.place(store, pid, case="case-C", operator=OP)
+    holds.place(store, pid, case="case-D", operator=OP)
+    assert holds.lift(store, pid, operator=OP)  # without a case: every hold on the person
+    assert holds.holds(store) == []
