@@ -786,3 +786,22 @@ def test_two_cases_hold_one_person_until_both_are_lifted(ward, capsys):
     holds.place(store, pid, case="case-D", operator=OP)
     assert holds.lift(store, pid, operator=OP)  # without a case: every hold on the person
     assert holds.holds(store) == []
+
+
+@pytest.mark.parametrize("removal", ["", "00000000"], ids=["empty", "year unknown"])
+def test_a_loaded_removed_record_without_its_removal_date_is_kept(tmp_path, removal):
+    """A 除票 loaded from a master file with no 除票異動日 (item 54) took its 住民異動日 (item 14,
+    here 2000) as its removal date: the old 5-year rule made it due at once, though it may have
+    been removed last year. When its removal date cannot be placed it cannot be shown due, as
+    with every clock date without a year; a 除票 removed by an event keeps that event's date."""
+    recs = make_records(4, seed=87)
+    loaded = with_field(with_field(with_field(recs[0], 13, "2"), 14, "20000401"), 54, removal)
+    dated = with_field(with_field(with_field(recs[1], 13, "1"), 14, "20100315"), 54, "20100315")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([loaded, dated, recs[2], recs[3]], operator=OP)
+    first = rep.first_person_id
+    reg = Register(store)
+    reg.apply(Event(E.死亡, "20100110", person=first + 2, notified="20100111"), operator=OP)
+    p = plan.make_plan(store, AS_OF)
+    assert sorted(p.person_ids.tolist()) == [first + 1, first + 2]
+    assert plan.make_plan(store, dt.date(2200, 1, 1)).person_ids.tolist().count(first) == 0

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jukistore import _core
+from jukistore.history.register import FLAG_REMOVED
 from jukistore.retention import rules as R
 from jukistore.store import Store
 
@@ -96,8 +97,9 @@ def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> 
     answer), or the record's 除票異動日 (item 54) where that can mean a later day. A 除票 loaded
     from a master file is one version dated by its 住民異動日 (item 14); its removal date is
     item 54, and a clock started earlier would erase it early. A 除票異動日 with an unknown month
-    or day (00) counts as its latest possible day, as every clock date does; one without a year
-    cannot be placed and leaves the clock where it is."""
+    or day (00) counts as its latest possible day, as every clock date does; one without a year,
+    or none, cannot be placed: it leaves the clock of a removal recorded by an event where it is,
+    and makes that of a 除票 loaded as such unknown (no year: kept)."""
     if not len(pids):
         return dates
     out = np.frombuffer(dates, dtype="S8").copy()
@@ -106,11 +108,25 @@ def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> 
         rec = found.record(i)
         d = getattr(rec, "removal_change_date", "") if rec is not None else ""
         if not (len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"):
+            if _loaded_removed(store._native, int(pids[i])):
+                out[i] = b"00000000"  # removed before the load, on a day nobody recorded
             continue
         cur = bytes(out[i])
         if cur[:4] == b"0000" or latest_day(d.encode()) > latest_day(cur):
             out[i] = d.encode()
     return out.tobytes()
+
+
+def _loaded_removed(native: _core.NativeStore, person_id: int) -> bool:
+    """Whether the person was already removed when loaded: the version that removed them (the
+    first of the removed versions up to the current one) is the bulk load's (event 0), whose
+    異動年月日 is the 住民異動日 (item 14), a day before the removal, not the removal's."""
+    removing = None
+    for v in reversed(native.history(person_id)):  # (person id, 更新順番号, 異動年月日, 届出年月日, event, flags, ...)
+        if not v[5] & FLAG_REMOVED:
+            break
+        removing = v
+    return removing is not None and removing[4] == 0
 
 
 def _superseded_dates(native: _core.NativeStore, rules: R.Rules, as_of: _dt.date,
