@@ -501,8 +501,10 @@ def test_a_correction_of_a_removed_record_does_not_move_its_clock(tmp_path):
     reg.corrections.approve(p.id, operator=chief)
     assert store.get(person_id=1).removed
     assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
-    assert make_plan(store, dt.date(2170, 1, 10)).person_ids.tolist() == []
-    assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == [1]
+    # Removed on the day it was notified (2020-01-11, after the death of the 10th): kept through
+    # 2170-01-11.
+    assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 1, 12)).person_ids.tolist() == [1]
 
 
 def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_path):
@@ -805,3 +807,17 @@ def test_a_loaded_removed_record_without_its_removal_date_is_kept(tmp_path, remo
     p = plan.make_plan(store, AS_OF)
     assert sorted(p.person_ids.tolist()) == [first + 1, first + 2]
     assert plan.make_plan(store, dt.date(2200, 1, 1)).person_ids.tolist().count(first) == 0
+
+
+def test_a_removal_notified_years_after_the_event_is_kept_from_its_notification(tmp_path):
+    """The 150 years of a 除票 run from the day it was removed (施行令34条1項: 消除した日), which
+    is no earlier than the day the removal was notified. A death of 2010 notified and recorded in
+    2026 took the death's date as its clock, and the old 5-year rule made it due at once."""
+    recs = make_records(3, seed=88)
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load(recs, operator=OP)
+    pid = rep.first_person_id
+    Register(store).apply(Event(E.死亡, "20100110", person=pid, notified="20261101"), operator=OP)
+    assert plan.make_plan(store, AS_OF).person_ids.tolist() == []
+    assert plan.make_plan(store, dt.date(2176, 11, 1)).person_ids.tolist() == []
+    assert plan.make_plan(store, dt.date(2176, 11, 2)).person_ids.tolist() == [pid]

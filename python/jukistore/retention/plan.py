@@ -94,27 +94,40 @@ class Plan:
 
 def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> bytes:
     """Each removed person's clock: the 異動年月日 of the version that removed them (the core's
-    answer), or the record's 除票異動日 (item 54) where that can mean a later day. A 除票 loaded
-    from a master file is one version dated by its 住民異動日 (item 14); its removal date is
-    item 54, and a clock started earlier would erase it early. A 除票異動日 with an unknown month
-    or day (00) counts as its latest possible day, as every clock date does; one without a year,
-    or none, cannot be placed: it leaves the clock of a removal recorded by an event where it is,
-    and makes that of a 除票 loaded as such unknown (no year: kept)."""
+    answer), or the record's 除票異動日 (item 54) or 除票届出日 (items 55, 56) where one can mean a
+    later day: the 150 years run from the removal (消除した日, 施行令34条1項), which is no earlier
+    than the day it was notified. A 除票 loaded from a master file is one version dated by its
+    住民異動日 (item 14); its removal date is item 54, and a clock started earlier would erase it
+    early. A date with an unknown month or day (00) counts as its latest possible day, as every
+    clock date does; one without a year, or none, cannot be placed: with none placed, the clock
+    of a removal recorded by an event stays where it is, and that of a 除票 loaded as such is
+    unknown (no year: kept)."""
     if not len(pids):
         return dates
     out = np.frombuffer(dates, dtype="S8").copy()
     found = store._get_many(pids, by="person_id")
     for i in range(len(pids)):
         rec = found.record(i)
-        d = getattr(rec, "removal_change_date", "") if rec is not None else ""
-        if not (len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"):
+        known = [d.encode() for d in (getattr(rec, f, "") for f in _REMOVAL_DATES) if _placed(d)] if rec is not None else []
+        if not known:
             if _loaded_removed(store._native, int(pids[i])):
                 out[i] = b"00000000"  # removed before the load, on a day nobody recorded
             continue
+        d = max(known, key=latest_day).decode()
         cur = bytes(out[i])
         if cur[:4] == b"0000" or latest_day(d.encode()) > latest_day(cur):
             out[i] = d.encode()
     return out.tobytes()
+
+
+#: The record's dates of its removal: 除票異動日 (item 54) and 除票届出日 (items 55, 56). The
+#: removal (消除) is no earlier than any of them: a death notified years later is removed then.
+_REMOVAL_DATES = ("removal_change_date", "removal_notification_date", "removal_notification_date_2")
+
+
+def _placed(d: str) -> bool:
+    """Whether a register date can start a clock (eight digits with a year)."""
+    return len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"
 
 
 def _loaded_removed(native: _core.NativeStore, person_id: int) -> bool:
