@@ -821,3 +821,15 @@ def test_a_removal_notified_years_after_the_event_is_kept_from_its_notification(
     assert plan.make_plan(store, AS_OF).person_ids.tolist() == []
     assert plan.make_plan(store, dt.date(2176, 11, 1)).person_ids.tolist() == []
     assert plan.make_plan(store, dt.date(2176, 11, 2)).person_ids.tolist() == [pid]
+
+
+def test_a_version_superseded_by_a_late_notification_is_kept_from_it(tmp_path):
+    """A 転居 of 2010 notified in 2026 changed the record in 2026: the version it replaced was
+    the record until then, and its 150 years run from no earlier than that notification."""
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load(make_records(3, seed=89), operator=OP)  # valid from 2000-04-01
+    pid = rep.first_person_id
+    Register(store).apply(Event(E.転居, "20100101", person=pid, notified="20261101",
+                                changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
+    assert plan.make_plan(store, dt.date(2176, 11, 1)).summary()["versions"] == 0
+    assert plan.make_plan(store, dt.date(2176, 11, 2)).summary()["versions"] == 1

@@ -145,10 +145,11 @@ def _loaded_removed(native: _core.NativeStore, person_id: int) -> bool:
 def _superseded_dates(native: _core.NativeStore, rules: R.Rules, as_of: _dt.date,
                       vp: npt.NDArray[np.uint64], vs: npt.NDArray[np.uint64], dates: bytes) -> bytes:
     """Each superseded version's clock: the 異動年月日 of the version that replaced it (the core's
-    answer), or the version's own 異動年月日 where that is later. A correction or event dated back
-    before the version it replaces (an error fixed as of the day it was made) does not make the
-    version older than it is: it was the record from its own date on. Only versions that the
-    core's date would make due are looked at (one history read per person)."""
+    answer), or the version's own 異動年月日, or the 届出年月日 of the version that replaced it,
+    where one is later. A correction or event dated back before the version it replaces (an
+    error fixed as of the day it was made) does not make the version older than it is: it was the
+    record from its own date on, and until the change was notified. Only versions that the core's
+    date would make due are looked at (one history read per person)."""
     arr = np.frombuffer(dates, dtype="S8")
     if not len(arr):
         return dates
@@ -156,14 +157,18 @@ def _superseded_dates(native: _core.NativeStore, rules: R.Rules, as_of: _dt.date
     if not due.any():
         return dates
     out = arr.copy()
-    own: dict[int, dict[int, bytes]] = {}
+    # person → 更新順番号 → (its own 異動年月日, the 届出年月日 of the version that replaced it)
+    dates_of: dict[int, dict[int, tuple[str, str]]] = {}
     for i in np.flatnonzero(due).tolist():
         pid = int(vp[i])
-        if pid not in own:
-            own[pid] = {int(v[1]): bytes(v[2]) for v in native.history(pid)}
-        start = own[pid].get(int(vs[i]), b"")
-        if len(start) == 8 and start.isdigit() and start[:4] != b"0000" and latest_day(start) > latest_day(bytes(out[i])):
-            out[i] = start
+        if pid not in dates_of:
+            hist = sorted(native.history(pid), key=lambda v: v[1])  # (person id, 更新順番号, 異動年月日, 届出年月日, ...)
+            dates_of[pid] = {int(v[1]): (v[2].decode(), nxt[3].decode() if nxt is not None else "")
+                             for v, nxt in zip(hist, [*hist[1:], None])}
+        own, replaced_notified = dates_of[pid].get(int(vs[i]), ("", ""))
+        for d in (own, replaced_notified):
+            if _placed(d) and latest_day(d.encode()) > latest_day(bytes(out[i])):
+                out[i] = d.encode()
     return out.tobytes()
 
 
