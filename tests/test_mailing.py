@@ -95,3 +95,30 @@ def test_a_sending_date_after_today_in_japan_is_refused(tmp_path):
     assert m.mark_sent([ids[0]], dt.date(2026, 11, 27)) == 1
     now[0] = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.timezone.utc)  # 00:00 on 28 November in Japan
     assert m.mark_sent([ids[1]], dt.date(2026, 11, 28)) == 1
+
+
+def test_a_purge_killed_after_retiring_counts_what_it_retired(tmp_path, monkeypatch):
+    """A run killed after the mailing data was retired but before its journal said so retired
+    nothing when started again, and its receipt said 0 entries beside a rule that made 2 due."""
+    import pytest
+
+    store, m, ids = setup(tmp_path)
+    path = store.path
+    del store, m
+    real = purge._save
+
+    class Killed(Exception):
+        pass
+
+    def save(p, j):
+        if j.phase == "rebuild":
+            raise Killed
+        real(p, j)
+
+    monkeypatch.setattr(purge, "_save", save)
+    with pytest.raises(Killed):
+        purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    monkeypatch.setattr(purge, "_save", real)
+    r = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    assert r.retired["mailing"] == {"before": "2025-11-28", "count": 2}
+    assert {x["id"]: x["due"] for x in r.rules}["mailing-1y"] == 2

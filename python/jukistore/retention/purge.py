@@ -354,14 +354,22 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
             _save(path, j)
 
     if j.phase == "retire":
-        for kind, (before, _n) in j.retire.items():
+        # What a run killed after retiring (before its journal said so) retired is not retired
+        # again: each kind's count is what the plan counted less what is still there, or what
+        # this run retired if more.
+        for kind, (before, planned) in j.retire.items():
             if kind == "mailing":
-                j.retired[kind] = int(native.mailing_retire(before.replace("-", "").encode()))
-                continue
-            target = (retirables or {}).get(kind)
-            if target is None:
-                raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")
-            j.retired[kind] = int(target.retire(_dt.date.fromisoformat(before)))
+                cut = before.replace("-", "").encode()
+                done = int(native.mailing_retire(cut))
+                left = int(native.mailing_count_before(cut))
+            else:
+                target = (retirables or {}).get(kind)
+                if target is None:
+                    raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")
+                day = _dt.date.fromisoformat(before)
+                done = int(target.retire(day))
+                left = int(target.count_before(day))
+            j.retired[kind] = max(done, int(planned) - left)
         j.phase = "rebuild" if _active(j) else "receipt"
         if j.phase == "rebuild":
             _save(path, j)
