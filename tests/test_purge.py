@@ -833,3 +833,27 @@ def test_a_version_superseded_by_a_late_notification_is_kept_from_it(tmp_path):
                                 changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
     assert plan.make_plan(store, dt.date(2176, 11, 1)).summary()["versions"] == 0
     assert plan.make_plan(store, dt.date(2176, 11, 2)).summary()["versions"] == 1
+
+
+def test_a_purge_resumed_by_other_operators_names_them_in_its_receipt(ward):
+    """A run started by one pair of operators and finished by another checked the second pair's
+    rights, but its receipt named only the first: nothing but the access log said who approved
+    the erasures the second run made."""
+    path, recs, ids, who = ward
+    other_op, other_approver = Operator("op-run2", "term-5"), Operator("op-approve2", "term-6")
+    store = open_store(path)
+    from store_support import grant
+
+    grant(store, {"op-run2": ["clerk"], "op-approve2": ["approver"]})
+    del store
+
+    def die(phase: str, done: int, total: int) -> None:
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        purge.run(path, AS_OF, operator=OP, approver=APPROVER, batch_size=1, progress=die)
+    r = purge.run(path, AS_OF, operator=other_op, approver=other_approver)
+    assert r.operator == {"operator_id": "op-run", "terminal_id": "term-1"}
+    assert r.resumed_by == [{"operator_id": "op-run2", "terminal_id": "term-5",
+                             "approver_id": "op-approve2", "approver_terminal_id": "term-6"}]
+    assert purge.run(path, AS_OF, operator=OP, approver=APPROVER).resumed_by == []  # a run of its own

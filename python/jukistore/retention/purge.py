@@ -90,6 +90,8 @@ class _Journal(msgspec.Struct):
     #: The rule id of each person and version listed (aligned with them; empty in older journals).
     person_rules: list[str] = []
     version_rules: list[str] = []
+    #: [operator, terminal, approver, approver's terminal] of each resumption by another pair.
+    resumed_by: list[list[str]] = []
 
 
 _jenc = msgspec.json.Encoder()
@@ -318,6 +320,11 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
     if j is not None and j.as_of != as_of.isoformat():
         raise PurgeError(f"an unfinished purge as of {j.as_of} is recorded in {JOURNAL}; "
                          f"run it again as of {j.as_of} to finish it first")
+    if j is not None:
+        pair = [operator.operator_id, operator.terminal_id, approver.operator_id, approver.terminal_id]
+        if pair != [*j.operator, *j.approver] and pair not in j.resumed_by:
+            j.resumed_by.append(pair)  # they approved what this run erases: the receipt names them
+            _save(path, j)
     if j is None:
         plan = make_plan(Store(native, clock), as_of, rules=rules, retirables=retirables)
         j = _new_journal(path, plan, operator, approver, clock)
@@ -503,4 +510,6 @@ def _receipt(j: _Journal, clock: Clock) -> Receipt:
         retired={k: {"before": v[0], "count": j.retired.get(k, 0)} for k, v in j.retire.items()},
         purged_ids_digest=digest_ids(j.person_ids, j.version_pids, j.version_seqs),
         file_bytes_before=j.file_bytes_before, file_bytes_after=j.file_bytes_after, scan=j.scan,
-        timings=j.timings)
+        timings=j.timings,
+        resumed_by=[{"operator_id": o, "terminal_id": t, "approver_id": a, "approver_terminal_id": at}
+                    for o, t, a, at in j.resumed_by])
