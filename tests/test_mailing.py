@@ -75,3 +75,50 @@ def test_purge_erases_mailing_data_a_year_after_sending(tmp_path):
     store = open_store(path)
     assert sorted(e.id for e in Mailing(store).entries()) == [ids[1], ids[3]]
     assert store.verify().ok
+
+
+def test_a_sending_date_after_today_in_japan_is_refused(tmp_path):
+    """"Today" was taken where it is latest (UTC+14), five hours ahead of Japan: from 19:00 in
+    Japan tomorrow's date was taken as a sending date, and the entry kept a day past its year.
+    The register's today is Japan's."""
+    import pytest
+
+    from jukistore.errors import InvalidRecord
+
+    now = [dt.datetime(2026, 11, 27, 11, 0, tzinfo=dt.timezone.utc)]  # 20:00 in Japan
+    store = new_store(tmp_path / "s", roles=ROLES, clock=lambda: now[0])
+    rep = store.load(make_records(2, seed=11), operator=OP)
+    m = Mailing(store)
+    ids = m.add([letter(0), letter(1)], [rep.first_person_id, rep.first_person_id + 1])
+    with pytest.raises(InvalidRecord, match="2026-11-28 is after today"):
+        m.mark_sent([ids[0]], dt.date(2026, 11, 28))
+    assert m.mark_sent([ids[0]], dt.date(2026, 11, 27)) == 1
+    now[0] = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.timezone.utc)  # 00:00 on 28 November in Japan
+    assert m.mark_sent([ids[1]], dt.date(2026, 11, 28)) == 1
+
+
+def test_a_purge_killed_after_retiring_counts_what_it_retired(tmp_path, monkeypatch):
+    """A run killed after the mailing data was retired but before its journal said so retired
+    nothing when started again, and its receipt said 0 entries beside a rule that made 2 due."""
+    import pytest
+
+    store, m, ids = setup(tmp_path)
+    path = store.path
+    del store, m
+    real = purge._save
+
+    class Killed(Exception):
+        pass
+
+    def save(p, j):
+        if j.phase == "rebuild":
+            raise Killed
+        real(p, j)
+
+    monkeypatch.setattr(purge, "_save", save)
+    with pytest.raises(Killed):
+        purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    monkeypatch.setattr(purge, "_save", real)
+    r = purge.run(path, dt.date(2026, 11, 27), operator=OP, approver=APPROVER)
+    assert r.retired["mailing"] == {"before": "2025-11-28", "count": 2}
+    assert {x["id"]: x["due"] for x in r.rules}["mailing-1y"] == 2

@@ -28,6 +28,8 @@ OP = Operator("op-run", "term-1")
 APPROVER = Operator("op-approve", "term-2")
 ROLES = {"op-run": ["clerk"], "op-approve": ["approver"]}
 AS_OF = dt.date(2026, 11, 27)
+#: A clock for purges as of 2176 (a run refuses a date after its clock's today).
+IN_2176 = lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc)  # noqa: E731
 
 KANA = "ァィゥェォッャュョヮヰヱ"
 KANJI = "龘靐齉爩鱻麤龗灪籱驫"
@@ -205,7 +207,7 @@ def test_150_years_on_every_removed_record_and_superseded_version_goes(ward):
     p = plan.make_plan(store, dt.date(2176, 1, 2))
     assert p.summary()["versions"] == 2
     del reg, store, p
-    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, clock=IN_2176)
     assert r.persons_purged == 20 and r.versions_purged == 2
     store = open_store(path)
     reg = Register(store)
@@ -499,8 +501,10 @@ def test_a_correction_of_a_removed_record_does_not_move_its_clock(tmp_path):
     reg.corrections.approve(p.id, operator=chief)
     assert store.get(person_id=1).removed
     assert make_plan(store, dt.date(2026, 11, 27)).person_ids.tolist() == []
-    assert make_plan(store, dt.date(2170, 1, 10)).person_ids.tolist() == []
-    assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == [1]
+    # Removed on the day it was notified (2020-01-11, after the death of the 10th): kept through
+    # 2170-01-11.
+    assert make_plan(store, dt.date(2170, 1, 11)).person_ids.tolist() == []
+    assert make_plan(store, dt.date(2170, 1, 12)).person_ids.tolist() == [1]
 
 
 def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_path):
@@ -522,7 +526,7 @@ def test_a_purged_version_leaves_no_copy_in_the_correction_that_wrote_it(tmp_pat
     path = store.path
     del reg, store, p, q
     gc.collect()  # (Register.corrections refers back to its Register)
-    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER)
+    r = purge.run(path, dt.date(2176, 1, 2), operator=OP, approver=APPROVER, clock=IN_2176)
     assert r.versions_purged == 2
     assert [f.name for f in path.rglob("*") if f.is_file() and passing.encode() in f.read_bytes()] == []
     store = open_store(path)
@@ -628,3 +632,228 @@ def test_a_hold_refuses_ids_and_cases_of_the_wrong_kind_and_the_list_stays_reada
     h = holds.place(store, np.uint64(ids["due"][0]), case="case-3", operator=OP)
     assert type(h.person_id) is int
     assert [(x.person_id, x.case) for x in holds.holds(store)] == [(ids["due"][0], "case-3")]
+
+
+def test_a_version_is_not_superseded_before_it_began(tmp_path):
+    """A correction dated back before the version it replaces (an error fixed as of the day it was
+    made) gave that version a clock started 130 years before the version itself: loaded as valid
+    from 2000-04-01, it was due for erasure in 2020. Its clock starts no earlier than its own
+    異動年月日, so it is kept 150 years from then."""
+    roles = {"clerk01": ["clerk"], "chief01": ["approver", "clerk"]}
+    clerk, chief = Operator("clerk01", "term-07"), Operator("chief01", "term-01")
+    store = new_store(tmp_path / "s", roles=roles)
+    store.load(make_records(3, seed=80), operator=clerk)  # valid from 2000-04-01
+    reg = Register(store)
+    p = reg.corrections.propose(2, {21: "山田　太朗"}, operator=clerk, date="18700101")
+    reg.corrections.approve(p.id, operator=chief)
+    reg.apply(Event(E.転居, "19900101", person=3, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=clerk)
+    assert plan.make_plan(store, AS_OF).summary()["versions"] == 0
+    assert plan.make_plan(store, dt.date(2150, 4, 1)).summary()["versions"] == 0
+    s = plan.make_plan(store, dt.date(2150, 4, 2)).summary()
+    assert s["versions"] == 2
+    assert {r["rule"]: r["due"] for r in s["rules"]}["superseded-150y"] == 2
+
+
+def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions(ward):
+    """The resumed run kept every version its journal listed whenever the person's history was
+    read by the wrong column (person id for 更新順番号), so a hold placed meanwhile did not keep
+    the held person's superseded versions."""
+    path, recs, ids, who = ward
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    store = open_store(path)
+    reg = Register(store)
+    mover = ids["resident"][0]
+    reg.apply(Event(E.転居, "20250101", person=mover, changes={8: "東京都墨田区鬱鬯龘靐九丁目1番1号"}), operator=OP)
+    reg.apply(Event(E.転居, "20260101", person=mover, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
+    del reg, store
+    as_of = dt.date(2176, 1, 2)
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), as_of)
+    assert p.summary()["versions"] == 2
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = open_store(path)
+    holds.place(store, mover, case="case-late", operator=OP)
+    del store
+    r = purge.run(path, as_of, operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc))
+    assert r.versions_purged == 0
+    store = open_store(path)
+    assert len(Register(store).history(mover)) == 3
+
+
+def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path):
+    """A run as of a day after today erased records still to be kept (a typo in --as-of erased
+    every 除票 of the next 150 years at once). A plan may look ahead; a run may not."""
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    today = dt.datetime(2026, 11, 27, 14, 59, tzinfo=dt.timezone.utc)  # 23:59 on 27 November in Japan
+    store = open_store(path)
+    assert len(plan.make_plan(store, dt.date(2200, 1, 1)).person_ids) == 20
+    del store
+    with pytest.raises(purge.PurgeError, match="2026-11-28 is after today"):
+        purge.run(path, dt.date(2026, 11, 28), operator=OP, approver=APPROVER, clock=lambda: today)
+    with pytest.raises(purge.PurgeError, match="after today"):
+        purge.run(path, dt.date(2200, 1, 1), operator=OP, approver=APPROVER)
+    assert not (path / purge.JOURNAL).exists()
+    store = open_store(path)
+    assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
+    del store
+    assert main(["purge", "run", str(path), "--as-of", "2200-01-01", "--operator", "op-run", "--terminal", "t1",
+                 "--approver", "op-approve", "--approver-terminal", "t2"]) != 0
+    store = open_store(path)
+    assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
+    del store
+    # Today in Japan is a day ahead of UTC for nine hours of every day: that day may be purged.
+    r = purge.run(path, dt.date(2026, 11, 28), operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.timezone.utc))
+    assert r.persons_purged == 14
+
+
+def test_a_removal_dated_late_in_the_calendar_stops_no_plan(tmp_path):
+    """A 除票 whose removal date is a typo late in the calendar (9999-12-31) made every plan raise
+    OverflowError, counting 150 years past year 9999. Its period never ends: it is kept, and the
+    others are planned as usual."""
+    recs = make_records(3, seed=86)
+    late = with_field(with_field(with_field(recs[0], 13, "1"), 14, "99991231"), 54, "99991231")
+    old = with_field(with_field(with_field(recs[1], 13, "1"), 14, "20100315"), 54, "20100315")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([late, old, recs[2]], operator=OP)
+    p = plan.make_plan(store, AS_OF)
+    assert p.person_ids.tolist() == [rep.first_person_id + 1]
+
+
+def _adds_up(r) -> bool:
+    """The receipt's per-rule counts (due less held) make its persons and versions purged."""
+    per_kind = {"removed_person": 0, "superseded_version": 0}
+    for x in r.rules:
+        if x["applies_to"] in per_kind:
+            per_kind[x["applies_to"]] += x["due"] - x["held"]
+    return per_kind == {"removed_person": r.persons_purged, "superseded_version": r.versions_purged}
+
+
+def test_a_resumed_purge_receipt_counts_what_it_kept_after_all(ward):
+    """A person held, or one who came back, while an interrupted purge waited is kept by the
+    resumed run, but the receipt's per-rule counts were the first plan's: due 14 and held 0
+    beside 13 persons purged. The receipt counts a person held meanwhile as held and one no
+    longer due as not due."""
+    path, recs, ids, who = ward
+    from jukistore import _core
+    from jukistore.retention.purge import _new_journal, _save
+
+    native = _core.NativeStore.open(str(path), False, None, True)
+    p = plan.make_plan(Store(native), AS_OF)
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
+    del native, p
+    store = open_store(path)
+    holds.place(store, ids["due"][5], case="case-late", operator=OP)
+    back = with_field(with_field(with_field(recs[ids["due"][6] - ids["due"][0]], 13, ""), 54, ""), 8, "東京都墨田区立花1-1")
+    [ret] = Register(store).apply(Event(E.転入, "20261120", record=back), operator=OP)
+    assert ret.person_id == ids["due"][6]
+    del store
+    r = purge.run(path, AS_OF, operator=OP, approver=APPROVER)
+    assert r.persons_purged == 12
+    by_rule = {x["id"]: (x["due"], x["held"]) for x in r.rules}
+    assert by_rule["removed-5y"] == (13, 1)
+    assert _adds_up(r)
+
+
+def test_two_cases_hold_one_person_until_both_are_lifted(ward, capsys):
+    """A second case's hold on a person replaced the first one's (its record was lost), and
+    lifting the hold for one case ended the other's too: the person was purged while a matter
+    still needed them. Each case holds the person until its own hold is lifted."""
+    from jukistore.cli import main
+
+    path, recs, ids, who = ward
+    pid = ids["due"][0]
+    store = open_store(path)
+    holds.place(store, pid, case="case-A", operator=OP)
+    holds.place(store, pid, case="case-B", operator=OP)
+    holds.place(store, pid, case="case-A", operator=OP)  # renewing a case does not add a hold
+    assert sorted(h.case for h in holds.holds(store)) == ["case-A", "case-B"]
+    assert holds.lift(store, pid, operator=OP, case="case-A")
+    assert not holds.lift(store, pid, operator=OP, case="case-A")
+    assert [h.case for h in holds.holds(store)] == ["case-B"]
+    assert pid not in plan.make_plan(store, AS_OF).person_ids.tolist()
+    del store
+    assert main(["purge", "unhold", str(path), "--person-id", str(pid), "--case", "case-B",
+                 "--operator", "op-run", "--terminal", "t1"]) == 0
+    store = open_store(path)
+    assert holds.holds(store) == []
+    assert pid in plan.make_plan(store, AS_OF).person_ids.tolist()
+    holds.place(store, pid, case="case-C", operator=OP)
+    holds.place(store, pid, case="case-D", operator=OP)
+    assert holds.lift(store, pid, operator=OP)  # without a case: every hold on the person
+    assert holds.holds(store) == []
+
+
+@pytest.mark.parametrize("removal", ["", "00000000"], ids=["empty", "year unknown"])
+def test_a_loaded_removed_record_without_its_removal_date_is_kept(tmp_path, removal):
+    """A 除票 loaded from a master file with no 除票異動日 (item 54) took its 住民異動日 (item 14,
+    here 2000) as its removal date: the old 5-year rule made it due at once, though it may have
+    been removed last year. When its removal date cannot be placed it cannot be shown due, as
+    with every clock date without a year; a 除票 removed by an event keeps that event's date."""
+    recs = make_records(4, seed=87)
+    loaded = with_field(with_field(with_field(recs[0], 13, "2"), 14, "20000401"), 54, removal)
+    dated = with_field(with_field(with_field(recs[1], 13, "1"), 14, "20100315"), 54, "20100315")
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load([loaded, dated, recs[2], recs[3]], operator=OP)
+    first = rep.first_person_id
+    reg = Register(store)
+    reg.apply(Event(E.死亡, "20100110", person=first + 2, notified="20100111"), operator=OP)
+    p = plan.make_plan(store, AS_OF)
+    assert sorted(p.person_ids.tolist()) == [first + 1, first + 2]
+    assert plan.make_plan(store, dt.date(2200, 1, 1)).person_ids.tolist().count(first) == 0
+
+
+def test_a_removal_notified_years_after_the_event_is_kept_from_its_notification(tmp_path):
+    """The 150 years of a 除票 run from the day it was removed (施行令34条1項: 消除した日), which
+    is no earlier than the day the removal was notified. A death of 2010 notified and recorded in
+    2026 took the death's date as its clock, and the old 5-year rule made it due at once."""
+    recs = make_records(3, seed=88)
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load(recs, operator=OP)
+    pid = rep.first_person_id
+    Register(store).apply(Event(E.死亡, "20100110", person=pid, notified="20261101"), operator=OP)
+    assert plan.make_plan(store, AS_OF).person_ids.tolist() == []
+    assert plan.make_plan(store, dt.date(2176, 11, 1)).person_ids.tolist() == []
+    assert plan.make_plan(store, dt.date(2176, 11, 2)).person_ids.tolist() == [pid]
+
+
+def test_a_version_superseded_by_a_late_notification_is_kept_from_it(tmp_path):
+    """A 転居 of 2010 notified in 2026 changed the record in 2026: the version it replaced was
+    the record until then, and its 150 years run from no earlier than that notification."""
+    store = new_store(tmp_path / "s", roles=ROLES)
+    rep = store.load(make_records(3, seed=89), operator=OP)  # valid from 2000-04-01
+    pid = rep.first_person_id
+    Register(store).apply(Event(E.転居, "20100101", person=pid, notified="20261101",
+                                changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
+    assert plan.make_plan(store, dt.date(2176, 11, 1)).summary()["versions"] == 0
+    assert plan.make_plan(store, dt.date(2176, 11, 2)).summary()["versions"] == 1
+
+
+def test_a_purge_resumed_by_other_operators_names_them_in_its_receipt(ward):
+    """A run started by one pair of operators and finished by another checked the second pair's
+    rights, but its receipt named only the first: nothing but the access log said who approved
+    the erasures the second run made."""
+    path, recs, ids, who = ward
+    other_op, other_approver = Operator("op-run2", "term-5"), Operator("op-approve2", "term-6")
+    store = open_store(path)
+    from store_support import grant
+
+    grant(store, {"op-run2": ["clerk"], "op-approve2": ["approver"]})
+    del store
+
+    def die(phase: str, done: int, total: int) -> None:
+        raise _Killed
+
+    with pytest.raises(_Killed):
+        purge.run(path, AS_OF, operator=OP, approver=APPROVER, batch_size=1, progress=die)
+    r = purge.run(path, AS_OF, operator=other_op, approver=other_approver)
+    assert r.operator == {"operator_id": "op-run", "terminal_id": "term-1"}
+    assert r.resumed_by == [{"operator_id": "op-run2", "terminal_id": "term-5",
+                             "approver_id": "op-approve2", "approver_terminal_id": "term-6"}]
+    assert purge.run(path, AS_OF, operator=OP, approver=APPROVER).resumed_by == []  # a run of its own

@@ -140,3 +140,38 @@ def test_period_ends_as_the_civil_code_counts(start: str, n: int, unit: str, end
     from jukistore.retention.rules import Period
 
     assert Period(n, unit).end(dt.date.fromisoformat(start)) == dt.date.fromisoformat(end)
+
+
+def test_a_cutoff_retires_what_is_due_on_the_day_itself(tmp_path):
+    """Mailing data shortened to be erased on the day it is sent ("0d", a maximum: due on its last
+    day): the cutoff stopped at as_of, so entries sent that day stayed though due() said they were
+    due. The cutoff is the first clock date not due, whatever the period."""
+    p = tmp_path / "o.toml"
+    p.write_text('[[overrides]]\nrule = "mailing-1y"\nperiod = "0d"\nbasis = "区の運用"\n', encoding="utf-8")
+    r = R.load(overrides=p)
+    as_of = D(2026, 1, 1)
+    assert r.due("mailing", as_of, as_of)[0]
+    c = r.cutoff("mailing", as_of)
+    assert c == D(2026, 1, 2)
+    assert r.due("mailing", c - dt.timedelta(days=1), as_of)[0] and not r.due("mailing", c, as_of)[0]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("overrides = [1]\n", "override 0: expected a table"),
+    ('overrides = "x"\n', "overrides must be an array of tables"),
+    ('[[overrides]]\nrule = "removed-150y"\nperiod = "9000y"\nbasis = "x"\n', "field period: 9000y is too long"),
+])
+def test_malformed_overrides_are_refused_as_rule_errors(tmp_path, text, message):
+    """An override that is not a table raised AttributeError, and a period past year 9999 raised a
+    bare ValueError from the first date it was counted from (plans included)."""
+    p = tmp_path / "o.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(R.RuleError, match=message):
+        R.load(overrides=p)
+
+
+def test_a_rules_entry_that_is_not_a_table_is_refused_naming_it(tmp_path):
+    p = tmp_path / "rules.toml"
+    p.write_text("rules = [1]\n", encoding="utf-8")
+    with pytest.raises(R.RuleError, match="rule 0: expected a table"):
+        R.load(p)

@@ -21,6 +21,10 @@ from jukistore.records import Sofusaki, check_values, decode, encode_batch
 from jukistore.store import Store, _key_array
 
 
+#: The register's time zone: a sending date is a day in Japan.
+_JST = _dt.timezone(_dt.timedelta(hours=9))
+
+
 @dataclass(frozen=True)
 class MailingEntry:
     """One entry: its id, the person it is about, when it was sent (None while pending)."""
@@ -69,9 +73,9 @@ class Mailing:
         if isinstance(date, _dt.datetime):
             date = date.date()
         # The year of keeping runs from the sending date: a later one would keep the entry longer.
-        # Today is taken where it is latest (UTC+14), so no local today is refused anywhere.
-        latest_today = self._store.clock().astimezone(_dt.timezone(_dt.timedelta(hours=14))).date()
-        if date > latest_today:
+        # Today is the register's, Japan's (UTC+9, no daylight saving time).
+        today = self._store.clock().astimezone(_JST).date()
+        if date > today:
             raise InvalidRecord(f"field date: {date.isoformat()} is after today", field="date", row=0)
         checked = _key_array(ids, "id", "mark_sent").tolist()
         return int(self._native.mailing_mark_sent(checked, date.strftime("%Y%m%d").encode()))

@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = psub.add_parser("unhold", help="lift a legal hold")
     p.add_argument("store", type=Path)
     p.add_argument("--person-id", type=whole, required=True)
+    p.add_argument("--case", default=None, help="the case whose hold is lifted (default: every hold on the person)")
     _operator_args(p)
     p.set_defaults(func=cmd_unhold)
 
@@ -164,10 +165,11 @@ def cmd_unhold(args: argparse.Namespace) -> int:
 
     op = operator_from(args)
     store = _open(args.store)
-    if not holds.lift(store, args.person_id, operator=op):
-        print(f"no hold on person {args.person_id}", file=sys.stderr)
+    of_case = "" if args.case is None else f" ({args.case})"
+    if not holds.lift(store, args.person_id, operator=op, case=args.case):
+        print(f"no hold on person {args.person_id}{of_case}", file=sys.stderr)
         return EXIT_FINDING
-    print(f"hold on person {args.person_id} lifted by {op.operator_id}")
+    print(f"hold on person {args.person_id}{of_case} lifted by {op.operator_id}")
     return EXIT_OK
 
 

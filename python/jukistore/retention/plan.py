@@ -20,6 +20,8 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from jukistore import _core
+from jukistore.history.register import FLAG_REMOVED
 from jukistore.retention import rules as R
 from jukistore.store import Store
 
@@ -70,6 +72,9 @@ class Plan:
     version_seqs: npt.NDArray[np.uint64]
     #: kind → (first clock date kept, entries due) for records kept by date.
     retire: dict[str, tuple[_dt.date, int]] = field(default_factory=dict)
+    #: The rule id that makes each of ``person_ids`` and of the versions due (aligned with them).
+    person_rules: list[str] = field(default_factory=list)
+    version_rules: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -89,23 +94,81 @@ class Plan:
 
 def _removal_dates(store: Store, pids: npt.NDArray[np.uint64], dates: bytes) -> bytes:
     """Each removed person's clock: the 異動年月日 of the version that removed them (the core's
-    answer), or the record's 除票異動日 (item 54) where that can mean a later day. A 除票 loaded
-    from a master file is one version dated by its 住民異動日 (item 14); its removal date is
-    item 54, and a clock started earlier would erase it early. A 除票異動日 with an unknown month
-    or day (00) counts as its latest possible day, as every clock date does; one without a year
-    cannot be placed and leaves the clock where it is."""
+    answer), or the record's 除票異動日 (item 54) or 除票届出日 (items 55, 56) where one can mean a
+    later day: the 150 years run from the removal (消除した日, 施行令34条1項), which is no earlier
+    than the day it was notified. A 除票 loaded from a master file is one version dated by its
+    住民異動日 (item 14); its removal date is item 54, and a clock started earlier would erase it
+    early. A date with an unknown month or day (00) counts as its latest possible day, as every
+    clock date does; one without a year, or none, cannot be placed: with none placed, the clock
+    of a removal recorded by an event stays where it is, and that of a 除票 loaded as such is
+    unknown (no year: kept)."""
     if not len(pids):
         return dates
     out = np.frombuffer(dates, dtype="S8").copy()
     found = store._get_many(pids, by="person_id")
     for i in range(len(pids)):
         rec = found.record(i)
-        d = getattr(rec, "removal_change_date", "") if rec is not None else ""
-        if not (len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"):
+        known = [d.encode() for d in (getattr(rec, f, "") for f in _REMOVAL_DATES) if _placed(d)] if rec is not None else []
+        if not known:
+            if _loaded_removed(store._native, int(pids[i])):
+                out[i] = b"00000000"  # removed before the load, on a day nobody recorded
             continue
+        d = max(known, key=latest_day).decode()
         cur = bytes(out[i])
         if cur[:4] == b"0000" or latest_day(d.encode()) > latest_day(cur):
             out[i] = d.encode()
+    return out.tobytes()
+
+
+#: The record's dates of its removal: 除票異動日 (item 54) and 除票届出日 (items 55, 56). The
+#: removal (消除) is no earlier than any of them: a death notified years later is removed then.
+_REMOVAL_DATES = ("removal_change_date", "removal_notification_date", "removal_notification_date_2")
+
+
+def _placed(d: str) -> bool:
+    """Whether a register date can start a clock (eight digits with a year)."""
+    return len(d) == 8 and d.isascii() and d.isdigit() and d[:4] != "0000"
+
+
+def _loaded_removed(native: _core.NativeStore, person_id: int) -> bool:
+    """Whether the person was already removed when loaded: the version that removed them (the
+    first of the removed versions up to the current one) is the bulk load's (event 0), whose
+    異動年月日 is the 住民異動日 (item 14), a day before the removal, not the removal's."""
+    removing = None
+    for v in reversed(native.history(person_id)):  # (person id, 更新順番号, 異動年月日, 届出年月日, event, flags, ...)
+        if not v[5] & FLAG_REMOVED:
+            break
+        removing = v
+    return removing is not None and removing[4] == 0
+
+
+def _superseded_dates(native: _core.NativeStore, rules: R.Rules, as_of: _dt.date,
+                      vp: npt.NDArray[np.uint64], vs: npt.NDArray[np.uint64], dates: bytes) -> bytes:
+    """Each superseded version's clock: the 異動年月日 of the version that replaced it (the core's
+    answer), or the version's own 異動年月日, or the 届出年月日 of the version that replaced it,
+    where one is later. A correction or event dated back before the version it replaces (an
+    error fixed as of the day it was made) does not make the version older than it is: it was the
+    record from its own date on, and until the change was notified. Only versions that the core's
+    date would make due are looked at (one history read per person)."""
+    arr = np.frombuffer(dates, dtype="S8")
+    if not len(arr):
+        return dates
+    due, _ = _due_by_date(rules, "superseded_version", dates, as_of, {})
+    if not due.any():
+        return dates
+    out = arr.copy()
+    # person → 更新順番号 → (its own 異動年月日, the 届出年月日 of the version that replaced it)
+    dates_of: dict[int, dict[int, tuple[str, str]]] = {}
+    for i in np.flatnonzero(due).tolist():
+        pid = int(vp[i])
+        if pid not in dates_of:
+            hist = sorted(native.history(pid), key=lambda v: v[1])  # (person id, 更新順番号, 異動年月日, 届出年月日, ...)
+            dates_of[pid] = {int(v[1]): (v[2].decode(), nxt[3].decode() if nxt is not None else "")
+                             for v, nxt in zip(hist, [*hist[1:], None])}
+        own, replaced_notified = dates_of[pid].get(int(vs[i]), ("", ""))
+        for d in (own, replaced_notified):
+            if _placed(d) and latest_day(d.encode()) > latest_day(bytes(out[i])):
+                out[i] = d.encode()
     return out.tobytes()
 
 
@@ -150,8 +213,10 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
         counts[r.id].due += int(mine.sum())
         counts[r.id].held += int((mine & on_hold).sum())
     person_ids = np.ascontiguousarray(pids[due & ~on_hold], dtype=np.uint64)
+    person_rules = [chain[i].id for i in which[due & ~on_hold].tolist()]
 
     vp, vs, vdates = native.superseded_versions()
+    vdates = _superseded_dates(native, rules, as_of, vp, vs, vdates)
     vdue, vwhich = _due_by_date(rules, "superseded_version", vdates, as_of, counts)
     von_hold = np.isin(vp, held_arr)
     for i, r in enumerate(rules.chain("superseded_version")):
@@ -159,6 +224,8 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
         counts[r.id].due += int(mine.sum())
         counts[r.id].held += int((mine & von_hold).sum())
     keep = vdue & ~von_hold
+    vchain = rules.chain("superseded_version")
+    version_rules = [vchain[i].id for i in vwhich[keep].tolist()]
 
     retire: dict[str, tuple[_dt.date, int]] = {}
     counted: dict[str, int] = {}
@@ -178,4 +245,4 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
                 counts.setdefault(r.id, RuleCount(r.id, kind)).due += n
     return Plan(as_of, rules, counts, person_ids,
                 np.ascontiguousarray(vp[keep], dtype=np.uint64), np.ascontiguousarray(vs[keep], dtype=np.uint64),
-                retire)
+                retire, person_rules, version_rules)

@@ -60,6 +60,8 @@ NAME_SAMPLES = 10_000
 _LEAF_HEADER = struct.pack("=HHHH", 9, 0, 0, 8)
 #: The shortest sample the byte scan takes (jukistore-core scan::MIN_NEEDLE).
 MIN_NEEDLE = 8
+#: The register's days are Japan's (no daylight saving time): "today" for a purge is today there.
+JST = _dt.timezone(_dt.timedelta(hours=9))
 
 
 class PurgeError(StoreError):
@@ -85,6 +87,11 @@ class _Journal(msgspec.Struct):
     scan: dict[str, Any] = {}
     #: Seconds per phase, as this run (or the run it resumed) measured them.
     timings: dict[str, float] = {}
+    #: The rule id of each person and version listed (aligned with them; empty in older journals).
+    person_rules: list[str] = []
+    version_rules: list[str] = []
+    #: [operator, terminal, approver, approver's terminal] of each resumption by another pair.
+    resumed_by: list[list[str]] = []
 
 
 _jenc = msgspec.json.Encoder()
@@ -289,11 +296,19 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
     (roles as the store records them). The access log and provision records are retired by their
     own rules unless ``retirables`` says otherwise; the run itself is recorded in the access log
     (one entry naming both operators and the persons erased). Resumes an unfinished purge of the
-    same date found in the journal; refuses one of another date. ``progress(phase, done, total)``
+    same date found in the journal; refuses one of another date, and a date after today (by
+    ``clock``, in Japan), which would erase records before their time. ``progress(phase, done, total)``
     is called between batches.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if not isinstance(as_of, _dt.date) or isinstance(as_of, _dt.datetime):
+        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    today = clock().astimezone(JST).date()
+    if as_of > today:
+        # A plan may look ahead; a run as of a later day would erase what is still to be kept.
+        raise PurgeError(f"as_of {as_of.isoformat()} is after today ({today.isoformat()}, Japan): "
+                         f"a purge erases only what is due by today")
     path = Path(path)
     audit = Audit.of(path)
     check_approval(operator, approver, audit, as_of)
@@ -305,6 +320,11 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
     if j is not None and j.as_of != as_of.isoformat():
         raise PurgeError(f"an unfinished purge as of {j.as_of} is recorded in {JOURNAL}; "
                          f"run it again as of {j.as_of} to finish it first")
+    if j is not None:
+        pair = [operator.operator_id, operator.terminal_id, approver.operator_id, approver.terminal_id]
+        if pair != [*j.operator, *j.approver] and pair not in j.resumed_by:
+            j.resumed_by.append(pair)  # they approved what this run erases: the receipt names them
+            _save(path, j)
     if j is None:
         plan = make_plan(Store(native, clock), as_of, rules=rules, retirables=retirables)
         j = _new_journal(path, plan, operator, approver, clock)
@@ -341,14 +361,22 @@ def run(path: str | Path, as_of: _dt.date, *, operator: Operator, approver: Oper
             _save(path, j)
 
     if j.phase == "retire":
-        for kind, (before, _n) in j.retire.items():
+        # What a run killed after retiring (before its journal said so) retired is not retired
+        # again: each kind's count is what the plan counted less what is still there, or what
+        # this run retired if more.
+        for kind, (before, planned) in j.retire.items():
             if kind == "mailing":
-                j.retired[kind] = int(native.mailing_retire(before.replace("-", "").encode()))
-                continue
-            target = (retirables or {}).get(kind)
-            if target is None:
-                raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")
-            j.retired[kind] = int(target.retire(_dt.date.fromisoformat(before)))
+                cut = before.replace("-", "").encode()
+                done = int(native.mailing_retire(cut))
+                left = int(native.mailing_count_before(cut))
+            else:
+                target = (retirables or {}).get(kind)
+                if target is None:
+                    raise PurgeError(f"the purge plan retires {kind} but no {kind} was given to this run")
+                day = _dt.date.fromisoformat(before)
+                done = int(target.retire(day))
+                left = int(target.count_before(day))
+            j.retired[kind] = max(done, int(planned) - left)
         j.phase = "rebuild" if _active(j) else "receipt"
         if j.phase == "rebuild":
             _save(path, j)
@@ -418,18 +446,41 @@ def _still_due(j: _Journal, native: _core.NativeStore, fresh: Plan) -> None:
     starts later. What the first run already erased is gone from the store and stays in the run
     (erasing it again is a no-op); of the rest, only what a plan made now would erase stays.
     """
+    held = {pid for pid, _ in native.holds()}
+    counts = {r["id"]: r for r in j.rules}
+
+    def dropped(pid: int, rules: list[str], i: int) -> None:
+        """Count an item the run no longer erases: held now, or no longer due."""
+        c = counts.get(rules[i]) if i < len(rules) else None
+        if c is None:
+            return
+        if pid in held:
+            c["held"] += 1
+        else:
+            c["due"] -= 1
+
     due = set(fresh.person_ids.tolist())
-    j.person_ids = [p for p in j.person_ids if p in due or native.get("person_id", p) is None]
+    keep_p = [p in due or native.get("person_id", p) is None for p in j.person_ids]
+    for i, (p, k) in enumerate(zip(j.person_ids, keep_p)):
+        if not k:
+            dropped(p, j.person_rules, i)
+    j.person_rules = [r for r, k in zip(j.person_rules, keep_p) if k]
+    j.person_ids = [p for p, k in zip(j.person_ids, keep_p) if k]
     due_v = set(zip(fresh.version_pids.tolist(), fresh.version_seqs.tolist()))
     remaining: dict[int, set[int]] = {}
 
     def gone(p: int, q: int) -> bool:
         if p not in remaining:
-            remaining[p] = {v[0] for v in native.history(p)}
+            remaining[p] = {v[1] for v in native.history(p)}  # (person id, 更新順番号, ...)
         return q not in remaining[p]
 
-    kept = [(p, q) for p, q in zip(j.version_pids, j.version_seqs) if (p, q) in due_v or gone(p, q)]
-    j.version_pids, j.version_seqs = [p for p, _ in kept], [q for _, q in kept]
+    keep_v = [(p, q) in due_v or gone(p, q) for p, q in zip(j.version_pids, j.version_seqs)]
+    for i, (p, k) in enumerate(zip(j.version_pids, keep_v)):
+        if not k:
+            dropped(p, j.version_rules, i)
+    j.version_rules = [r for r, k in zip(j.version_rules, keep_v) if k]
+    j.version_pids = [p for p, k in zip(j.version_pids, keep_v) if k]
+    j.version_seqs = [q for q, k in zip(j.version_seqs, keep_v) if k]
 
 
 def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator, clock: Clock) -> _Journal:
@@ -444,6 +495,7 @@ def _new_journal(path: Path, plan: Plan, operator: Operator, approver: Operator,
         started_at=now.isoformat(), summary=plan.summary(), rules=rules,
         person_ids=[int(x) for x in plan.person_ids.tolist()], version_pids=[int(x) for x in plan.version_pids.tolist()],
         version_seqs=[int(x) for x in plan.version_seqs.tolist()],
+        person_rules=list(plan.person_rules), version_rules=list(plan.version_rules),
         retire={k: [d.isoformat(), n] for k, (d, n) in plan.retire.items()},
         file_bytes_before=(path / "data.mdb").stat().st_size)
 
@@ -458,4 +510,6 @@ def _receipt(j: _Journal, clock: Clock) -> Receipt:
         retired={k: {"before": v[0], "count": j.retired.get(k, 0)} for k, v in j.retire.items()},
         purged_ids_digest=digest_ids(j.person_ids, j.version_pids, j.version_seqs),
         file_bytes_before=j.file_bytes_before, file_bytes_after=j.file_bytes_after, scan=j.scan,
-        timings=j.timings)
+        timings=j.timings,
+        resumed_by=[{"operator_id": o, "terminal_id": t, "approver_id": a, "approver_terminal_id": at}
+                    for o, t, a, at in j.resumed_by])

@@ -36,6 +36,9 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     scan: dict[str, Any]
     #: Seconds per phase (erase, rebuild, scan).
     timings: dict[str, float] = {}
+    #: The operators and approvers who finished the run after it was interrupted, where they are
+    #: not the ones who started it (``operator`` and ``approver``), in the order they ran.
+    resumed_by: list[dict[str, str]] = []
 
     def to_json(self) -> bytes:
         return msgspec.json.format(msgspec.json.encode(self), indent=2)

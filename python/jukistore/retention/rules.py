@@ -34,6 +34,8 @@ KINDS: dict[str, str] = {
     "access_log": "entry_date",
     "provision_record": "entry_date",
 }
+#: The longest period a rule may have, per unit: a thousand years.
+MAX_PERIOD: dict[str, int] = {"y": 1000, "m": 12_000, "d": 366_000}
 #: The name of a store's own override file (municipal rules), beside its data file.
 OVERRIDE_FILE = "retention.toml"
 
@@ -54,7 +56,10 @@ class Period:
         t = text.strip()
         if len(t) < 2 or t[-1] not in "ymd" or not t[:-1].isascii() or not t[:-1].isdigit():
             raise RuleError(f"{where}: field period: expected <n>y, <n>m or <n>d, got {text!r}")
-        return cls(int(t[:-1]), t[-1])
+        p = cls(int(t[:-1]), t[-1])
+        if p.n > MAX_PERIOD[p.unit]:
+            raise RuleError(f"{where}: field period: {p} is too long (at most {MAX_PERIOD[p.unit]}{p.unit})")
+        return p
 
     def end(self, start: _dt.date) -> _dt.date:
         """The last day of the period whose clock started on ``start`` (民法140条, 143条).
@@ -63,12 +68,17 @@ class Period:
         or years ends on the day before the day that corresponds to the 起算日 in the last month,
         or on that month's last day when it has no such day. So 150 years from 2022-02-28 end on
         2172-02-29, and one month from 30 April on 31 May."""
+        if start >= _dt.date.max - _dt.timedelta(days=1):
+            return _dt.date.max
         if self.unit == "d":
-            return start + _dt.timedelta(days=self.n)
+            days = min(self.n, (_dt.date.max - start).days)  # past the calendar: never ends
+            return start + _dt.timedelta(days=days)
         first = start + _dt.timedelta(days=1)
         months = self.n * (12 if self.unit == "y" else 1)
         y, m = divmod(first.month - 1 + months, 12)
         year, month = first.year + y, m + 1
+        if year > _dt.MAXYEAR:  # a clock date late in the calendar (a typo such as 9999): never ends
+            return _dt.date.max
         last = calendar.monthrange(year, month)[1]
         if first.day > last:
             return _dt.date(year, month, last)
@@ -120,7 +130,9 @@ class Rule:
 _FIELDS = ("id", "applies_to", "clock", "period", "bound", "basis", "source", "in_force_from", "in_force_until")
 
 
-def _rule(raw: dict[str, Any], where: str) -> Rule:
+def _rule(raw: Any, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: expected a table, got {type(raw).__name__}")
     for f in _FIELDS:
         if f not in raw:
             raise RuleError(f"{where}: field {f}: missing")
@@ -208,7 +220,7 @@ class Rules:
 
         Used for logs, whose entries are retired by date rather than one by one.
         """
-        lo, hi = _dt.date(1, 1, 1), as_of
+        lo, hi = _dt.date(1, 1, 1), as_of + _dt.timedelta(days=1)  # (a clock of as_of may be due too)
         if not self.due(kind, lo, as_of)[0]:
             return lo
         # due() is monotone in the start date for one rule version: find the first start not due.
@@ -234,6 +246,8 @@ class Rules:
         by_id = {r.id: r for r in self.rules}
         for n, o in enumerate(items):
             at = f"{where}: override {n}"
+            if not isinstance(o, dict):
+                raise RuleError(f"{at}: expected a table, got {type(o).__name__}")
             for f in ("rule", "period", "basis"):
                 if not isinstance(o.get(f), str) or not o[f].strip():
                     raise RuleError(f"{at}: field {f}: missing or empty")
