@@ -158,10 +158,9 @@ class Side:
         lay = plan.layout
         if p.suffix.lower() == ".csv":
             names = _csv_header_names(p, lay, enc)
-            if len(set(names)) == len(names):
-                native = _core.NativeSide.csv(str(p), names, plan.key, plan.mynumber, list(plan.compared))
-            else:
-                native = _csv_with_twin_names(p, lay, enc, plan)
+            # Two items may share a Japanese name (jumin_kihon has two 除票届出日): the core reads the
+            # k-th column of a name for the k-th item of that name, as write_csv writes them.
+            native = _core.NativeSide.csv(str(p), names, plan.key, plan.mynumber, list(plan.compared))
             return cls("csv", str(p), plan, enc, native=native)
         columns = list(zip(lay.byte_offsets(enc), lay.byte_widths(enc)))
         seed, raw = fingerprint if fingerprint else (None, False)
@@ -382,36 +381,6 @@ def _csv_header_names(path: Path, lay: Layout, enc: str) -> list[bytes]:
     if not set(lay.fields) <= header and {i.name_ja for i in lay.items} <= header:
         return [i.name_ja.encode(enc) for i in lay.items]
     return [f.encode(enc) for f in lay.fields]
-
-
-def _csv_with_twin_names(path: Path, lay: Layout, enc: str, plan_: Plan) -> Any:
-    """A CSV file whose header names items by Japanese names that two items share (jumin_kihon
-    has two 除票届出日): the native reader finds a column by name, the first of the two for both
-    items, so it reads a copy whose header names each column by field instead. The k-th column of
-    a name is the k-th item of that name, as :func:`jukistore.fileio.write_csv` writes them. The
-    copy keeps every line where it was, so rows are still found by their line in ``path``."""
-    import shutil
-    import tempfile
-
-    fields: dict[str, list[str]] = {}
-    for item in lay.items:
-        fields.setdefault(item.name_ja, []).append(item.field)
-    with open(path, "rb") as src:
-        first = src.readline()
-        end = first[len(first.rstrip(b"\r\n")):]
-        text = first.decode("utf-8-sig" if enc == "utf-8" else enc, errors="replace").rstrip("\r\n")
-        cells = [h.strip('"') for h in text.split(",")]
-        header = ",".join(fields[h].pop(0) if fields.get(h) else h for h in cells)
-        fd, copy = tempfile.mkstemp(suffix=".csv", prefix="jukistore-reconcile-")
-        try:
-            with os.fdopen(fd, "wb") as dst:
-                dst.write(header.encode(enc, errors="replace") + end)
-                shutil.copyfileobj(src, dst, 1 << 22)
-            # The reader copies the fields it keeps: the copy is not needed once it returns.
-            return _core.NativeSide.csv(copy, [f.encode(enc) for f in lay.fields], plan_.key, plan_.mynumber,
-                                        list(plan_.compared))
-        finally:
-            os.unlink(copy)
 
 
 def _length(name: str, v: Any) -> int:

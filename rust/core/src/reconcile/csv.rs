@@ -140,8 +140,11 @@ impl CsvFile {
         }
         let header: Vec<&[u8]> = spans.iter().map(|s| &d[s.start..s.end]).collect();
         let mut at = Vec::with_capacity(spec.names.len());
-        for n in &spec.names {
-            match header.iter().position(|h| *h == n.as_slice()) {
+        for (j, n) in spec.names.iter().enumerate() {
+            // A name asked for twice (two items of one layout share a Japanese name) is read from
+            // the header's columns of that name in order: the k-th time from the k-th column.
+            let k = spec.names[..j].iter().filter(|m| *m == n).count();
+            match header.iter().enumerate().filter(|(_, h)| **h == n.as_slice()).nth(k).map(|(i, _)| i) {
                 Some(i) => at.push(i),
                 None => {
                     let n = String::from_utf8_lossy(n);
@@ -245,6 +248,23 @@ mod tests {
         assert_eq!(c.mynumbers[0], super::super::MYNUMBER_EMPTY);
         assert_eq!(side.fields[0].get(2), b"");
         assert_eq!(c.keys[0].to_string(), code);
+    }
+
+    #[test]
+    fn a_name_asked_for_twice_reads_its_columns_in_order() {
+        let f = file("code,d,mn,d\n00000000000,first,,second\n");
+        let mut sp = spec();
+        sp.names = vec![b"code".to_vec(), b"d".to_vec(), b"mn".to_vec(), b"d".to_vec()];
+        sp.compared = vec![1, 3];
+        let c = CsvFile::open(f.path(), sp).unwrap();
+        assert_eq!(c.column(1).get(0), b"first");
+        assert_eq!(c.column(3).get(0), b"second");
+        // Asked for more often than the header has it: refused.
+        let mut sp = spec();
+        sp.names = vec![b"code".to_vec(), b"d".to_vec(), b"mn".to_vec(), b"d".to_vec(), b"d".to_vec()];
+        sp.compared = vec![1, 3, 4];
+        let f = file("code,d,mn,d\n00000000000,first,,second\n");
+        assert!(matches!(CsvFile::open(f.path(), sp), Err(ReconcileError::Format { .. })));
     }
 
     #[test]
