@@ -857,3 +857,44 @@ def test_a_purge_resumed_by_other_operators_names_them_in_its_receipt(ward):
     assert r.resumed_by == [{"operator_id": "op-run2", "terminal_id": "term-5",
                              "approver_id": "op-approve2", "approver_terminal_id": "term-6"}]
     assert purge.run(path, AS_OF, operator=OP, approver=APPROVER).resumed_by == []  # a run of its own
+
+
+def test_a_superseded_number_goes_with_the_last_version_that_held_it(tmp_path):
+    """After a 住民票コード変更 and a 個人番号変更, the versions holding the old numbers are kept 150
+    years; once they are purged, the old numbers no longer find the person and no longer lie in
+    the file. A number a remaining version still holds stays."""
+    from jukistore.ids import juminhyo, mynumber
+
+    f = fields()
+    store = new_store(tmp_path / "s", roles=ROLES)
+    recs = make_records(3, seed=91)  # valid from 2000-04-01
+    pid = store.load(recs, operator=OP).first_person_id + 1
+    old_code, old_mn = getattr(recs[1], f[30]), getattr(recs[1], f[81])
+    new_code = juminhyo.to_text(juminhyo.generate(1, seed=92, start=990))[0].decode()
+    new_mn = mynumber.to_text(mynumber.generate(1, seed=92, start=990))[0].decode()
+    reg = Register(store)
+    reg.apply(Event(E.住民票コード変更, "20250101", person=pid, changes={30: new_code}), operator=OP)
+    reg.apply(Event(E.転居, "20250201", person=pid, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
+    reg.apply(Event(E.個人番号変更, "20250301", person=pid, changes={81: new_mn}), operator=OP)
+    path = store.path
+    del reg, store
+    # As of 2175-02-15 the versions superseded in January and February 2025 are due: the loaded one
+    # (old code, old 個人番号) and the code change's (new code, old 個人番号).
+    r = purge.run(path, dt.date(2175, 2, 15), operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2175, 2, 15, tzinfo=dt.timezone.utc))
+    assert r.versions_purged == 2
+    store = open_store(path)
+    assert store.get(code=old_code) is None
+    assert store.get(mynumber=old_mn).person_id == pid  # still held by a kept version
+    assert store.get(code=new_code).person_id == pid
+    assert store.verify().ok
+    data = (path / "data.mdb").read_bytes()
+    assert int(old_code).to_bytes(8, "big") not in data and int(old_code).to_bytes(8, "little") not in data
+    del store
+    r = purge.run(path, dt.date(2175, 3, 15), operator=OP, approver=APPROVER,
+                  clock=lambda: dt.datetime(2175, 3, 15, tzinfo=dt.timezone.utc))
+    assert r.versions_purged == 1  # the 転居's version, the last to hold the old 個人番号
+    store = open_store(path)
+    assert store.get(mynumber=old_mn) is None
+    assert store.get(mynumber=new_mn).person_id == pid
+    assert store.verify().ok

@@ -255,13 +255,50 @@ impl Store {
                         return Err(StoreError::BadQuery(format!("row {row}: version {seq} is person {pid}'s current record")));
                     }
                     let at = version_refs(e.versions).position(|(_, s)| s == seq);
-                    let rewritten = at.map(|k| {
+                    if let Some(k) = at {
                         let mut list = e.versions.to_vec();
                         list.drain(k * VERSION_REF..(k + 1) * VERSION_REF);
-                        Entry { versions: &list, ..e }.encode()
-                    });
-                    if let Some(entry) = rewritten {
+                        // A superseded number no remaining version holds goes with the version:
+                        // out of the index, and out of the lists of old numbers that the person's
+                        // entry and each later version carry.
+                        let mut kept = Vec::new();
+                        for (_, s) in version_refs(&list) {
+                            if let Some(v) = d.history.get(txn, &hist_key(s))? {
+                                kept.push((s, v.to_vec()));
+                            }
+                        }
+                        let (mut codes, mut mns) = (vec![e.code], vec![e.mynumber]);
+                        for (_, v) in &kept {
+                            let ve = Entry::decode(version_entry(v)?)?;
+                            codes.push(ve.code);
+                            mns.push(ve.mynumber);
+                        }
+                        let (old_codes, gone_codes): (Vec<u64>, Vec<u64>) = e.old_codes.iter().partition(|c| codes.contains(c));
+                        let (old_mns, gone_mns): (Vec<u64>, Vec<u64>) = e.old_mynumbers.iter().partition(|m| mns.contains(m));
+                        let entry = Entry { versions: &list, old_codes, old_mynumbers: old_mns, ..e }.encode();
                         d.persons.put(txn, &ik(pid), &entry)?;
+                        if !gone_codes.is_empty() || !gone_mns.is_empty() {
+                            for (s, v) in &kept {
+                                let ve = Entry::decode(version_entry(v)?)?;
+                                if ve.old_codes.iter().any(|c| gone_codes.contains(c)) || ve.old_mynumbers.iter().any(|m| gone_mns.contains(m)) {
+                                    let head = &v[..v.len() - version_entry(v)?.len()];
+                                    let ve = Entry {
+                                        old_codes: ve.old_codes.iter().copied().filter(|c| !gone_codes.contains(c)).collect(),
+                                        old_mynumbers: ve.old_mynumbers.iter().copied().filter(|m| !gone_mns.contains(m)).collect(),
+                                        ..ve
+                                    };
+                                    let mut nv = head.to_vec();
+                                    ve.encode_version_into(&mut nv);
+                                    d.history.put(txn, &hist_key(*s), &nv)?;
+                                }
+                            }
+                        }
+                        for n in gone_codes {
+                            out.index_entries += drop_number(txn, &d.by_code, pid, n)?;
+                        }
+                        for n in gone_mns {
+                            out.index_entries += drop_number(txn, &d.by_mynumber, pid, n)?;
+                        }
                         listed = true;
                     }
                 }
