@@ -274,6 +274,44 @@ def test_a_batch_handed_over_after_one_that_fails_is_not_written(store):
     assert store.verify().ok
 
 
+def test_a_load_stopped_by_its_caller_counts_every_batch_it_wrote(store):
+    """The next batch is handed to the core before the last one is counted, and the core writes it
+    whatever the caller does meanwhile: a load stopped from ``progress``, by its records or by
+    Ctrl-C says in ``committed`` how many records it wrote, so that it can be resumed there."""
+    class Stop(Exception):
+        pass
+
+    seen: list[int] = []
+
+    def stop(n: int) -> None:
+        seen.append(n)
+        raise Stop
+
+    recs = make_records(9, seed=8, start=600)
+    with pytest.raises(Stop) as ei:
+        store.load(recs, operator=OP, batch_size=3, progress=stop)
+    assert seen == [3]
+    assert ei.value.committed == store.stats()["persons"]
+    store.load(recs[ei.value.committed:], operator=OP, batch_size=3)  # resumed: nothing twice
+    assert store.stats()["persons"] == 9
+
+    def interrupt(n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as ki:
+        store.load(make_records(9, seed=8, start=700), operator=OP, batch_size=3, progress=interrupt)
+    assert ki.value.committed == store.stats()["persons"] - 9
+
+    def records():
+        yield from make_records(6, seed=8, start=800)
+        raise Stop
+
+    with pytest.raises(Stop) as ei:
+        store.load(records(), operator=OP, batch_size=3)
+    assert ei.value.committed == 6 and store.stats()["persons"] == 9 + ki.value.committed + 6
+    assert store.verify().ok
+
+
 def test_juminhyo_lenient_mode(store):
     f = fields()
     recs = make_records(5, seed=5)

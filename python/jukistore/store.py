@@ -20,7 +20,7 @@ import re
 import threading
 import unicodedata
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from operator import attrgetter
@@ -504,6 +504,9 @@ class Store:
         by anyone (removed persons included) or earlier in the load, fails its whole batch with an
         :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
         field; batches before it stay committed (the error's ``committed`` attribute counts them).
+        Batches are handed to the core ahead of being counted, so a load stopped otherwise (an
+        exception from ``progress`` or from ``records``, Ctrl-C) may have written a batch more than
+        ``progress`` reported: its exception's ``committed`` counts every record the load wrote.
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
         nothing committed, but a power cut or system crash before that sync can lose or corrupt
         what the load wrote (LMDB's ``MDB_NOSYNC``), so use it for a load that can be redone, such
@@ -545,6 +548,20 @@ class Store:
                     self._committed(pending.popleft(), report, progress)
             while pending:
                 self._committed(pending.popleft(), report, progress)
+        except BaseException as e:
+            # The core writes a batch handed over to it whatever happens here (the next one is
+            # handed over before the last is counted): whatever stops the load (an exception from
+            # ``progress`` or from ``records``, Ctrl-C), count what it wrote, so that the
+            # exception's ``committed`` says where the load stands.
+            if getattr(e, "committed", None) is None:
+                while pending:
+                    try:
+                        self._committed(pending.popleft(), report, None)
+                    except Exception:
+                        break  # a batch that failed: the ones after it are not written
+                with suppress(AttributeError):
+                    e.committed = report.loaded  # type: ignore[attr-defined]
+            raise
         finally:
             # Batches still in flight after an error finish first (or are skipped after a failed
             # one): dropping a handle waits for its thread.
