@@ -487,3 +487,12 @@ def test_the_cores_load_columns_match_the_columns_read_field_by_field():
         bad = list(recs)
         bad[9] = with_field(bad[9], item, value)
         assert _core.load_columns(encode_batch(bad), _load_positions()) is None, (item, value)
+
+
+def test_get_many_of_no_keys_is_empty_whatever_the_container(loaded):
+    """An empty list has no dtype of its own (numpy makes it float64): it is no keys, not a float."""
+    s, _ = loaded
+    for empty in ([], (), np.array([])):
+        res = s.get_many(empty)
+        assert len(res) == 0 and list(res) == [] and res.found.dtype == np.bool_
+    assert len(s.get_many([], by="mynumber")) == 0

@@ -780,6 +780,8 @@ def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDAr
     position, not the value (numpy's own message would quote a 個人番号 in full). ``what`` names
     the call in the message."""
     raw = np.asarray(keys)
+    if raw.size == 0:  # no keys: numpy gives an empty list float64, which is no float key
+        return np.empty(raw.shape, dtype=np.uint64)
     if raw.dtype == np.uint64:
         return np.ascontiguousarray(raw)
     if raw.dtype.kind in "iu":
