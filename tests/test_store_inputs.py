@@ -496,3 +496,19 @@ def test_get_many_of_no_keys_is_empty_whatever_the_container(loaded):
         res = s.get_many(empty)
         assert len(res) == 0 and list(res) == [] and res.found.dtype == np.bool_
     assert len(s.get_many([], by="mynumber")) == 0
+
+
+def test_get_many_text_keys_have_their_own_length_as_in_get(loaded):
+    """As in get: "0" + a 住民票コード is not that code, nor 11 digits a 個人番号 with a leading 0."""
+    s, recs = loaded
+    code, mn = recs[0].juminhyo_code, recs[0].mynumber
+    for bad in ("0" + code, code[1:]):
+        with pytest.raises(QueryError, match="11 digits"):
+            s.get_many([bad])
+        with pytest.raises(QueryError, match="11 digits"):
+            s.get_many(np.array([bad.encode()]))
+    with pytest.raises(QueryError, match="12 digits") as ei:
+        s.get_many([mn, "0" + mn], by="mynumber")
+    assert mn not in str(ei.value) and "key 1" in str(ei.value)
+    assert s.get_many([code]).found.all() and s.get_many([mn], by="mynumber").found.all()
+    assert s.get_many(["1", "123456789012345"], by="person_id").found.tolist() == [True, False]

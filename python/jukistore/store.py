@@ -796,6 +796,10 @@ def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDAr
             if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= int(t) < 2**64:
                 out[i] = int(t)
             elif _digits(t):
+                # As in get: text has its own length ("0" + a 住民票コード is not that code).
+                want = _TEXT_LENGTH.get(by)
+                if want is not None and len(t) != want:
+                    raise QueryError(f"{what} by {by}: key {i} must be {want} digits, got {len(t)} ({mask(t)})")
                 out[i] = int(t)
             else:
                 raise QueryError(f"{what} by {by}: key {i} is not a number in digits ({mask(str(t))})")
