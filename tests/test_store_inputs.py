@@ -512,3 +512,16 @@ def test_get_many_text_keys_have_their_own_length_as_in_get(loaded):
     assert mn not in str(ei.value) and "key 1" in str(ei.value)
     assert s.get_many([code]).found.all() and s.get_many([mn], by="mynumber").found.all()
     assert s.get_many(["1", "123456789012345"], by="person_id").found.tolist() == [True, False]
+
+
+def test_persons_index_is_an_integer(loaded):
+    """Persons is a sequence: a float or text is no position (a list raises TypeError); 1.5 was
+    taken as 1 and "a" raised ValueError."""
+    s, recs = loaded
+    res = s.get_many([r.juminhyo_code for r in recs])
+    assert res[np.int64(1)].person_id == res[1].person_id
+    for bad in (1.5, np.float64(0.0), "a"):
+        with pytest.raises(TypeError):
+            res[bad]
+        with pytest.raises(TypeError):
+            res.record(bad)

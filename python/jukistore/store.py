@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from operator import attrgetter
+from operator import index as _as_index
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard
 
@@ -193,7 +194,8 @@ class Persons(Sequence[Person | None]):
         """``i`` as a position from the start (negative counts from the end, as in a list):
         ``offsets`` has one more entry than the keys, so a negative ``i`` must not reach it."""
         n = len(self.found)
-        k = int(i) + n if int(i) < 0 else int(i)
+        k = _as_index(i)  # an int or numpy integer; a float or text is a TypeError, as in a list
+        k = k + n if k < 0 else k
         if not 0 <= k < n:
             raise IndexError(f"key {i} of {n}")
         return k
