@@ -525,3 +525,14 @@ def test_persons_index_is_an_integer(loaded):
             res[bad]
         with pytest.raises(TypeError):
             res.record(bad)
+
+
+def test_search_birth_date_out_of_range_is_refused_in_every_form(loaded):
+    """19801301 is refused like 1980-13-01 (and as load refuses it), not searched and not found."""
+    from jukistore.dates import DateError
+
+    s, recs = loaded
+    for bd in ("1980-13-01", "19801301", "19800132"):
+        with pytest.raises(DateError):
+            s.search(name_kana=recs[0].name_kana, birth_date=bd)
+    assert s.search(name_kana=recs[0].name_kana, birth_date=recs[0].birth_date)

@@ -653,8 +653,9 @@ class Store:
         # A criterion that is blank, or nothing once normalised, is no criterion: it would match
         # everyone and let one real criterion pass for two.
         nk = (name_key(name_kana).encode() if name_kana else b"") or None
-        if birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit():
-            bk: bytes | None = birth_date.encode()  # already the stored form
+        if (birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit()
+                and int(birth_date[4:6]) <= 12 and int(birth_date[6:]) <= 31):
+            bk: bytes | None = birth_date.encode()  # already the stored form (else parse refuses it)
         else:
             bk = dates.parse(birth_date).compact().encode() if birth_date and birth_date.strip() else None
         ak = (address_key(address).encode() if address else b"") or None
