@@ -513,3 +513,25 @@ def test_an_unsynced_block_is_this_threads_own(store):
                     "other": True, "other synced its write": True}
     assert store._durable()
     assert store.stats()["persons"] == 25 and store.verify().ok
+
+
+def test_readonly_open_refuses_writes_while_the_store_is_open_for_writing(tmp_path):
+    """A process has one native handle per directory: a read-only open of a store this process has
+    open for writing shares the writable one, and used to write through it. It refuses writes as a
+    read-only handle of its own does, and the writable handle still writes."""
+    from jukistore.retention import holds
+
+    p = tmp_path / "s"
+    s = new_store(p, roles=ROLES)
+    s.load(make_records(3), operator=OP)
+    ro = open_store(p, readonly=True)
+    with pytest.raises(ReadOnlyStore):
+        ro.load(make_records(1, start=10), operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        ro.acting(READER, PURPOSE).load(make_records(1, start=10), operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        holds.place(ro, 1, case="X-1", operator=OP)
+    assert ro.get(person_id=1) is not None and len(ro.get_many([1, 2, 3], by="person_id")) == 3
+    assert ro.stats()["persons"] == 3 and ro.verify().ok
+    s.load(make_records(1, start=10), operator=OP)
+    assert ro.stats()["persons"] == 4

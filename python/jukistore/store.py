@@ -26,14 +26,15 @@ from functools import lru_cache, partial
 from operator import attrgetter
 from operator import index as _as_index
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard, cast
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from jukistore import _core, layouts, text
-from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
+from jukistore.errors import (DuplicateNumber, InvalidRecord, QueryError, ReadOnlyStore, RecordError, mask,
+                              masked_text)
 from jukistore.fileio.values import CP932_CHANGED, CP932_TWINS
 from jukistore.records import JuminKihon, check_values, encode_batch
 
@@ -151,6 +152,33 @@ Person = _core.Person
 
 
 _decoder = msgspec.msgpack.Decoder(JuminKihon)
+
+#: The native handle's methods that write the store (a read-only handle refuses them).
+_NATIVE_WRITES = frozenset({"apply", "apply_patches", "begin_load", "erase_persons", "erase_versions", "hold_put",
+                            "hold_delete", "mailing_add", "mailing_mark_sent", "mailing_retire", "propose",
+                            "proposal_step", "swap_in"})
+
+
+class _ReadOnlyNative:
+    """A writable native handle seen read-only. A process has one native handle per directory, so
+    a read-only open of a store the process already has open for writing shares the writable
+    handle; through this, that open refuses writes as a read-only handle of its own does."""
+
+    __slots__ = ("native",)
+
+    def __init__(self, native: _core.NativeStore):
+        self.native = native
+
+    @property
+    def readonly(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _NATIVE_WRITES:
+            def refused(*args: object, **kwargs: object) -> None:
+                raise ReadOnlyStore("store is opened read-only")
+            return refused
+        return getattr(self.native, name)
 
 
 def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
@@ -402,6 +430,8 @@ class Store:
         from jukistore.access.log import Audit
 
         self._native = native
+        # Reads go to the handle itself (the native get and the checked path take no other).
+        native = native.native if isinstance(native, _ReadOnlyNative) else native
         self.clock = clock
         self.audit: Audit = audit if audit is not None else Audit.of(native.path)
         if operator is not None and not isinstance(operator, Operator):
@@ -450,7 +480,10 @@ class Store:
         from jukistore.access.log import Audit
 
         native = _core.NativeStore.open(str(path), readonly)
-        return cls(native, clock, audit=Audit.of(native.path, audit_key), operator=operator, purpose=purpose)
+        audit = Audit.of(native.path, audit_key)
+        if readonly and not native.readonly:  # the process's writable handle, shared: refuse its writes
+            native = cast(_core.NativeStore, _ReadOnlyNative(native))
+        return cls(native, clock, audit=audit, operator=operator, purpose=purpose)
 
     def acting(self, operator: Operator, purpose: str) -> "Store":
         """A handle on the same store bound to ``operator`` for ``purpose`` (shares everything else)."""
