@@ -535,3 +535,36 @@ def test_readonly_open_refuses_writes_while_the_store_is_open_for_writing(tmp_pa
     assert ro.stats()["persons"] == 3 and ro.verify().ok
     s.load(make_records(1, start=10), operator=OP)
     assert ro.stats()["persons"] == 4
+
+
+def test_a_source_failing_mid_load_says_how_many_records_went_in(tmp_path, capsys):
+    """A file whose row 3 is cut short fails while the load reads it: the batches before it are
+    written (one of them was already handed to the core), and the error, like a RecordError, counts
+    them in ``committed``, which the CLI reports, so the file is not simply loaded again."""
+    from jukistore import fileio
+    from jukistore.cli import main
+    from jukistore.fileio.problems import RecordFormatError
+
+    recs = make_records(5, seed=9)
+    good = tmp_path / "m.txt"
+    fileio.write_fixed(good, "jumin_kihon", recs)
+    raw = good.read_bytes()
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes(raw[: 2 * len(raw) // 5 + 100])
+    s = new_store(tmp_path / "s", roles=ROLES)
+    with pytest.raises(RecordFormatError) as ei:
+        s.load(fileio.iter_records(cut, "jumin_kihon"), operator=OP, batch_size=1)
+    assert ei.value.committed == 2 == s.stats()["persons"]  # type: ignore[attr-defined]
+    del s
+    import gc
+
+    gc.collect()
+    env = ["--operator", OP.operator_id, "--terminal", OP.terminal_id]
+    store = tmp_path / "s2"
+    assert main(["init", str(store), "--municipality", "131075", "--operator", ADMIN.operator_id,
+                 "--terminal", ADMIN.terminal_id]) == 0
+    assert main(["operators", "grant", str(store), OP.operator_id, "clerk", "--operator", ADMIN.operator_id,
+                 "--terminal", ADMIN.terminal_id]) == 0
+    capsys.readouterr()
+    assert main(["load", str(store), str(cut), "--batch-size", "1", *env]) == 2
+    assert "2 records committed before it" in capsys.readouterr().err

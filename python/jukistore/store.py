@@ -539,6 +539,7 @@ class Store:
         by anyone (removed persons included) or earlier in the load, fails its whole batch with an
         :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
         field; batches before it stay committed (the error's ``committed`` attribute counts them).
+        An error raised by ``records`` itself (a file's row cut short) carries ``committed`` too.
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
         nothing committed, but a power cut or system crash before that sync can lose or corrupt
         what the load wrote (LMDB's ``MDB_NOSYNC``), so use it for a load that can be redone, such
@@ -566,7 +567,17 @@ class Store:
         pending: deque[tuple[_core.PendingLoad, list[JuminKihon], int]] = deque()
         try:
             offset = 0
-            for batch in _batches(records, batch_size):
+            batches = _batches(records, batch_size)
+            while True:
+                try:
+                    batch = next(batches, None)
+                except Exception as e:  # the records' source failed (a file's bad row): count what went in
+                    while pending:
+                        self._committed(pending.popleft(), report, progress)
+                    e.committed = report.loaded  # type: ignore[attr-defined]
+                    raise
+                if batch is None:
+                    break
                 try:
                     begin = self._prepare_batch(batch, offset, operator, juminhyo_strict, batch_durable)
                 except RecordError as e:
