@@ -536,3 +536,14 @@ def test_search_birth_date_out_of_range_is_refused_in_every_form(loaded):
         with pytest.raises(DateError):
             s.search(name_kana=recs[0].name_kana, birth_date=bd)
     assert s.search(name_kana=recs[0].name_kana, birth_date=recs[0].birth_date)
+
+
+def test_search_blank_sex_is_no_criterion(loaded):
+    """A blank criterion is no criterion (as blank name, date and address are): sex="" used to
+    narrow to persons with no sex recorded, so a form's empty sex field found nobody."""
+    s, recs = loaded
+    r = recs[0]
+    want = [p.person_id for p in s.search(name_kana=r.name_kana, birth_date=r.birth_date)]
+    assert want
+    for blank in ("", " ", "　"):
+        assert [p.person_id for p in s.search(name_kana=r.name_kana, birth_date=r.birth_date, sex=blank)] == want

@@ -705,6 +705,8 @@ class Store:
         ak = (address_key(address).encode() if address else b"") or None
         if sum(x is not None for x in (nk, bk, ak)) < 2:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
+        if isinstance(sex, str) and not sex.strip():
+            sex = None  # blank: no criterion, as for the others (not "no sex recorded")
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
             raise QueryError(f"unknown sex code {masked_text(sex)}")
