@@ -547,3 +547,16 @@ def test_search_blank_sex_is_no_criterion(loaded):
     assert want
     for blank in ("", " ", "　"):
         assert [p.person_id for p in s.search(name_kana=r.name_kana, birth_date=r.birth_date, sex=blank)] == want
+
+
+
+def test_search_limit_is_a_count(loaded):
+    """limit is a whole number: True is not 1, 1.5 not 1, and a huge limit is no limit, not an
+    OverflowError from the core."""
+    s, recs = loaded
+    r = recs[0]
+    for bad in (True, 1.5, "3"):
+        with pytest.raises(QueryError):
+            s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=bad)
+    assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=2**70)) == 1
+    assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=np.int64(5))) == 1

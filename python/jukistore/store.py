@@ -692,8 +692,9 @@ class Store:
         """
         from jukistore import dates
 
-        if limit < 0:
-            raise QueryError(f"limit must be 0 or more, got {limit}")
+        if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, (int, np.integer)) or limit < 0:
+            raise QueryError(f"limit must be a whole number, 0 or more, got {masked_text(limit)}")
+        limit = min(int(limit), 2**63 - 1)  # more than there are persons: no limit
         # A criterion that is blank, or nothing once normalised, is no criterion: it would match
         # everyone and let one real criterion pass for two.
         nk = (name_key(name_kana).encode() if name_kana else b"") or None
