@@ -568,3 +568,27 @@ def test_a_source_failing_mid_load_says_how_many_records_went_in(tmp_path, capsy
     capsys.readouterr()
     assert main(["load", str(store), str(cut), "--batch-size", "1", *env]) == 2
     assert "2 records committed before it" in capsys.readouterr().err
+
+
+def test_a_duplicate_is_reported_at_its_first_row(store):
+    """The core checks a batch's numbers in their own order, so it named the row of the smallest
+    number in use, not the first row using one: with rows 1 and 2 both taken, row 2 could be named
+    and the file fixed there only to fail again at row 1."""
+    recs = make_records(8)
+    store.load(recs[:3], operator=OP)
+    codes = [r.juminhyo_code for r in recs[:3]]
+    lo, hi = sorted(range(3), key=lambda i: codes[i])[0], sorted(range(3), key=lambda i: codes[i])[-1]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load([recs[5], recs[hi], recs[lo]], operator=OP)  # the smaller code at row 2
+    assert (ei.value.row, ei.value.field) == (1, "juminhyo_code") and codes[hi][-4:] in str(ei.value)
+    # A 個人番号 in use at row 1 comes before a 住民票コード in use at row 2 (the core checks codes first).
+    rows = [recs[6], with_field(recs[4], 81, recs[0].mynumber), with_field(recs[7], 30, codes[1])]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load(rows, operator=OP, batch_size=2)
+    assert (ei.value.row, ei.value.field, ei.value.committed) == (1, "mynumber", 0)  # type: ignore[attr-defined]
+    # Rows are counted over the whole load; a number repeated within the batch counts too.
+    rows = [recs[4], recs[5], recs[6], with_field(recs[7], 30, recs[5].juminhyo_code), recs[1]]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load(rows, operator=OP, batch_size=2)
+    assert ei.value.row == 3 and ei.value.field == "juminhyo_code"
+    assert store.stats()["persons"] == 5 and store.verify().ok

@@ -636,9 +636,13 @@ class Store:
             first_pid, first_seq, count, lenient = loading.wait()
         except RecordError as e:
             f = _key_fields()
-            row = offset + (e.row or 0)
-            fieldname = f["code"] if e.field == "juminhyo_code" else f["mynumber"] if e.field == "mynumber" else e.field
-            value = getattr(batch[e.row or 0], fieldname, "") if fieldname else ""
+            at, core_field = e.row or 0, e.field
+            if isinstance(e, DuplicateNumber) and at:
+                at, core_field = self._first_taken(batch, at) or (at, core_field)
+            row = offset + at
+            fieldname = f["code"] if core_field == "juminhyo_code" else f["mynumber"] if core_field == "mynumber" \
+                else core_field
+            value = getattr(batch[at], fieldname, "") if fieldname else ""
             what = "is already in use" if isinstance(e, DuplicateNumber) else "is invalid"
             detail = str(e).rsplit(":", 1)[-1].strip() if not isinstance(e, DuplicateNumber) else ""
             msg = f"row {row}: field {fieldname}: {mask(value)} {what}" + (f" ({detail})" if detail else "")
@@ -653,6 +657,28 @@ class Store:
         report.lenient_rows.extend(offset + r for r in lenient)
         if progress:
             progress(report.loaded)
+
+    def _first_taken(self, batch: list[JuminKihon], before: int) -> tuple[int, str] | None:
+        """The first row of a batch the core refused for a duplicate, if it is before row ``before``
+        (the core names a row in the order of the numbers, not of the rows): the first whose
+        住民票コード, then 個人番号, is held in the store or by an earlier row of the batch; with the
+        field as the core names it."""
+        f = _key_fields()
+        first: tuple[int, str] | None = None
+        for key, by, core_field in (("code", "code", "juminhyo_code"), ("mynumber", "mynumber", "mynumber")):
+            values = [getattr(rec, f[key]) for rec in batch[:before]]
+            rows = [i for i, v in enumerate(values) if _digits(v)]
+            held = np.zeros(len(values), dtype=np.bool_)
+            held[rows] = self._get_many(np.array([int(values[i]) for i in rows], dtype=np.uint64), by).found
+            seen: set[str] = set()
+            for i, v in enumerate(values):
+                if first is not None and i >= first[0]:
+                    break
+                if v and (v in seen or held[i]):
+                    first = (i, core_field)
+                    break
+                seen.add(v)
+        return first
 
     # ---- reads ---------------------------------------------------------------------------
 
