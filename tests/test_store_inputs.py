@@ -560,3 +560,14 @@ def test_search_limit_is_a_count(loaded):
             s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=bad)
     assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=2**70)) == 1
     assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=np.int64(5))) == 1
+
+
+def test_get_many_takes_a_misaligned_key_array(loaded):
+    """A uint64 array viewed at an odd offset of a buffer (as read from a file or a packed record)
+    is contiguous but not aligned; the core refused it with a TypeError about its memory."""
+    s, recs = loaded
+    buf = np.zeros(8 * 3 + 1, dtype=np.uint8)
+    keys = buf[1:].view(np.uint64)
+    keys[:] = [int(r.juminhyo_code) for r in recs]
+    assert not keys.flags.aligned
+    assert s.get_many(keys).person_ids.tolist() == [1, 2, 3]

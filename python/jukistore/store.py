@@ -858,13 +858,13 @@ def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDAr
     raw = np.asarray(keys)
     if raw.size == 0:  # no keys: numpy gives an empty list float64, which is no float key
         return np.empty(raw.shape, dtype=np.uint64)
-    if raw.dtype == np.uint64:
-        return np.ascontiguousarray(raw)
     if raw.dtype.kind in "iu":
-        if raw.size and int(raw.min()) < 0:
+        if raw.dtype != np.uint64 and raw.size and int(raw.min()) < 0:
             i = int(np.argmin(raw))
             raise QueryError(f"{what} by {by}: key {i} is negative")
-        return np.ascontiguousarray(raw, dtype=np.uint64)
+        # Native byte order, contiguous and aligned, as the core reads it (a view at an odd offset
+        # of a buffer is contiguous but misaligned).
+        return np.require(raw, dtype=np.uint64, requirements=["C", "A"])
     if raw.dtype.kind in "USO":
         out = np.empty(raw.size, dtype=np.uint64)
         for i, v in enumerate(raw.reshape(-1).tolist()):
