@@ -551,3 +551,82 @@ def test_an_unsynced_block_is_this_threads_own(store):
                     "other": True, "other synced its write": True}
     assert store._durable()
     assert store.stats()["persons"] == 25 and store.verify().ok
+
+
+def test_readonly_open_refuses_writes_while_the_store_is_open_for_writing(tmp_path):
+    """A process has one native handle per directory: a read-only open of a store this process has
+    open for writing shares the writable one, and used to write through it. It refuses writes as a
+    read-only handle of its own does, and the writable handle still writes."""
+    from jukistore.retention import holds
+
+    p = tmp_path / "s"
+    s = new_store(p, roles=ROLES)
+    s.load(make_records(3), operator=OP)
+    ro = open_store(p, readonly=True)
+    with pytest.raises(ReadOnlyStore):
+        ro.load(make_records(1, start=10), operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        ro.acting(READER, PURPOSE).load(make_records(1, start=10), operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        holds.place(ro, 1, case="X-1", operator=OP)
+    assert ro.get(person_id=1) is not None and len(ro.get_many([1, 2, 3], by="person_id")) == 3
+    assert ro.stats()["persons"] == 3 and ro.verify().ok
+    s.load(make_records(1, start=10), operator=OP)
+    assert ro.stats()["persons"] == 4
+
+
+def test_a_source_failing_mid_load_says_how_many_records_went_in(tmp_path, capsys):
+    """A file whose row 3 is cut short fails while the load reads it: the batches before it are
+    written (one of them was already handed to the core), and the error, like a RecordError, counts
+    them in ``committed``, which the CLI reports, so the file is not simply loaded again."""
+    from jukistore import fileio
+    from jukistore.cli import main
+    from jukistore.fileio.problems import RecordFormatError
+
+    recs = make_records(5, seed=9)
+    good = tmp_path / "m.txt"
+    fileio.write_fixed(good, "jumin_kihon", recs)
+    raw = good.read_bytes()
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes(raw[: 2 * len(raw) // 5 + 100])
+    s = new_store(tmp_path / "s", roles=ROLES)
+    with pytest.raises(RecordFormatError) as ei:
+        s.load(fileio.iter_records(cut, "jumin_kihon"), operator=OP, batch_size=1)
+    assert ei.value.committed == 2 == s.stats()["persons"]  # type: ignore[attr-defined]
+    del s
+    import gc
+
+    gc.collect()
+    env = ["--operator", OP.operator_id, "--terminal", OP.terminal_id]
+    store = tmp_path / "s2"
+    assert main(["init", str(store), "--municipality", "131075", "--operator", ADMIN.operator_id,
+                 "--terminal", ADMIN.terminal_id]) == 0
+    assert main(["operators", "grant", str(store), OP.operator_id, "clerk", "--operator", ADMIN.operator_id,
+                 "--terminal", ADMIN.terminal_id]) == 0
+    capsys.readouterr()
+    assert main(["load", str(store), str(cut), "--batch-size", "1", *env]) == 2
+    assert "2 records committed before it" in capsys.readouterr().err
+
+
+def test_a_duplicate_is_reported_at_its_first_row(store):
+    """The core checks a batch's numbers in their own order, so it named the row of the smallest
+    number in use, not the first row using one: with rows 1 and 2 both taken, row 2 could be named
+    and the file fixed there only to fail again at row 1."""
+    recs = make_records(8)
+    store.load(recs[:3], operator=OP)
+    codes = [r.juminhyo_code for r in recs[:3]]
+    lo, hi = sorted(range(3), key=lambda i: codes[i])[0], sorted(range(3), key=lambda i: codes[i])[-1]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load([recs[5], recs[hi], recs[lo]], operator=OP)  # the smaller code at row 2
+    assert (ei.value.row, ei.value.field) == (1, "juminhyo_code") and codes[hi][-4:] in str(ei.value)
+    # A 個人番号 in use at row 1 comes before a 住民票コード in use at row 2 (the core checks codes first).
+    rows = [recs[6], with_field(recs[4], 81, recs[0].mynumber), with_field(recs[7], 30, codes[1])]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load(rows, operator=OP, batch_size=2)
+    assert (ei.value.row, ei.value.field, ei.value.committed) == (1, "mynumber", 0)  # type: ignore[attr-defined]
+    # Rows are counted over the whole load; a number repeated within the batch counts too.
+    rows = [recs[4], recs[5], recs[6], with_field(recs[7], 30, recs[5].juminhyo_code), recs[1]]
+    with pytest.raises(DuplicateNumber) as ei:
+        store.load(rows, operator=OP, batch_size=2)
+    assert ei.value.row == 3 and ei.value.field == "juminhyo_code"
+    assert store.stats()["persons"] == 5 and store.verify().ok

@@ -487,3 +487,87 @@ def test_the_cores_load_columns_match_the_columns_read_field_by_field():
         bad = list(recs)
         bad[9] = with_field(bad[9], item, value)
         assert _core.load_columns(encode_batch(bad), _load_positions()) is None, (item, value)
+
+
+def test_get_many_of_no_keys_is_empty_whatever_the_container(loaded):
+    """An empty list has no dtype of its own (numpy makes it float64): it is no keys, not a float."""
+    s, _ = loaded
+    for empty in ([], (), np.array([])):
+        res = s.get_many(empty)
+        assert len(res) == 0 and list(res) == [] and res.found.dtype == np.bool_
+    assert len(s.get_many([], by="mynumber")) == 0
+
+
+def test_get_many_text_keys_have_their_own_length_as_in_get(loaded):
+    """As in get: "0" + a 住民票コード is not that code, nor 11 digits a 個人番号 with a leading 0."""
+    s, recs = loaded
+    code, mn = recs[0].juminhyo_code, recs[0].mynumber
+    for bad in ("0" + code, code[1:]):
+        with pytest.raises(QueryError, match="11 digits"):
+            s.get_many([bad])
+        with pytest.raises(QueryError, match="11 digits"):
+            s.get_many(np.array([bad.encode()]))
+    with pytest.raises(QueryError, match="12 digits") as ei:
+        s.get_many([mn, "0" + mn], by="mynumber")
+    assert mn not in str(ei.value) and "key 1" in str(ei.value)
+    assert s.get_many([code]).found.all() and s.get_many([mn], by="mynumber").found.all()
+    assert s.get_many(["1", "123456789012345"], by="person_id").found.tolist() == [True, False]
+
+
+def test_persons_index_is_an_integer(loaded):
+    """Persons is a sequence: a float or text is no position (a list raises TypeError); 1.5 was
+    taken as 1 and "a" raised ValueError."""
+    s, recs = loaded
+    res = s.get_many([r.juminhyo_code for r in recs])
+    assert res[np.int64(1)].person_id == res[1].person_id
+    for bad in (1.5, np.float64(0.0), "a"):
+        with pytest.raises(TypeError):
+            res[bad]
+        with pytest.raises(TypeError):
+            res.record(bad)
+
+
+def test_search_birth_date_out_of_range_is_refused_in_every_form(loaded):
+    """19801301 is refused like 1980-13-01 (and as load refuses it), not searched and not found."""
+    from jukistore.dates import DateError
+
+    s, recs = loaded
+    for bd in ("1980-13-01", "19801301", "19800132"):
+        with pytest.raises(DateError):
+            s.search(name_kana=recs[0].name_kana, birth_date=bd)
+    assert s.search(name_kana=recs[0].name_kana, birth_date=recs[0].birth_date)
+
+
+def test_search_blank_sex_is_no_criterion(loaded):
+    """A blank criterion is no criterion (as blank name, date and address are): sex="" used to
+    narrow to persons with no sex recorded, so a form's empty sex field found nobody."""
+    s, recs = loaded
+    r = recs[0]
+    want = [p.person_id for p in s.search(name_kana=r.name_kana, birth_date=r.birth_date)]
+    assert want
+    for blank in ("", " ", "　"):
+        assert [p.person_id for p in s.search(name_kana=r.name_kana, birth_date=r.birth_date, sex=blank)] == want
+
+
+
+def test_search_limit_is_a_count(loaded):
+    """limit is a whole number: True is not 1, 1.5 not 1, and a huge limit is no limit, not an
+    OverflowError from the core."""
+    s, recs = loaded
+    r = recs[0]
+    for bad in (True, 1.5, "3"):
+        with pytest.raises(QueryError):
+            s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=bad)
+    assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=2**70)) == 1
+    assert len(s.search(name_kana=r.name_kana, birth_date=r.birth_date, limit=np.int64(5))) == 1
+
+
+def test_get_many_takes_a_misaligned_key_array(loaded):
+    """A uint64 array viewed at an odd offset of a buffer (as read from a file or a packed record)
+    is contiguous but not aligned; the core refused it with a TypeError about its memory."""
+    s, recs = loaded
+    buf = np.zeros(8 * 3 + 1, dtype=np.uint8)
+    keys = buf[1:].view(np.uint64)
+    keys[:] = [int(r.juminhyo_code) for r in recs]
+    assert not keys.flags.aligned
+    assert s.get_many(keys).person_ids.tolist() == [1, 2, 3]

@@ -24,15 +24,17 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from operator import attrgetter
+from operator import index as _as_index
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeGuard, cast
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from jukistore import _core, layouts, text
-from jukistore.errors import DuplicateNumber, InvalidRecord, QueryError, RecordError, mask, masked_text
+from jukistore.errors import (DuplicateNumber, InvalidRecord, QueryError, ReadOnlyStore, RecordError, mask,
+                              masked_text)
 from jukistore.fileio.values import CP932_CHANGED, CP932_TWINS
 from jukistore.records import JuminKihon, check_values, encode_batch
 
@@ -151,6 +153,33 @@ Person = _core.Person
 
 _decoder = msgspec.msgpack.Decoder(JuminKihon)
 
+#: The native handle's methods that write the store (a read-only handle refuses them).
+_NATIVE_WRITES = frozenset({"apply", "apply_patches", "begin_load", "erase_persons", "erase_versions", "hold_put",
+                            "hold_delete", "mailing_add", "mailing_mark_sent", "mailing_retire", "propose",
+                            "proposal_step", "swap_in"})
+
+
+class _ReadOnlyNative:
+    """A writable native handle seen read-only. A process has one native handle per directory, so
+    a read-only open of a store the process already has open for writing shares the writable
+    handle; through this, that open refuses writes as a read-only handle of its own does."""
+
+    __slots__ = ("native",)
+
+    def __init__(self, native: _core.NativeStore):
+        self.native = native
+
+    @property
+    def readonly(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _NATIVE_WRITES:
+            def refused(*args: object, **kwargs: object) -> None:
+                raise ReadOnlyStore("store is opened read-only")
+            return refused
+        return getattr(self.native, name)
+
 
 def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
     """A record's 住民票コード and 個人番号, masked (for a person's ``repr``)."""
@@ -193,7 +222,8 @@ class Persons(Sequence[Person | None]):
         """``i`` as a position from the start (negative counts from the end, as in a list):
         ``offsets`` has one more entry than the keys, so a negative ``i`` must not reach it."""
         n = len(self.found)
-        k = int(i) + n if int(i) < 0 else int(i)
+        k = _as_index(i)  # an int or numpy integer; a float or text is a TypeError, as in a list
+        k = k + n if k < 0 else k
         if not 0 <= k < n:
             raise IndexError(f"key {i} of {n}")
         return k
@@ -400,6 +430,8 @@ class Store:
         from jukistore.access.log import Audit
 
         self._native = native
+        # Reads go to the handle itself (the native get and the checked path take no other).
+        native = native.native if isinstance(native, _ReadOnlyNative) else native
         self.clock = clock
         self.audit: Audit = audit if audit is not None else Audit.of(native.path)
         if operator is not None and not isinstance(operator, Operator):
@@ -448,7 +480,10 @@ class Store:
         from jukistore.access.log import Audit
 
         native = _core.NativeStore.open(str(path), readonly)
-        return cls(native, clock, audit=Audit.of(native.path, audit_key), operator=operator, purpose=purpose)
+        audit = Audit.of(native.path, audit_key)
+        if readonly and not native.readonly:  # the process's writable handle, shared: refuse its writes
+            native = cast(_core.NativeStore, _ReadOnlyNative(native))
+        return cls(native, clock, audit=audit, operator=operator, purpose=purpose)
 
     def acting(self, operator: Operator, purpose: str) -> "Store":
         """A handle on the same store bound to ``operator`` for ``purpose`` (shares everything else)."""
@@ -505,8 +540,9 @@ class Store:
         :class:`~jukistore.errors.RecordError` naming the row (0-based over the whole load) and
         field; batches before it stay committed (the error's ``committed`` attribute counts them).
         Batches are handed to the core ahead of being counted, so a load stopped otherwise (an
-        exception from ``progress`` or from ``records``, Ctrl-C) may have written a batch more than
-        ``progress`` reported: its exception's ``committed`` counts every record the load wrote.
+        exception from ``progress`` or from ``records``, such as a file's row cut short, or Ctrl-C)
+        may have written a batch more than ``progress`` reported: its exception's ``committed``
+        counts every record the load wrote.
         ``durable=False`` skips fsync per batch and syncs once at the end: a process crash loses
         nothing committed, but a power cut or system crash before that sync can lose or corrupt
         what the load wrote (LMDB's ``MDB_NOSYNC``), so use it for a load that can be redone, such
@@ -607,9 +643,13 @@ class Store:
             first_pid, first_seq, count, lenient = loading.wait()
         except RecordError as e:
             f = _key_fields()
-            row = offset + (e.row or 0)
-            fieldname = f["code"] if e.field == "juminhyo_code" else f["mynumber"] if e.field == "mynumber" else e.field
-            value = getattr(batch[e.row or 0], fieldname, "") if fieldname else ""
+            at, core_field = e.row or 0, e.field
+            if isinstance(e, DuplicateNumber) and at:
+                at, core_field = self._first_taken(batch, at) or (at, core_field)
+            row = offset + at
+            fieldname = f["code"] if core_field == "juminhyo_code" else f["mynumber"] if core_field == "mynumber" \
+                else core_field
+            value = getattr(batch[at], fieldname, "") if fieldname else ""
             what = "is already in use" if isinstance(e, DuplicateNumber) else "is invalid"
             detail = str(e).rsplit(":", 1)[-1].strip() if not isinstance(e, DuplicateNumber) else ""
             msg = f"row {row}: field {fieldname}: {mask(value)} {what}" + (f" ({detail})" if detail else "")
@@ -624,6 +664,28 @@ class Store:
         report.lenient_rows.extend(offset + r for r in lenient)
         if progress:
             progress(report.loaded)
+
+    def _first_taken(self, batch: list[JuminKihon], before: int) -> tuple[int, str] | None:
+        """The first row of a batch the core refused for a duplicate, if it is before row ``before``
+        (the core names a row in the order of the numbers, not of the rows): the first whose
+        住民票コード, then 個人番号, is held in the store or by an earlier row of the batch; with the
+        field as the core names it."""
+        f = _key_fields()
+        first: tuple[int, str] | None = None
+        for key, by, core_field in (("code", "code", "juminhyo_code"), ("mynumber", "mynumber", "mynumber")):
+            values = [getattr(rec, f[key]) for rec in batch[:before]]
+            rows = [i for i, v in enumerate(values) if _digits(v)]
+            held = np.zeros(len(values), dtype=np.bool_)
+            held[rows] = self._get_many(np.array([int(values[i]) for i in rows], dtype=np.uint64), by).found
+            seen: set[str] = set()
+            for i, v in enumerate(values):
+                if first is not None and i >= first[0]:
+                    break
+                if v and (v in seen or held[i]):
+                    first = (i, core_field)
+                    break
+                seen.add(v)
+        return first
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -663,18 +725,22 @@ class Store:
         """
         from jukistore import dates
 
-        if limit < 0:
-            raise QueryError(f"limit must be 0 or more, got {limit}")
+        if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, (int, np.integer)) or limit < 0:
+            raise QueryError(f"limit must be a whole number, 0 or more, got {masked_text(limit)}")
+        limit = min(int(limit), 2**63 - 1)  # more than there are persons: no limit
         # A criterion that is blank, or nothing once normalised, is no criterion: it would match
         # everyone and let one real criterion pass for two.
         nk = (name_key(name_kana).encode() if name_kana else b"") or None
-        if birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit():
-            bk: bytes | None = birth_date.encode()  # already the stored form
+        if (birth_date and len(birth_date) == 8 and birth_date.isascii() and birth_date.isdigit()
+                and int(birth_date[4:6]) <= 12 and int(birth_date[6:]) <= 31):
+            bk: bytes | None = birth_date.encode()  # already the stored form (else parse refuses it)
         else:
             bk = dates.parse(birth_date).compact().encode() if birth_date and birth_date.strip() else None
         ak = (address_key(address).encode() if address else b"") or None
         if sum(x is not None for x in (nk, bk, ak)) < 2:
             raise QueryError("a 4情報 search needs at least two of name_kana, birth_date and address")
+        if isinstance(sex, str) and not sex.strip():
+            sex = None  # blank: no criterion, as for the others (not "no sex recorded")
         sx = None if sex is None else SEX_CODES.get(sex)
         if sex is not None and sx is None:
             raise QueryError(f"unknown sex code {masked_text(sex)}")
@@ -797,13 +863,15 @@ def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDAr
     position, not the value (numpy's own message would quote a 個人番号 in full). ``what`` names
     the call in the message."""
     raw = np.asarray(keys)
-    if raw.dtype == np.uint64:
-        return np.ascontiguousarray(raw)
+    if raw.size == 0:  # no keys: numpy gives an empty list float64, which is no float key
+        return np.empty(raw.shape, dtype=np.uint64)
     if raw.dtype.kind in "iu":
-        if raw.size and int(raw.min()) < 0:
+        if raw.dtype != np.uint64 and raw.size and int(raw.min()) < 0:
             i = int(np.argmin(raw))
             raise QueryError(f"{what} by {by}: key {i} is negative")
-        return np.ascontiguousarray(raw, dtype=np.uint64)
+        # Native byte order, contiguous and aligned, as the core reads it (a view at an odd offset
+        # of a buffer is contiguous but misaligned).
+        return np.require(raw, dtype=np.uint64, requirements=["C", "A"])
     if raw.dtype.kind in "USO":
         out = np.empty(raw.size, dtype=np.uint64)
         for i, v in enumerate(raw.reshape(-1).tolist()):
@@ -811,6 +879,10 @@ def _key_array(keys: npt.ArrayLike, by: str, what: str = "get_many") -> npt.NDAr
             if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= int(t) < 2**64:
                 out[i] = int(t)
             elif _digits(t):
+                # As in get: text has its own length ("0" + a 住民票コード is not that code).
+                want = _TEXT_LENGTH.get(by)
+                if want is not None and len(t) != want:
+                    raise QueryError(f"{what} by {by}: key {i} must be {want} digits, got {len(t)} ({mask(t)})")
                 out[i] = int(t)
             else:
                 raise QueryError(f"{what} by {by}: key {i} is not a number in digits ({mask(str(t))})")

@@ -160,7 +160,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from jukistore import fileio
-    from jukistore.errors import RecordError
+    from jukistore.errors import JukistoreError, RecordError
 
     op = operator_from(args)
     store = _open(args.store, readonly=False)
@@ -180,6 +180,10 @@ def cmd_load(args: argparse.Namespace) -> int:
         except RecordError as e:
             print(f"jukistore: {e} (record {e.row + 1 if e.row is not None else '?'} of {args.file}); "
                   f"{getattr(e, 'committed', 0)} records committed before it", file=sys.stderr)
+            return EXIT_ERROR
+        except JukistoreError as e:  # the file failed while read (a row cut short, bytes not decoding)
+            print(f"jukistore: {e} ({args.file}); {getattr(e, 'committed', 0)} records committed before it",
+                  file=sys.stderr)
             return EXIT_ERROR
     dt = time.perf_counter() - t0
     print(f"loaded {rep.loaded:,} persons in {rep.batches} batches, {dt:.1f} s ({rep.loaded / max(dt, 1e-9):,.0f}/s)")
