@@ -1032,7 +1032,8 @@ impl Drop for PendingLoad {
         let thread = self.thread.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(t) = thread {
             if std::process::id() == self.pid {
-                let _ = t.join();
+                // Without the GIL, as in `wait`: other Python threads go on meanwhile.
+                let _ = Python::attach(|py| py.detach(|| t.join()));
             }
         }
     }
