@@ -630,3 +630,21 @@ def test_a_duplicate_is_reported_at_its_first_row(store):
         store.load(rows, operator=OP, batch_size=2)
     assert ei.value.row == 3 and ei.value.field == "juminhyo_code"
     assert store.stats()["persons"] == 5 and store.verify().ok
+
+
+def test_every_native_store_method_is_known_as_a_read_or_a_write():
+    """A read-only open that shares the process's writable handle refuses the writes it knows by
+    name: a native method added later must be sorted into reads or writes here first."""
+    from jukistore import _core
+    from jukistore.store import _NATIVE_WRITES
+
+    reads = {"as_known", "as_known_many", "as_of", "as_of_many", "changes", "copy_compacted", "create",
+             "force_sync", "forced_syncs", "get", "get_many", "history", "holds", "last_seq",
+             "mailing_count_before", "mailing_list", "meta", "name_keys_shared", "numbers_of",
+             "numbers_shared", "open", "path", "person", "proposal", "proposals", "readonly",
+             "rebuild_into", "removed_persons", "search", "seq_at", "stats", "superseded_versions",
+             "unsynced_begin", "unsynced_end", "verify"}
+    public = {n for n in dir(_core.NativeStore) if not n.startswith("_")}
+    assert _NATIVE_WRITES <= public, sorted(_NATIVE_WRITES - public)
+    assert not reads & _NATIVE_WRITES
+    assert public - _NATIVE_WRITES == reads, sorted((public - _NATIVE_WRITES) ^ reads)
