@@ -684,7 +684,7 @@ def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions
     assert len(Register(store).history(mover)) == 3
 
 
-def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path):
+def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path, capsys):
     """A run as of a day after today erased records still to be kept (a typo in --as-of erased
     every 除票 of the next 150 years at once). A plan may look ahead; a run may not."""
     from jukistore.cli import main
@@ -703,7 +703,8 @@ def test_a_purge_as_of_a_later_day_than_today_is_refused(ward, tmp_path):
     assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
     del store
     assert main(["purge", "run", str(path), "--as-of", "2200-01-01", "--operator", "op-run", "--terminal", "t1",
-                 "--approver", "op-approve", "--approver-terminal", "t2"]) != 0
+                 "--approver", "op-approve", "--approver-terminal", "t2"]) == 2  # a usage error, not a finding
+    assert "--as-of 2200-01-01 is after today" in capsys.readouterr().err
     store = open_store(path)
     assert all(store.get(person_id=p) is not None for g in ("edge_kept", "kept_removed") for p in ids[g])
     del store

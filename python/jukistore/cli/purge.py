@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = psub.add_parser("plan", help="what a purge as of a date would erase, counted per rule")
     p.add_argument("store", type=Path)
-    p.add_argument("--as-of", type=_date, default=None, help="YYYY-MM-DD (default: today, UTC)")
+    p.add_argument("--as-of", type=_date, default=None, help="YYYY-MM-DD (default: today in Japan)")
     _rule_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
@@ -98,8 +98,9 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from jukistore.retention.plan import make_plan
+    from jukistore.retention.purge import JST
 
-    as_of = args.as_of or _dt.datetime.now(_dt.timezone.utc).date()
+    as_of = args.as_of or _dt.datetime.now(JST).date()
     rules = _rules(args)
     store = _open(args.store)
     summary = make_plan(store, as_of, rules=rules).summary()
@@ -124,6 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     rules = _rules(args)
     if not (args.store / "data.mdb").exists():
         raise CliError(f"{args.store}: not a jukistore store")
+    today = _dt.datetime.now(purge.JST).date()
+    if args.as_of > today:
+        raise CliError(f"--as-of {args.as_of.isoformat()} is after today ({today.isoformat()}, Japan): "
+                       "a purge erases only what is due by today")
     try:
         receipt = purge.run(args.store, args.as_of, operator=operator, approver=approver,
                             rules=rules, batch_size=args.batch_size)
