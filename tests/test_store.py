@@ -648,3 +648,17 @@ def test_every_native_store_method_is_known_as_a_read_or_a_write():
     assert _NATIVE_WRITES <= public, sorted(_NATIVE_WRITES - public)
     assert not reads & _NATIVE_WRITES
     assert public - _NATIVE_WRITES == reads, sorted((public - _NATIVE_WRITES) ^ reads)
+
+
+def test_search_criteria_and_batch_sizes_of_the_wrong_type_are_query_errors(store):
+    """``search(birth_date=19800101)`` ended in a TypeError from ``len``; ``load(batch_size=1.5)``
+    loaded batches of one and a half records' slicing."""
+    store.load(make_records(3, seed=12), operator=OP)
+    for kw in ({"birth_date": 19800101, "address": "東京都"}, {"name_kana": b"\xe3\x82\xa2", "address": "東京都"},
+               {"name_kana": "ヤマダ", "address": ["東京都"]}, {"name_kana": "ヤマダ", "address": "東京都", "sex": 1}):
+        with pytest.raises(QueryError, match="must be text"):
+            store.search(**kw)
+    for size in (1.5, True, "10"):
+        with pytest.raises(QueryError, match="batch_size"):
+            store.load(make_records(2, seed=13, start=50), operator=OP, batch_size=size)
+    assert store.stats()["persons"] == 3

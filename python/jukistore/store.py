@@ -554,8 +554,8 @@ class Store:
         """
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
-        if batch_size < 1:
-            raise QueryError(f"batch_size must be 1 or more, got {batch_size}")
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise QueryError(f"batch_size must be a whole number, 1 or more, got {masked_text(batch_size)}")
         self._authorize("write", "load", operator)
         report = LoadReport()
         if not durable:
@@ -728,6 +728,9 @@ class Store:
         if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, (int, np.integer)) or limit < 0:
             raise QueryError(f"limit must be a whole number, 0 or more, got {masked_text(limit)}")
         limit = min(int(limit), 2**63 - 1)  # more than there are persons: no limit
+        for name, value in (("name_kana", name_kana), ("birth_date", birth_date), ("address", address), ("sex", sex)):
+            if value is not None and not isinstance(value, str):
+                raise QueryError(f"{name} must be text, got {type(value).__name__}")
         # A criterion that is blank, or nothing once normalised, is no criterion: it would match
         # everyone and let one real criterion pass for two.
         nk = (name_key(name_kana).encode() if name_kana else b"") or None
