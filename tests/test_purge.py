@@ -336,16 +336,23 @@ def test_cli_plan_and_run(ward, tmp_path, capsys):
                  "--approver", "b", "--approver-terminal", "t"]) == 2
 
 
-def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
-    path, recs, ids, who = ward
-    # An interrupted purge: its journal lists the due persons, nothing erased yet.
+def _interrupt_purge(path: Path, as_of: dt.date) -> plan.Plan:
+    """A purge interrupted before it erased anything: its journal lists what a plan as of
+    ``as_of`` makes due, as a run started on that day would have written it."""
     from jukistore import _core
     from jukistore.retention.purge import _new_journal, _save
 
     native = _core.NativeStore.open(str(path), False, None, True)
-    p = plan.make_plan(Store(native), AS_OF)
-    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
-    del native, p
+    p = plan.make_plan(Store(native), as_of)
+    day = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
+    _save(path, _new_journal(path, p, OP, APPROVER, lambda: day))
+    return p
+
+
+def test_a_hold_placed_while_a_purge_waits_to_be_resumed_is_respected(ward):
+    path, recs, ids, who = ward
+    # An interrupted purge: its journal lists the due persons, nothing erased yet.
+    _interrupt_purge(path, AS_OF)
     store = open_store(path)
     late = ids["due"][5]
     holds.place(store, late, case="case-late", operator=OP)
@@ -659,9 +666,6 @@ def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions
     read by the wrong column (person id for 更新順番号), so a hold placed meanwhile did not keep
     the held person's superseded versions."""
     path, recs, ids, who = ward
-    from jukistore import _core
-    from jukistore.retention.purge import _new_journal, _save
-
     store = open_store(path)
     reg = Register(store)
     mover = ids["resident"][0]
@@ -669,11 +673,7 @@ def test_a_hold_placed_while_a_purge_waits_keeps_the_persons_superseded_versions
     reg.apply(Event(E.転居, "20260101", person=mover, changes={8: "東京都墨田区両国九丁目2番2号"}), operator=OP)
     del reg, store
     as_of = dt.date(2176, 1, 2)
-    native = _core.NativeStore.open(str(path), False, None, True)
-    p = plan.make_plan(Store(native), as_of)
-    assert p.summary()["versions"] == 2
-    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2176, 1, 2, tzinfo=dt.timezone.utc)))
-    del native, p
+    assert _interrupt_purge(path, as_of).summary()["versions"] == 2
     store = open_store(path)
     holds.place(store, mover, case="case-late", operator=OP)
     del store
@@ -742,13 +742,7 @@ def test_a_resumed_purge_receipt_counts_what_it_kept_after_all(ward):
     beside 13 persons purged. The receipt counts a person held meanwhile as held and one no
     longer due as not due."""
     path, recs, ids, who = ward
-    from jukistore import _core
-    from jukistore.retention.purge import _new_journal, _save
-
-    native = _core.NativeStore.open(str(path), False, None, True)
-    p = plan.make_plan(Store(native), AS_OF)
-    _save(path, _new_journal(path, p, OP, APPROVER, lambda: dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)))
-    del native, p
+    _interrupt_purge(path, AS_OF)
     store = open_store(path)
     holds.place(store, ids["due"][5], case="case-late", operator=OP)
     back = with_field(with_field(with_field(recs[ids["due"][6] - ids["due"][0]], 13, ""), 54, ""), 8, "東京都墨田区立花1-1")

@@ -267,17 +267,23 @@ def test_whole_master_files_with_more_than_64_compared_items(tmp_path: Path) -> 
     assert r.detail["fields"].tolist() == [late] and r.detail["mask"][0] == 0 and r.detail["mask_hi"][0] != 0
 
 
+def _with_headers_swapped(tmp_path: Path, rows: list[dict[str, str]], a: str, b: str) -> tuple[Path, Path]:
+    """A seigo CSV of ``rows``, and a copy whose header names columns ``a`` and ``b`` the other
+    way round (an export with two headers swapped)."""
+    ok = tmp_path / "ok.csv"
+    fileio.write_csv(ok, "seigo", rows)
+    head, *body = ok.read_text(encoding="utf-8").splitlines()
+    swapped = head.replace(a, "TMP").replace(b, a).replace("TMP", b)
+    bad = tmp_path / "swapped.csv"
+    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
+    return ok, bad
+
+
 def test_a_mynumber_in_the_key_column_is_masked_in_the_summary(tmp_path: Path) -> None:
     """An export with the 住民票コード and 個人番号 headers swapped puts 12-digit numbers where the
     keys go: reported as invalid keys, and masked in the summary like any 個人番号."""
     rows = seigo_rows(5, 41)
-    ok = tmp_path / "ok.csv"
-    fileio.write_csv(ok, "seigo", rows)
-    head, *body = ok.read_text(encoding="utf-8").splitlines()
-    swapped = head.replace("juminhyo_code", "TMP").replace("mynumber", "juminhyo_code").replace("TMP", "mynumber")
-    bad = tmp_path / "swapped.csv"
-    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
-    r = reconcile(ok, bad)
+    r = reconcile(*_with_headers_swapped(tmp_path, rows, "juminhyo_code", "mynumber"))
     text = r.to_json() + r.table() + repr(r)
     numbers = [row["mynumber"] for row in rows if row["mynumber"]]
     assert numbers and r.summary["counts"]["invalid_right"] == 5
@@ -318,13 +324,7 @@ def test_a_mynumber_in_another_compared_column_is_masked_in_the_summary(tmp_path
     """An export with the 個人番号 and 異動年月日 headers swapped puts 12-digit numbers in a field
     that is not the 個人番号: the summary's samples mask them all the same."""
     rows = seigo_rows(5, 41)
-    ok = tmp_path / "ok.csv"
-    fileio.write_csv(ok, "seigo", rows)
-    head, *body = ok.read_text(encoding="utf-8").splitlines()
-    swapped = head.replace("change_date", "TMP").replace("mynumber", "change_date").replace("TMP", "mynumber")
-    bad = tmp_path / "swapped.csv"
-    bad.write_text("\n".join([swapped, *body]) + "\n", encoding="utf-8")
-    r = reconcile(ok, bad)
+    r = reconcile(*_with_headers_swapped(tmp_path, rows, "change_date", "mynumber"))
     assert r.summary["fields"]["change_date"] == 5
     text = r.to_json() + r.table() + repr(r)
     numbers = [row["mynumber"] for row in rows if row["mynumber"]]
