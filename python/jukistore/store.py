@@ -644,8 +644,6 @@ class Store:
         except RecordError as e:
             f = _key_fields()
             at, core_field = e.row or 0, e.field
-            if isinstance(e, DuplicateNumber) and at:
-                at, core_field = self._first_taken(batch, at) or (at, core_field)
             row = offset + at
             fieldname = f["code"] if core_field == "juminhyo_code" else f["mynumber"] if core_field == "mynumber" \
                 else core_field
@@ -664,28 +662,6 @@ class Store:
         report.lenient_rows.extend(offset + r for r in lenient)
         if progress:
             progress(report.loaded)
-
-    def _first_taken(self, batch: list[JuminKihon], before: int) -> tuple[int, str] | None:
-        """The first row of a batch the core refused for a duplicate, if it is before row ``before``
-        (the core names a row in the order of the numbers, not of the rows): the first whose
-        住民票コード, then 個人番号, is held in the store or by an earlier row of the batch; with the
-        field as the core names it."""
-        f = _key_fields()
-        first: tuple[int, str] | None = None
-        for key, by, core_field in (("code", "code", "juminhyo_code"), ("mynumber", "mynumber", "mynumber")):
-            values = [getattr(rec, f[key]) for rec in batch[:before]]
-            rows = [i for i, v in enumerate(values) if _digits(v)]
-            held = np.zeros(len(values), dtype=np.bool_)
-            held[rows] = self._get_many(np.array([int(values[i]) for i in rows], dtype=np.uint64), by).found
-            seen: set[str] = set()
-            for i, v in enumerate(values):
-                if first is not None and i >= first[0]:
-                    break
-                if v and (v in seen or held[i]):
-                    first = (i, core_field)
-                    break
-                seen.add(v)
-        return first
 
     # ---- reads ---------------------------------------------------------------------------
 

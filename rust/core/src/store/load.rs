@@ -134,8 +134,11 @@ impl Store {
             let first_pid = next_counter(d, txn, b"next_person")?;
             let first_seq = next_counter(d, txn, b"next_seq")?;
             let meta = &WriteMeta { timestamp_us: commit_ts(d, txn, meta.timestamp_us)?, ..meta.clone() };
-            insert_unique(txn, &d.by_code, persons, &by_code, first_pid, |p| p.code, "juminhyo_code")?;
-            insert_unique(txn, &d.by_mynumber, persons, &by_mn, first_pid, |p| p.mynumber, "mynumber")?;
+            for (db, order, codes) in [(&d.by_code, &by_code, true), (&d.by_mynumber, &by_mn, false)] {
+                if !insert_unique(txn, db, persons, order, first_pid, codes)? {
+                    return Err(first_duplicate(txn, d, persons, first_pid)?);
+                }
+            }
             let mut buf = Vec::new();
             let mut vbuf = Vec::new();
             // Every change of the batch has the same time, event, operator and terminal: encode
@@ -190,30 +193,47 @@ impl Store {
     }
 }
 
-fn insert_unique(
-    txn: &mut RwTxn,
-    db: &super::Db,
-    persons: &[NewPerson],
-    order: &[usize],
-    first_pid: u64,
-    key: impl Fn(&NewPerson) -> u64,
-    field: &'static str,
-) -> Result<()> {
+/// Inserts the rows' numbers (`order`: the rows in the order of their numbers) into `db`, the
+/// 住民票コード index if `codes` else the 個人番号 one; false at the first number already there.
+fn insert_unique(txn: &mut RwTxn, db: &super::Db, persons: &[NewPerson], order: &[usize], first_pid: u64, codes: bool) -> Result<bool> {
     for &row in order {
-        let k = key(&persons[row]);
+        let p = &persons[row];
         let v = index_value(first_pid + row as u64, CURRENT);
-        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(k), &v) {
+        match db.put_with_flags(txn, PutFlags::NO_OVERWRITE, &ik(if codes { p.code } else { p.mynumber }), &v) {
             Ok(()) => {}
-            Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => {
-                // Name the later row of the two when both are in this batch.
-                let row = match order.iter().find(|&&r| r != row && key(&persons[r]) == k) {
-                    Some(&other) => row.max(other),
-                    None => row,
-                };
-                return Err(StoreError::Duplicate { row, field, value: k });
-            }
+            Err(heed::Error::Mdb(heed::MdbError::KeyExist)) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(true)
+}
+
+/// The refusal of a batch with a number already in use, at its first row (in row order, not in
+/// the order the numbers were inserted) whose 住民票コード, or else 個人番号, is held by someone in
+/// the store or by an earlier row of the batch. Rows of this batch already inserted are told from
+/// the store's by their ids (`first_pid` on).
+fn first_duplicate(txn: &RwTxn, d: &super::Dbs, persons: &[NewPerson], first_pid: u64) -> Result<StoreError> {
+    let mut first: Option<(usize, &'static str, u64)> = None;
+    for (db, field) in [(&d.by_code, "juminhyo_code"), (&d.by_mynumber, "mynumber")] {
+        let mut seen = std::collections::HashSet::new();
+        for (row, p) in persons.iter().enumerate() {
+            if first.is_some_and(|(r, ..)| row >= r) {
+                break;
+            }
+            let n = if field == "mynumber" { p.mynumber } else { p.code };
+            if n == NO_MYNUMBER && field == "mynumber" {
+                continue;
+            }
+            let held = match db.get(txn, &ik(n))? {
+                Some(v) => super::parse_index_value(v)?.0 < first_pid,
+                None => false,
+            };
+            if held || !seen.insert(n) {
+                first = Some((row, field, n));
+                break;
+            }
+        }
+    }
+    let (row, field, value) = first.ok_or_else(|| StoreError::Corrupt("a number refused as in use is in use nowhere".into()))?;
+    Ok(StoreError::Duplicate { row, field, value })
 }
