@@ -219,12 +219,12 @@ def make_plan(store: Store, as_of: _dt.date, *, rules: R.Rules | None = None,
     vdates = _superseded_dates(native, rules, as_of, vp, vs, vdates)
     vdue, vwhich = _due_by_date(rules, "superseded_version", vdates, as_of, counts)
     von_hold = np.isin(vp, held_arr)
-    for i, r in enumerate(rules.chain("superseded_version")):
+    vchain = rules.chain("superseded_version")
+    for i, r in enumerate(vchain):
         mine = vdue & (vwhich == i)
         counts[r.id].due += int(mine.sum())
         counts[r.id].held += int((mine & von_hold).sum())
     keep = vdue & ~von_hold
-    vchain = rules.chain("superseded_version")
     version_rules = [vchain[i].id for i in vwhich[keep].tolist()]
 
     retire: dict[str, tuple[_dt.date, int]] = {}

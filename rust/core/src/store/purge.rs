@@ -261,25 +261,25 @@ impl Store {
                         // A superseded number no remaining version holds goes with the version:
                         // out of the index, and out of the lists of old numbers that the person's
                         // entry and each later version carry.
-                        let mut kept = Vec::new();
+                        // Copied: the versions are rewritten below, while the transaction is written.
+                        let mut raw = Vec::new();
                         for (_, s) in version_refs(&list) {
                             if let Some(v) = d.history.get(txn, &hist_key(s))? {
-                                kept.push((s, v.to_vec()));
+                                raw.push((s, v.to_vec()));
                             }
                         }
-                        let (mut codes, mut mns) = (vec![e.code], vec![e.mynumber]);
-                        for (_, v) in &kept {
-                            let ve = Entry::decode(version_entry(v)?)?;
-                            codes.push(ve.code);
-                            mns.push(ve.mynumber);
-                        }
+                        let kept: Vec<(u64, &[u8], Entry)> = raw
+                            .iter()
+                            .map(|(s, v)| Ok((*s, &v[..], Entry::decode(version_entry(v)?)?)))
+                            .collect::<Result<_>>()?;
+                        let codes: Vec<u64> = std::iter::once(e.code).chain(kept.iter().map(|k| k.2.code)).collect();
+                        let mns: Vec<u64> = std::iter::once(e.mynumber).chain(kept.iter().map(|k| k.2.mynumber)).collect();
                         let (old_codes, gone_codes): (Vec<u64>, Vec<u64>) = e.old_codes.iter().partition(|c| codes.contains(c));
                         let (old_mns, gone_mns): (Vec<u64>, Vec<u64>) = e.old_mynumbers.iter().partition(|m| mns.contains(m));
                         let entry = Entry { versions: &list, old_codes, old_mynumbers: old_mns, ..e }.encode();
                         d.persons.put(txn, &ik(pid), &entry)?;
                         if !gone_codes.is_empty() || !gone_mns.is_empty() {
-                            for (s, v) in &kept {
-                                let ve = Entry::decode(version_entry(v)?)?;
+                            for (s, v, ve) in kept {
                                 if ve.old_codes.iter().any(|c| gone_codes.contains(c)) || ve.old_mynumbers.iter().any(|m| gone_mns.contains(m)) {
                                     let head = &v[..v.len() - version_entry(v)?.len()];
                                     let ve = Entry {
@@ -289,7 +289,7 @@ impl Store {
                                     };
                                     let mut nv = head.to_vec();
                                     ve.encode_version_into(&mut nv);
-                                    d.history.put(txn, &hist_key(*s), &nv)?;
+                                    d.history.put(txn, &hist_key(s), &nv)?;
                                 }
                             }
                         }
