@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -492,6 +493,61 @@ def test_reader_processes_see_whole_batches_while_a_writer_loads(store, tmp_path
     reports = store.audit.verify()
     assert all(r.ok for r in reports.values()), reports
     assert reports["access"].entries >= 2 * nb
+
+
+GETTER_SCRIPT = """
+import sys
+import numpy as np
+from jukistore import Store
+from jukistore.store import Operator
+path, batch, mark = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+codes = [int(c) for c in np.load(sys.argv[4])]
+s = Store.open(path, readonly=True, operator=Operator(sys.argv[5], sys.argv[6]), purpose=sys.argv[7])
+print("ready", flush=True)
+rounds = bad = 0
+while True:
+    with open(mark) as f:
+        k = int(f.read())
+    if k < 0:
+        break
+    # The mark is written after batch k committed: its last record must be found.
+    if s.get(code=codes[k * batch + batch - 1]) is None:
+        bad += 1
+    rounds += 1
+print(rounds, bad, flush=True)
+"""
+
+
+def test_single_gets_in_another_process_see_each_commit_at_once(store, tmp_path):
+    """A process getting one record at a time without pause finds a batch as soon as the writer's
+    load has returned: the read transaction its gets keep is renewed after every commit."""
+    import subprocess
+    import sys
+
+    batch, nb = 50, 20
+    allrecs = make_records(batch * nb, seed=9)
+    f = fields()
+    np.save(tmp_path / "codes.npy", np.array([int(getattr(r, f[30])) for r in allrecs], dtype=np.uint64))
+    mark = tmp_path / "mark"
+
+    def put(k: int) -> None:  # whole, at once
+        (tmp_path / "mark.tmp").write_text(str(k))
+        (tmp_path / "mark.tmp").replace(mark)
+
+    store.load(allrecs[:batch], operator=OP)
+    put(0)
+    p = subprocess.Popen([sys.executable, "-c", GETTER_SCRIPT, str(store.path), str(batch), str(mark),
+                          str(tmp_path / "codes.npy"), READER.operator_id, READER.terminal_id, PURPOSE],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    for k in range(1, nb):
+        store.load(allrecs[k * batch : (k + 1) * batch], operator=OP)
+        put(k)
+        time.sleep(0.01)  # let the reader get a while at this snapshot
+    put(-1)
+    out, _ = p.communicate(timeout=60)
+    rounds, bad = map(int, out.split())
+    assert p.returncode == 0 and rounds > nb and bad == 0
 
 
 def test_a_forked_child_cannot_use_the_parents_store(store):

@@ -35,6 +35,7 @@ pub mod patch;
 mod proposals;
 mod purge;
 mod read;
+mod reuse;
 mod verify;
 
 use std::collections::HashMap;
@@ -175,6 +176,8 @@ impl Default for OpenOptions {
 
 /// An open store. Cheap to share: clone the `Arc` you get from [`Store::open`].
 pub struct Store {
+    /// The read transaction single gets reuse; first, so it is dropped before the environment.
+    reads: reuse::Reuse,
     env: Env<WithoutTls>,
     pub(crate) dbs: Dbs,
     path: PathBuf,
@@ -425,6 +428,7 @@ impl Store {
             d
         };
         let store = Arc::new(Store {
+            reads: reuse::Reuse::new(forks()),
             env,
             dbs,
             path: canon.clone(),
@@ -499,6 +503,23 @@ impl Store {
         }
     }
 
+    /// [`Store::read`] for one short lookup: in the read transaction kept from the previous one
+    /// while no write has committed since (see `reuse`), else in a new one.
+    pub(crate) fn read_reusing<R>(&self, f: impl Fn(&RoTxn<WithoutTls>, &Dbs) -> Result<R>) -> Result<R> {
+        self.check_process()?;
+        {
+            let _guard = self.resize.read().unwrap();
+            match self.reads.lease(&self.env) {
+                Ok(Some(slot)) => return f(slot.txn(), &self.dbs),
+                Ok(None) => {}
+                // Grown by another process: the path below adopts the new size.
+                Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.read(f)
+    }
+
     pub(crate) fn read_txn(&self) -> Result<RoTxn<'_, WithoutTls>> {
         Ok(self.env.read_txn()?)
     }
@@ -560,6 +581,7 @@ impl Store {
 
     fn grow(&self) -> Result<()> {
         let _g = self.resize.write().unwrap();
+        self.reads.clear();
         let now = self.env.info().map_size;
         // SAFETY: the write guard means no transaction of this process is open.
         unsafe { self.env.resize(now * 2)? };
@@ -568,6 +590,7 @@ impl Store {
 
     fn adopt_map_size(&self) -> Result<()> {
         let _g = self.resize.write().unwrap();
+        self.reads.clear();
         // SAFETY: as in grow; size 0 adopts the size another process set.
         unsafe { self.env.resize(0)? };
         Ok(())

@@ -495,6 +495,7 @@ impl Store {
         }
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let _g = self.resize.write().unwrap();
+        self.reads.clear();
         std::fs::File::open(new_data)?.sync_all()?;
         std::fs::rename(new_data, self.path.join("data.mdb"))?;
         std::fs::File::open(&self.path)?.sync_all()?;

@@ -68,7 +68,7 @@ const PARALLEL_GET: usize = 1 << 14;
 impl Store {
     /// One person by 住民票コード, 個人番号 or person id.
     pub fn get(&self, how: Lookup, key: u64) -> Result<Option<Found>> {
-        self.read(|txn, d| {
+        self.read_reusing(|txn, d| {
             let Some((pid, superseded)) = resolve(d, txn, how, key)? else { return Ok(None) };
             let Some(raw) = person(d, txn, pid)? else {
                 if how == Lookup::PersonId {
