@@ -187,6 +187,13 @@ impl<'a> Entry<'a> {
         b.get(FIXED + n..).ok_or_else(|| StoreError::Corrupt("person entry: lengths exceed the entry".into()))
     }
 
+    /// The flags, 更新順番号, the two current numbers and the payload, without decoding the rest
+    /// (the hot path of a single get).
+    pub fn head_of(b: &'a [u8]) -> Result<(u8, u64, u64, u64, &'a [u8]), StoreError> {
+        let payload = Self::payload_of(b)?;
+        Ok((b[1], u64_at(b, 4), u64_at(b, 12), u64_at(b, 20), payload))
+    }
+
     /// Only the version list, without decoding the rest (the hot path of as-of lookups).
     pub fn versions_of(b: &'a [u8]) -> Result<&'a [u8], StoreError> {
         if b.len() < FIXED || b[0] != FORMAT {

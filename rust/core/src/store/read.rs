@@ -76,16 +76,8 @@ impl Store {
                 }
                 return Err(StoreError::Corrupt(format!("index points to missing person {pid}")));
             };
-            let e = Entry::decode(raw)?;
-            Ok(Some(Found {
-                person_id: pid,
-                superseded,
-                flags: e.flags,
-                seq: e.seq,
-                code: e.code,
-                mynumber: e.mynumber,
-                payload: e.payload.to_vec(),
-            }))
+            let (flags, seq, code, mynumber, payload) = Entry::head_of(raw)?;
+            Ok(Some(Found { person_id: pid, superseded, flags, seq, code, mynumber, payload: payload.to_vec() }))
         })
     }
 
