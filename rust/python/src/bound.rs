@@ -201,25 +201,25 @@ impl BoundGet {
         if !self.rights.get().holds(self.armed.load(Ordering::Acquire)) {
             return Ok(None);
         }
-        let tally = match &*self.tallies[slot(how)].lock().unwrap() {
-            Some(t) => t.clone_ref(py),
-            None => return Ok(None),
-        };
+        // Held through the lookup (only `arm` takes it otherwise, and that needs the GIL this call
+        // holds), but not while Python objects are made: that may run a collection, and so Python
+        // code that gets again.
+        let mut held = self.tallies[slot(how)].lock().unwrap();
+        let Some(tally) = held.as_ref() else { return Ok(None) };
         let store = &self.store;
         // The lookup runs under the tally's lock: the call is logged if and only if it is answered.
-        match tally.get().add_one_with(|| {
+        let answer = tally.get().add_one_with(|| {
             let found = store.get(how, key)?;
             let pid = found.as_ref().map(|f| f.person_id);
             Ok((found, pid))
-        }) {
-            None => {
-                // Closed or full: forget it, unless another thread has armed a newer one meanwhile.
-                let mut held = self.tallies[slot(how)].lock().unwrap();
-                if held.as_ref().is_some_and(|t| t.is(&tally)) {
-                    *held = None;
-                }
-                Ok(None)
-            }
+        });
+        if answer.is_none() {
+            // Closed or full: forget it (the checked get arms a new one).
+            *held = None;
+        }
+        drop(held);
+        match answer {
+            None => Ok(None),
             Some(Err(e)) => Err(to_py(py, e)),
             Some(Ok(None)) => Ok(Some(py.None())),
             Some(Ok(Some(f))) => Ok(Some(Py::new(py, Person::found(f))?.into_any())),
