@@ -573,6 +573,36 @@ def test_a_forked_child_cannot_use_the_parents_store(store):
     assert store.get(person_id=1) is not None
 
 
+def test_a_forked_child_can_reopen_once_it_has_dropped_the_inherited_handle(tmp_path):
+    """The parent's last get keeps its read transaction (and reader slot) at the fork; the child,
+    having let go of every inherited handle, opens the store itself and reads, and the parent
+    reads on unaffected."""
+    import gc
+    import os
+
+    s = new_store(tmp_path / "s", roles=ROLES)
+    s.load(make_records(5, seed=13), operator=OP)
+    path = s.path
+    assert s.get(person_id=1) is not None  # kept until 25-50 ms after this
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            try:
+                s.get(person_id=1)
+            except ForkedStore:
+                del s
+                gc.collect()
+                again = open_store(path)
+                code = 0 if again.get(person_id=2) is not None else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    s.load(make_records(3, seed=13, start=5), operator=OP)
+    assert s.get(person_id=8) is not None and s.verify().ok
+
+
 def test_an_unsynced_block_is_this_threads_own(store):
     """Inside ``store.unsynced()`` this thread's writes skip fsync; another thread's writes meanwhile
     still sync (LMDB's no-sync flag is the environment's: the core syncs them itself). Blocks nest,

@@ -9,8 +9,10 @@ Threads and processes: one :class:`Store` per directory per process is shared by
 (opening the same directory again returns the same native handle). Many processes may open the
 same store: LMDB allows one writer at a time and readers are never blocked. After ``fork`` the
 child must not use a store the parent had open: every call on the inherited handle, and every
-attempt to open that store again in the child, raises :class:`~jukistore.errors.ForkedStore`. Use
-the ``spawn`` start method (or open stores only after forking) for worker processes.
+attempt to open that store again in the child while an inherited handle is alive, raises
+:class:`~jukistore.errors.ForkedStore`; a child that has let go of every inherited handle may
+open the store itself. Use the ``spawn`` start method (or open stores only after forking) for
+worker processes.
 """
 
 from __future__ import annotations

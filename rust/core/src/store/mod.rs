@@ -176,7 +176,8 @@ impl Default for OpenOptions {
 
 /// An open store. Cheap to share: clone the `Arc` you get from [`Store::open`].
 pub struct Store {
-    /// The read transaction single gets reuse; first, so it is dropped before the environment.
+    /// The read transaction single gets reuse; first, so it is dropped before the environment
+    /// it borrows.
     reads: reuse::Reuse,
     env: Env<WithoutTls>,
     pub(crate) dbs: Dbs,
