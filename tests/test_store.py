@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -550,26 +551,33 @@ def test_single_gets_in_another_process_see_each_commit_at_once(store, tmp_path)
     assert p.returncode == 0 and rounds > nb and bad == 0
 
 
-def test_a_forked_child_cannot_use_the_parents_store(store):
-    """LMDB forbids using an environment inherited through fork: the handle and a reopen both refuse."""
+def _exit_code_of_child(child: Callable[[], int]) -> int:
+    """Forks; the child runs ``child`` and exits with what it returns (1 if it raises)."""
     import os
 
-    store.load(make_records(5, seed=12), operator=OP)
     pid = os.fork()
-    if pid == 0:  # child
+    if pid == 0:
         code = 1
         try:
-            try:
-                store.get(person_id=1)
-            except ForkedStore:
-                try:
-                    Store.open(store.path, readonly=True)
-                except ForkedStore:
-                    code = 0
+            code = child()
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_forked_child_cannot_use_the_parents_store(store):
+    """LMDB forbids using an environment inherited through fork: the handle and a reopen both refuse."""
+    store.load(make_records(5, seed=12), operator=OP)
+
+    def child() -> int:
+        with pytest.raises(ForkedStore):
+            store.get(person_id=1)
+        with pytest.raises(ForkedStore):
+            Store.open(store.path, readonly=True)
+        return 0
+
+    assert _exit_code_of_child(child) == 0
     assert store.get(person_id=1) is not None
 
 
@@ -578,27 +586,21 @@ def test_a_forked_child_can_reopen_once_it_has_dropped_the_inherited_handle(tmp_
     having let go of every inherited handle, opens the store itself and reads, and the parent
     reads on unaffected."""
     import gc
-    import os
 
-    s = new_store(tmp_path / "s", roles=ROLES)
-    s.load(make_records(5, seed=13), operator=OP)
-    path = s.path
-    assert s.get(person_id=1) is not None  # kept until 25-50 ms after this
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 1
-        try:
-            try:
-                s.get(person_id=1)
-            except ForkedStore:
-                del s
-                gc.collect()
-                again = open_store(path)
-                code = 0 if again.get(person_id=2) is not None else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    held = [new_store(tmp_path / "s", roles=ROLES)]  # the child lets go of it by emptying the list
+    held[0].load(make_records(5, seed=13), operator=OP)
+    path = held[0].path
+    assert held[0].get(person_id=1) is not None  # kept until 25-50 ms after this
+
+    def child() -> int:
+        with pytest.raises(ForkedStore):
+            held[0].get(person_id=1)
+        held.clear()
+        gc.collect()
+        return 0 if open_store(path).get(person_id=2) is not None else 2
+
+    assert _exit_code_of_child(child) == 0
+    s = held[0]
     s.load(make_records(3, seed=13, start=5), operator=OP)
     assert s.get(person_id=8) is not None and s.verify().ok
 
