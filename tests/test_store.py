@@ -352,6 +352,9 @@ def test_open_create_readonly(tmp_path):
     assert ro.get(person_id=1) is not None
     with pytest.raises(ReadOnlyStore):
         ro.load(make_records(1, start=10), operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        ro.roles.grant("newcomer", "clerk", by=ADMIN)
+    assert not ro.roles.known("newcomer")
 
 
 def test_repr_masks_numbers(store):
@@ -657,6 +660,12 @@ def test_readonly_open_refuses_writes_while_the_store_is_open_for_writing(tmp_pa
         ro.acting(READER, PURPOSE).load(make_records(1, start=10), operator=OP)
     with pytest.raises(ReadOnlyStore):
         holds.place(ro, 1, case="X-1", operator=OP)
+    with pytest.raises(ReadOnlyStore):
+        ro.roles.grant("newcomer", "clerk", by=ADMIN)
+    with pytest.raises(ReadOnlyStore):
+        ro.roles.revoke(READER.operator_id, "clerk", by=ADMIN)
+    assert not s.roles.known("newcomer") and s.roles.has_role(READER.operator_id, "clerk")
+    assert ro.roles.has_right(READER.operator_id, "read")
     assert ro.get(person_id=1) is not None and len(ro.get_many([1, 2, 3], by="person_id")) == 3
     assert ro.stats()["persons"] == 3 and ro.verify().ok
     s.load(make_records(1, start=10), operator=OP)

@@ -183,6 +183,28 @@ class _ReadOnlyNative:
         return getattr(self.native, name)
 
 
+class _ReadOnlyRoles:
+    """A store's role register seen through a read-only handle: granting, revoking and the first
+    grant write the register, and are refused as the handle's other writes are; reading it (and
+    setting its recheck interval, which writes nothing) goes through."""
+
+    __slots__ = ("roles",)
+    _WRITES = frozenset({"grant", "revoke", "bootstrap"})
+
+    def __init__(self, roles: "RoleRegistry"):
+        object.__setattr__(self, "roles", roles)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._WRITES:
+            def refused(*args: object, **kwargs: object) -> None:
+                raise ReadOnlyStore("store is opened read-only: roles are granted and revoked through a writable handle")
+            return refused
+        return getattr(self.roles, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.roles, name, value)
+
+
 def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
     """A record's 住民票コード and 個人番号, masked (for a person's ``repr``)."""
     f = _key_fields()
@@ -493,7 +515,10 @@ class Store:
 
     @property
     def roles(self) -> "RoleRegistry":
-        """The store's operators and roles (grants and revocations are recorded)."""
+        """The store's operators and roles (grants and revocations are recorded; refused through
+        a read-only handle)."""
+        if self._native.readonly:
+            return cast("RoleRegistry", _ReadOnlyRoles(self.audit.roles))
         return self.audit.roles
 
     def _authorize(self, right: str, act: str, operator: Operator | None = None) -> Operator:
