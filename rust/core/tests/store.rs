@@ -128,6 +128,21 @@ fn map_grows_by_itself() {
 }
 
 #[test]
+fn reopening_while_another_thread_drops_the_last_handle_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap());
+    for _ in 0..300 {
+        let s = Store::open(dir.path(), &OpenOptions::default()).unwrap();
+        // A get keeps a read transaction, so the drop below also stops a thread: a longer window.
+        assert!(s.get(Lookup::PersonId, 1).unwrap().is_none());
+        let t = std::thread::spawn(move || drop(s));
+        let again = Store::open(dir.path(), &OpenOptions::default());
+        t.join().unwrap();
+        assert!(again.is_ok(), "{:?}", again.err());
+    }
+}
+
+#[test]
 fn same_directory_same_handle_and_readonly_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::create(dir.path(), "131075", &OpenOptions::default()).unwrap();

@@ -386,17 +386,27 @@ impl Store {
         }
         // SAFETY: the store is opened once per process (registry above), never with NO_LOCK, and
         // its files are only written through LMDB.
-        let env = match unsafe {
-            eo.flags(flags);
-            eo.open(&canon)
-        } {
-            Ok(env) => env,
-            // heed remembers every environment its process opened; a child of fork inherits that
-            // memory, so it can neither use the parent's handle nor open the store again.
-            Err(heed::Error::EnvAlreadyOpened) if reg.keys().any(|(p, path)| *p != pid && *path == canon) => {
-                return Err(StoreError::Forked);
+        unsafe { eo.flags(flags) };
+        let closing_since = std::time::Instant::now();
+        let env = loop {
+            // SAFETY: as above.
+            match unsafe { eo.open(&canon) } {
+                Ok(env) => break env,
+                // heed remembers every environment its process opened; a child of fork inherits
+                // that memory, so it can neither use the parent's handle nor open the store again.
+                Err(heed::Error::EnvAlreadyOpened) if reg.keys().any(|(p, path)| *p != pid && *path == canon) => {
+                    return Err(StoreError::Forked);
+                }
+                // This process's last handle is being dropped on another thread (its registry
+                // entry is dead, its environment not closed yet): wait for it to close.
+                Err(heed::Error::EnvAlreadyOpened)
+                    if reg.get(&(pid, canon.clone())).is_some_and(|w| w.strong_count() == 0)
+                        && closing_since.elapsed() < std::time::Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         };
         // A killed reader process leaves its slot behind.
         if !(opts.readonly && !creating) {
