@@ -581,7 +581,7 @@ class Store:
         """
         if not isinstance(operator, Operator):
             raise TypeError("operator must be a jukistore.store.Operator")
-        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not _whole(batch_size, 1):
             raise QueryError(f"batch_size must be a whole number, 1 or more, got {masked_text(batch_size)}")
         self._authorize("write", "load", operator)
         report = LoadReport()
@@ -728,7 +728,7 @@ class Store:
         """
         from jukistore import dates
 
-        if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        if not _whole(limit, 0):
             raise QueryError(f"limit must be a whole number, 0 or more, got {masked_text(limit)}")
         limit = min(int(limit), 2**63 - 1)  # more than there are persons: no limit
         for name, value in (("name_kana", name_kana), ("birth_date", birth_date), ("address", address), ("sex", sex)):
@@ -850,6 +850,11 @@ def _person_id(person: object, row: int = 0) -> int:
     if isinstance(person, (int, np.integer)) and not isinstance(person, bool) and 0 < int(person) < 2**64:
         return int(person)
     raise QueryError(f"row {row}: a person is a person id or a Person, got {type(person).__name__}")
+
+
+def _whole(v: object, least: int) -> bool:
+    """Whether ``v`` is a whole number (Python or numpy; not a bool) of at least ``least``."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and bool(v >= least)
 
 
 def _key_vector(keys: npt.ArrayLike, by: str, what: str) -> npt.NDArray[np.uint64]:

@@ -69,6 +69,7 @@ from jukistore.store import (
     _joined,
     _key_array,
     _person_id,
+    _whole,
     address_key,
 )
 
@@ -956,11 +957,6 @@ def _column_error(e: RecordError, cols: dict[int, list[str]]) -> RecordError:
     shown = mask(cols[no][row]) if no in cols and row < len(cols[no]) else "****"
     what = "is already in use" if isinstance(e, DuplicateNumber) else f"is invalid ({str(e).rsplit('(', 1)[-1]}"
     return type(e)(f"row {row}: field {field}: {shown} {what}", field=field, row=row)
-
-
-def _whole(v: object, least: int) -> bool:
-    """Whether ``v`` is a whole number (Python or numpy; not a bool) of at least ``least``."""
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and bool(v >= least)
 
 
 def _seq_arg(v: Any, name: str) -> Any:
