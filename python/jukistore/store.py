@@ -161,48 +161,48 @@ _NATIVE_WRITES = frozenset({"apply", "apply_patches", "begin_load", "erase_perso
                             "proposal_step", "swap_in"})
 
 
-class _ReadOnlyNative:
-    """A writable native handle seen read-only. A process has one native handle per directory, so
-    a read-only open of a store the process already has open for writing shares the writable
-    handle; through this, that open refuses writes as a read-only handle of its own does."""
+class _ReadOnlyView:
+    """``target`` seen through a read-only handle: its methods named in ``writes`` raise
+    :class:`ReadOnlyStore`; everything else (setting attributes too) is ``target``'s.
 
-    __slots__ = ("native",)
+    A process has one native handle per directory, so a read-only open of a store the process
+    already has open for writing shares the writable handle, and the store's role register (kept
+    in its audit journals, not in LMDB); through these views that open refuses writes as a
+    read-only handle of its own does."""
+
+    __slots__ = ("target", "writes", "why")
+
+    def __init__(self, target: Any, writes: frozenset[str], why: str):
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "writes", writes)
+        object.__setattr__(self, "why", why)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.writes:
+            def refused(*args: object, **kwargs: object) -> None:
+                raise ReadOnlyStore(self.why)
+            return refused
+        return getattr(self.target, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.target, name, value)
+
+
+class _ReadOnlyNative(_ReadOnlyView):
+    """A writable native handle seen read-only."""
+
+    __slots__ = ()
 
     def __init__(self, native: _core.NativeStore):
-        self.native = native
+        super().__init__(native, _NATIVE_WRITES, "store is opened read-only")
 
     @property
     def readonly(self) -> bool:
         return True
 
-    def __getattr__(self, name: str) -> Any:
-        if name in _NATIVE_WRITES:
-            def refused(*args: object, **kwargs: object) -> None:
-                raise ReadOnlyStore("store is opened read-only")
-            return refused
-        return getattr(self.native, name)
 
-
-class _ReadOnlyRoles:
-    """A store's role register seen through a read-only handle: granting, revoking and the first
-    grant write the register, and are refused as the handle's other writes are; reading it (and
-    setting its recheck interval, which writes nothing) goes through."""
-
-    __slots__ = ("roles",)
-    _WRITES = frozenset({"grant", "revoke", "bootstrap"})
-
-    def __init__(self, roles: "RoleRegistry"):
-        object.__setattr__(self, "roles", roles)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._WRITES:
-            def refused(*args: object, **kwargs: object) -> None:
-                raise ReadOnlyStore("store is opened read-only: roles are granted and revoked through a writable handle")
-            return refused
-        return getattr(self.roles, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.roles, name, value)
+#: The role register's methods that write it (granting, revoking, and the first grant).
+_ROLE_WRITES = frozenset({"grant", "revoke", "bootstrap"})
 
 
 def _masked_numbers(record: JuminKihon) -> tuple[str, str]:
@@ -455,7 +455,7 @@ class Store:
 
         self._native = native
         # Reads go to the handle itself (the native get and the checked path take no other).
-        native = native.native if isinstance(native, _ReadOnlyNative) else native
+        native = native.target if isinstance(native, _ReadOnlyNative) else native
         self.clock = clock
         self.audit: Audit = audit if audit is not None else Audit.of(native.path)
         if operator is not None and not isinstance(operator, Operator):
@@ -518,7 +518,7 @@ class Store:
         """The store's operators and roles (grants and revocations are recorded; refused through
         a read-only handle)."""
         if self._native.readonly:
-            return cast("RoleRegistry", _ReadOnlyRoles(self.audit.roles))
+            return cast("RoleRegistry", _ReadOnlyView(self.audit.roles, _ROLE_WRITES, "store is opened read-only: roles are granted and revoked through a writable handle"))
         return self.audit.roles
 
     def _authorize(self, right: str, act: str, operator: Operator | None = None) -> Operator:
