@@ -129,6 +129,10 @@ for _era in ERAS:
     _ERA_BY_TOKEN[_era.letter] = _era
     _ERA_BY_TOKEN[_era.letter.lower()] = _era
 _ERA_BY_NAME = {era.name: era for era in ERAS}
+
+#: The register's days are Japan's (no daylight saving time): "today" for a purge or a mailing
+#: is today there.
+JST = datetime.timezone(datetime.timedelta(hours=9))
 _FAR_FUTURE = (10000, 1, 1)
 
 

@@ -16,13 +16,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from jukistore.dates import JST
 from jukistore.errors import InvalidRecord, NoSuchPerson
 from jukistore.records import Sofusaki, check_values, decode, encode_batch
 from jukistore.store import Store, _key_array
-
-
-#: The register's time zone: a sending date is a day in Japan.
-_JST = _dt.timezone(_dt.timedelta(hours=9))
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class Mailing:
             date = date.date()
         # The year of keeping runs from the sending date: a later one would keep the entry longer.
         # Today is the register's, Japan's (UTC+9, no daylight saving time).
-        today = self._store.clock().astimezone(_JST).date()
+        today = self._store.clock().astimezone(JST).date()
         if date > today:
             raise InvalidRecord(f"field date: {date.isoformat()} is after today", field="date", row=0)
         checked = _key_array(ids, "id", "mark_sent").tolist()

@@ -98,7 +98,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from jukistore.retention.plan import make_plan
-    from jukistore.retention.purge import JST
+    from jukistore.dates import JST
 
     as_of = args.as_of or _dt.datetime.now(JST).date()
     rules = _rules(args)
@@ -117,6 +117,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jukistore.errors import NotAStore, NotPermitted, StoreBusy, StoreCorrupt
+    from jukistore.dates import JST
     from jukistore.retention import purge
     from jukistore.store import Operator
 
@@ -125,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     rules = _rules(args)
     if not (args.store / "data.mdb").exists():
         raise CliError(f"{args.store}: not a jukistore store")
-    today = _dt.datetime.now(purge.JST).date()
+    today = _dt.datetime.now(JST).date()
     if args.as_of > today:
         raise CliError(f"--as-of {args.as_of.isoformat()} is after today ({today.isoformat()}, Japan): "
                        "a purge erases only what is due by today")

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from jukistore import _core
 from jukistore.errors import NotPermitted, StoreCorrupt, StoreError
 from jukistore.access.log import Audit
+from jukistore.dates import JST
 from jukistore.retention import rules as R
 from jukistore.retention.plan import Plan, Retirable, make_plan
 from jukistore.retention.receipt import Receipt, write_receipt
@@ -60,8 +61,6 @@ NAME_SAMPLES = 10_000
 _LEAF_HEADER = struct.pack("=HHHH", 9, 0, 0, 8)
 #: The shortest sample the byte scan takes (jukistore-core scan::MIN_NEEDLE).
 MIN_NEEDLE = 8
-#: The register's days are Japan's (no daylight saving time): "today" for a purge is today there.
-JST = _dt.timezone(_dt.timedelta(hours=9))
 
 
 class PurgeError(StoreError):
