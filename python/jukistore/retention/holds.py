@@ -37,6 +37,12 @@ def _decode(value: bytes) -> list[Hold]:
     return got if isinstance(got, list) else [got]
 
 
+def _encode(holds: list[Hold]) -> bytes:
+    """A person's holds as stored: one hold as itself (as stores kept it before a person could be
+    held for several cases), several as a list; :func:`_decode` reads both."""
+    return _enc.encode(holds[0] if len(holds) == 1 else holds)
+
+
 def _of(store: Store, person_id: int) -> list[Hold]:
     """The holds on one person, one per case."""
     return next((_decode(v) for pid, v in store._native.holds() if pid == person_id), [])
@@ -60,7 +66,7 @@ def place(store: Store, person_id: int, *, case: str, operator: Operator) -> Hol
     at = store.clock().astimezone(_dt.timezone.utc).isoformat()
     h = Hold(person_id, case, operator.operator_id, operator.terminal_id, at)
     others = [o for o in _of(store, person_id) if o.case != case]
-    store._native.hold_put(person_id, _enc.encode([*others, h]) if others else _enc.encode(h))
+    store._native.hold_put(person_id, _encode([*others, h]))
     store.audit.accessed(operator, f"legal hold {case}", "hold placed", [int(person_id)])
     return h
 
@@ -85,7 +91,7 @@ def lift(store: Store, person_id: int, *, operator: Operator, case: str | None =
         rest = [h for h in current if h.case != case]
         gone = len(rest) < len(current)
         if gone and rest:
-            store._native.hold_put(person_id, _enc.encode(rest) if len(rest) > 1 else _enc.encode(rest[0]))
+            store._native.hold_put(person_id, _encode(rest))
         elif gone:
             store._native.hold_delete(person_id)
     if gone:
