@@ -261,6 +261,20 @@ impl NativeStore {
         after: Option<&PendingLoad>,
     ) -> PyResult<PendingLoad> {
         let n = codes.len()?;
+        // Checked before anything is copied.
+        for (what, len) in [
+            ("mynumbers", mynumbers.len()?),
+            ("name_keys", name_keys.len()),
+            ("birth_keys", birth_keys.len()),
+            ("addr_keys", addr_keys.len()),
+            ("sexes", sexes.len()?),
+            ("flags", flags.len()?),
+            ("payloads", payloads.len()),
+        ] {
+            if len != n {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("{what} has {len} items, codes has {n}")));
+            }
+        }
         let batch = LoadBatch {
             valid_from: dates(&valid_from, n, "valid_from")?,
             notified: dates(&notified, n, "notified")?,
@@ -270,19 +284,6 @@ impl NativeStore {
             flags: flags.as_slice()?.to_vec(),
             texts: Texts::copy([name_keys, birth_keys, addr_keys, payloads])?,
         };
-        for (what, len) in [
-            ("mynumbers", batch.mynumbers.len()),
-            ("name_keys", name_keys.len()),
-            ("birth_keys", birth_keys.len()),
-            ("addr_keys", addr_keys.len()),
-            ("sexes", batch.sexes.len()),
-            ("flags", batch.flags.len()),
-            ("payloads", payloads.len()),
-        ] {
-            if len != n {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!("{what} has {len} items, codes has {n}")));
-            }
-        }
         let store = Arc::clone(&self.inner);
         let before = after.map(|p| Arc::clone(&p.outcome));
         let outcome = Arc::new(Outcome::default());
@@ -1034,6 +1035,9 @@ impl Drop for PendingLoad {
             if std::process::id() == self.pid {
                 // Without the GIL, as in `wait`: other Python threads go on meanwhile.
                 let _ = Python::attach(|py| py.detach(|| t.join()));
+            } else {
+                // A forked child: the thread stayed in the parent (as for the core's threads).
+                std::mem::forget(t);
             }
         }
     }
